@@ -1,0 +1,42 @@
+# The two commands: `make run` starts everything, `make test` runs every test.
+# Both set up from nothing and reuse what is already there.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test setup lint bench stack-up stack-down clean
+
+run: setup
+	$(BIN)/lifeevents run
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+setup: $(STAMP)
+	$(BIN)/lifeevents stack prepare
+
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+stack-up: setup
+	$(BIN)/lifeevents stack up
+
+stack-down:
+	$(BIN)/lifeevents stack down
+
+clean: stack-down
+	rm -rf var

@@ -1,0 +1,1 @@
+"""How Life Events runs: `deploy.local` is the embedded default stack."""

@@ -1,0 +1,1 @@
+"""The embedded default: Kafka (KRaft) and the Temporal dev server as plain processes."""

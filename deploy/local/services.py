@@ -1,0 +1,16 @@
+"""Every service process `lifeevents run` starts, in start order. One place to add a service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SERVICES", "ServiceSpec"]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str  # run as `python -m <module>`
+
+
+SERVICES: tuple[ServiceSpec, ...] = (ServiceSpec("workflow-worker", "workflows.worker"),)

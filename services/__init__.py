@@ -1,0 +1,1 @@
+"""Life Events services: one deployable process per sub-package, plus `common`."""

@@ -1,0 +1,169 @@
+"""The `lifeevents` command line: the embedded stack, and `run` for the whole system."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import NoReturn
+
+import typer
+
+from deploy.local.services import SERVICES
+from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
+from deploy.local.supervisor import Supervisor
+from services.common.lifecycle import wait_for_shutdown_signal
+from services.common.logging import configure_logging
+from services.common.probes import kafka_answers, temporal_answers, temporal_cli
+from services.common.settings import Settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Life Events: act on residents' life events before they have to ask.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(
+    help="The embedded Kafka and Temporal on this machine.", no_args_is_help=True
+)
+app.add_typer(stack_app, name="stack")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(2)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _embedded(settings: Settings) -> Stack:
+    if not settings.embedded_stack:
+        _fail(
+            "LIFEEVENTS_EMBEDDED_STACK is false: this machine runs no Kafka or Temporal of its "
+            f"own (using Kafka at {settings.kafka_bootstrap_servers} and Temporal at "
+            f"{settings.temporal_address})."
+        )
+    try:
+        return Stack(StackConfig.from_settings(settings))
+    except ValueError as error:
+        _fail(f"Bad endpoint setting: {error}")
+
+
+@stack_app.command("prepare")
+def stack_prepare() -> None:
+    """Check Java and the Temporal CLI, and fetch the Kafka jars if they are missing."""
+    stack = _embedded(_settings())
+    try:
+        fetched = ensure_kafka_jars(stack.config.kafka_lib_dir)
+        cli = temporal_cli()
+    except (StackError, FileNotFoundError) as error:
+        _fail(str(error))
+    typer.echo(
+        f"Kafka jars: {'fetched' if fetched else 'up to date'} in {stack.config.kafka_lib_dir}"
+    )
+    typer.echo(f"Temporal CLI: {cli}")
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start Kafka and Temporal (what is already running is left alone)."""
+    stack = _embedded(_settings())
+    try:
+        started = stack.up()
+    except StackError as error:
+        _fail(str(error))
+    for name, now in started.items():
+        typer.echo(f"{name}: {'started' if now else 'already running'}")
+    _print_status(stack)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop exactly the Kafka and Temporal that `stack up` started."""
+    stack = _embedded(_settings())
+    for name, stopped in stack.down().items():
+        typer.echo(f"{name}: {'stopped' if stopped else 'was not running'}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Each component, its address, and whether it answers."""
+    settings = _settings()
+    if settings.embedded_stack:
+        _print_status(_embedded(settings))
+        return
+    ok = _report_external(settings)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _print_status(stack: Stack) -> None:
+    for status in stack.status():
+        pid = f"pid {status.pid}" if status.pid else "not running"
+        answers = "answers" if status.answers else "does not answer"
+        ui = f"  UI {status.url}" if status.url else ""
+        typer.echo(f"{status.name:<9} {status.address:<22} {pid:<12} {answers}{ui}")
+
+
+def _report_external(settings: Settings) -> bool:
+    kafka_ok = asyncio.run(kafka_answers(settings.kafka_bootstrap_servers))
+    temporal_ok = asyncio.run(
+        temporal_answers(settings.temporal_address, settings.temporal_namespace)
+    )
+    for name, address, ok in (
+        ("kafka", settings.kafka_bootstrap_servers, kafka_ok),
+        ("temporal", settings.temporal_address, temporal_ok),
+    ):
+        typer.echo(f"{name:<9} {address:<22} external     {'answers' if ok else 'does not answer'}")
+    return kafka_ok and temporal_ok
+
+
+def _require_external(settings: Settings) -> None:
+    if not asyncio.run(kafka_answers(settings.kafka_bootstrap_servers)):
+        _fail(
+            f"Kafka at {settings.kafka_bootstrap_servers} does not answer. Check "
+            "LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS, and that the broker is reachable from here."
+        )
+    if not asyncio.run(temporal_answers(settings.temporal_address, settings.temporal_namespace)):
+        _fail(
+            f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}) "
+            "does not answer. Check LIFEEVENTS_TEMPORAL_ADDRESS and LIFEEVENTS_TEMPORAL_NAMESPACE."
+        )
+
+
+@app.command()
+def run() -> None:
+    """Start the stack and every service, supervised; Ctrl-C stops them all."""
+    settings = _settings()
+    stack: Stack | None = None
+    started: dict[str, bool] = {}
+    if settings.embedded_stack:
+        stack = _embedded(settings)
+        try:
+            started = stack.up()
+        except StackError as error:
+            _fail(str(error))
+        _print_status(stack)
+    else:
+        _require_external(settings)
+    # Children write JSON when piped; on a terminal, ask them for the readable format.
+    child_env = {"LIFEEVENTS_LOG_FORMAT": "console"} if sys.stdout.isatty() else {}
+    if settings.log_format != "auto":
+        child_env = {}
+    supervisor = Supervisor(SERVICES, settings.var_dir.resolve() / "log", env=child_env)
+    typer.echo("Running. Ctrl-C stops everything this command started.")
+    try:
+        asyncio.run(supervisor.run_until(wait_for_shutdown_signal()))
+    finally:
+        if stack is not None:
+            for component in stack.components:
+                if started.get(component.name):
+                    component.stop()
+                    typer.echo(f"{component.name}: stopped")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,20 @@
+"""The one way every process builds its Kafka broker."""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+
+from services.common.settings import Settings
+
+__all__ = ["make_broker"]
+
+
+def make_broker(settings: Settings, client_id: str) -> KafkaBroker:
+    # acks=all with idempotence: a publish returns only once the record is durably written,
+    # and a producer retry never writes it twice.
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+    )

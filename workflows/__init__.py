@@ -1,0 +1,1 @@
+"""Temporal workflows (deterministic code only), the service catalogue and the workflow worker."""

@@ -1,0 +1,27 @@
+"""A round trip through Temporal: a workflow that runs one activity.
+
+Used by `lifeevents run` to show the worker is live, and by tests to prove a workflow
+completes on the real server. It carries no personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+__all__ = ["StackCheckWorkflow", "echo"]
+
+
+@activity.defn
+async def echo(text: str) -> str:
+    return f"echo: {text}"
+
+
+@workflow.defn
+class StackCheckWorkflow:
+    @workflow.run
+    async def run(self, text: str) -> str:
+        return await workflow.execute_activity(
+            echo, text, start_to_close_timeout=timedelta(seconds=30)
+        )
