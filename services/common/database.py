@@ -1,4 +1,4 @@
-"""Async SQLAlchemy engines for the services' own stores: SQLite by default, PostgreSQL in production.
+"""Async SQLAlchemy engines for the services' own stores: SQLite by default, or PostgreSQL.
 
 Each service owns its store and its URL setting (`LIFEEVENTS_<SERVICE>_DATABASE_URL`); this
 module only knows how to open one well.
