@@ -1,0 +1,14 @@
+"""Life-event payloads, one versioned type per module."""
+
+from contracts.events.birth import BirthRegisteredV1
+from contracts.events.common import Payload, Registration
+from contracts.events.death import DeathRegisteredV1
+from contracts.events.move import AddressChangedV1
+
+__all__ = [
+    "AddressChangedV1",
+    "BirthRegisteredV1",
+    "DeathRegisteredV1",
+    "Payload",
+    "Registration",
+]

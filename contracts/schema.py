@@ -1,0 +1,83 @@
+"""JSON Schema (draft 2020-12) for each event type, as published to other languages.
+
+Two documents per type: the payload (``data``, the Kafka value in binary mode) and the
+whole structured-mode event. They describe structure, formats and canonical forms; the
+clock and cross-field rules (no future dates, death after birth, ...) are checked by the
+models and listed in each schema's description.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.cloudevents import event_model
+from contracts.registry import EVENT_TYPES, payload_model, schema_uri
+
+__all__ = ["DIALECT", "envelope_schema", "envelope_schema_uri", "payload_schema", "schema_files"]
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def payload_schema(event_type: str) -> dict[str, Any]:
+    model = payload_model(event_type)
+    body = model.model_json_schema(mode="validation")
+    return {
+        "$schema": DIALECT,
+        "$id": schema_uri(event_type),
+        **body,
+        "title": event_type,
+        "description": (model.__doc__ or "").strip()
+        + " Checked by the models beyond this schema: "
+        + _model_rules(model.__module__),
+    }
+
+
+def envelope_schema_uri(event_type: str) -> str:
+    return f"{schema_uri(event_type)}:cloudevent"
+
+
+def envelope_schema(event_type: str) -> dict[str, Any]:
+    body = event_model(event_type).model_json_schema(mode="validation")
+    properties = body["properties"]
+    # Pin the attributes that a generic envelope leaves open to this one type.
+    properties["type"] = {"const": event_type, "title": "Type"}
+    properties["dataschema"] = {
+        "const": schema_uri(event_type),
+        "title": "Dataschema",
+        "description": properties["dataschema"].get("description", ""),
+    }
+    return {
+        "$schema": DIALECT,
+        "$id": envelope_schema_uri(event_type),
+        **body,
+        "title": f"{event_type} (CloudEvents 1.0, structured mode)",
+    }
+
+
+_COMMON_RULES = (
+    "dates of birth not in the future nor before 1880; registration and event dates not "
+    "in the future; e-mail and phone numbers valid (phone normalised to E.164); NHS "
+    "numbers pass the modulus 11 check"
+)
+_RULES = {
+    "contracts.events.birth": "parents or informant present; parents born before the child; "
+    "registered on or after the birth",
+    "contracts.events.move": "move_date within the last 6 years and at most 180 days "
+    "ahead; old_address required unless direction is 'into', new_address unless "
+    "'out_of'; old and new address differ; movers born on or before move_date",
+    "contracts.events.death": "date_of_death on or after date_of_birth; registered on or "
+    "after the death; organisations_to_tell without duplicates",
+}
+
+
+def _model_rules(module: str) -> str:
+    return f"{_RULES.get(module, '')}; {_COMMON_RULES}."
+
+
+def schema_files() -> dict[str, dict[str, Any]]:
+    """File name (under contracts/schemas/) → schema, for every registered type."""
+    files: dict[str, dict[str, Any]] = {}
+    for event_type in sorted(EVENT_TYPES):
+        files[f"{event_type}.json"] = payload_schema(event_type)
+        files[f"{event_type}.cloudevent.json"] = envelope_schema(event_type)
+    return files

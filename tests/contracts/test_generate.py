@@ -1,0 +1,61 @@
+"""Committed artefacts match the code, and no published version has been broken."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contracts.generate import (
+    ASYNCAPI_FILE,
+    CONTRACTS_DIR,
+    PUBLISHED_DIR,
+    compatibility_report,
+    expected_files,
+    main,
+    stale_files,
+)
+from contracts.registry import EVENT_TYPES
+from contracts.schema import schema_files
+
+FIX = "run `python -m contracts.generate` and commit the result"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(expected_files()), ids=lambda p: str(p.relative_to(CONTRACTS_DIR))
+)
+def test_committed_file_matches_generated(path: object) -> None:
+    expected = expected_files()[path]  # type: ignore[index]
+    assert path.exists(), f"{path} is missing: {FIX}"  # type: ignore[attr-defined]
+    assert path.read_text(encoding="utf-8") == expected, f"{path} is out of date: {FIX}"  # type: ignore[attr-defined]
+
+
+def test_no_stale_generated_files() -> None:
+    assert stale_files() == [], FIX
+
+
+def test_check_mode_passes_on_a_clean_tree() -> None:
+    assert main(["--check"]) == 0
+
+
+def test_every_registered_type_is_published() -> None:
+    published = {p.name for p in PUBLISHED_DIR.glob("*.json")}
+    assert set(schema_files()) <= published, (
+        "a registered type has no published snapshot: run `python -m contracts.generate "
+        "--publish` once its schema is agreed"
+    )
+    assert len(EVENT_TYPES) * 2 == len(published)
+
+
+def test_no_published_version_is_broken() -> None:
+    broken = {
+        name: [str(i) for i in found] for name, found in compatibility_report().items() if found
+    }
+    assert broken == {}, (
+        "these changes break producers or consumers of a published version; "
+        f"add a new .v2 type instead: {json.dumps(broken, indent=2)}"
+    )
+
+
+def test_asyncapi_file_is_json() -> None:
+    assert json.loads(ASYNCAPI_FILE.read_text("utf-8"))["asyncapi"] == "3.0.0"
