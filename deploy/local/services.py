@@ -13,4 +13,7 @@ class ServiceSpec:
     module: str  # run as `python -m <module>`
 
 
-SERVICES: tuple[ServiceSpec, ...] = (ServiceSpec("workflow-worker", "workflows.worker"),)
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("workflow-worker", "workflows.worker"),
+    ServiceSpec("orchestrator", "services.orchestrator"),
+)

@@ -15,6 +15,7 @@ from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.probes import kafka_answers, temporal_answers, temporal_cli
 from services.common.settings import Settings
+from services.orchestrator.cli import dlq_app
 
 __all__ = ["app"]
 
@@ -27,6 +28,7 @@ stack_app = typer.Typer(
     help="The embedded Kafka and Temporal on this machine.", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(dlq_app, name="dlq")
 
 
 def _fail(message: str) -> NoReturn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from faststream.kafka import KafkaBroker
 
 from services.common.settings import Settings
@@ -17,4 +19,9 @@ def make_broker(settings: Settings, client_id: str) -> KafkaBroker:
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
+        # Through the project's logging (JSON, redacted): the "faststream" logger carries
+        # FastStream's own plain-text handler. A line per message received and processed
+        # is for debugging, not for the ops log.
+        logger=logging.getLogger("lifeevents.faststream"),
+        log_level=logging.DEBUG,
     )

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.topics import LIFE_EVENTS, LIFE_EVENTS_DLQ
+
 __all__ = ["Settings", "split_host_port"]
 
 
@@ -28,10 +30,27 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = "localhost:9092"
     kafka_controller_port: int = Field(default=9093, description="Embedded KRaft controller.")
+    # Topic names are settings so that environments can share a cluster with a prefix.
+    life_events_topic: str = LIFE_EVENTS
+    life_events_dlq_topic: str = LIFE_EVENTS_DLQ
+    kafka_topic_partitions: int = Field(
+        default=3, ge=1, description="Partitions for topics this platform creates."
+    )
+    kafka_topic_replication: int = Field(
+        default=1, ge=1, description="Replicas for topics this platform creates (3 in production)."
+    )
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = Field(default=8233, description="Embedded Temporal UI.")
+    temporal_task_queue: str = Field(
+        default="lifeevents-workflows", description="The queue the workflow worker polls."
+    )
+
+    council_area_code: str = Field(
+        default="E06000099",
+        description="GSS code of the council running this platform; a search attribute.",
+    )
 
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"

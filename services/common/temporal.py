@@ -7,15 +7,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from services.common.settings import Settings
 
-__all__ = ["WORKFLOW_TASK_QUEUE", "connect"]
-
-# Workflows run on this queue; each council service has its own queue for its activities.
-WORKFLOW_TASK_QUEUE = "lifeevents-workflows"
+__all__ = ["connect"]
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client with the project's data converter. `lazy` defers the connection to first use,
+    so a process can start (and retry) while Temporal is down."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        lazy=lazy,
     )
