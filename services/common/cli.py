@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
+from deploy.local.demo import publish_demo_events
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from deploy.local.supervisor import Supervisor
@@ -137,7 +138,11 @@ def _require_external(settings: Settings) -> None:
 
 
 @app.command()
-def run() -> None:
+def run(
+    demo: Annotated[
+        bool, typer.Option(help="Publish the example life events (synthetic people).")
+    ] = True,
+) -> None:
     """Start the stack and every service, supervised; Ctrl-C stops them all."""
     settings = _settings()
     stack: Stack | None = None
@@ -158,13 +163,31 @@ def run() -> None:
     supervisor = Supervisor(SERVICES, settings.var_dir.resolve() / "log", env=child_env)
     typer.echo("Running. Ctrl-C stops everything this command started.")
     try:
-        asyncio.run(supervisor.run_until(wait_for_shutdown_signal()))
+        asyncio.run(_supervise(supervisor, settings, demo))
     finally:
         if stack is not None:
             for component in stack.components:
                 if started.get(component.name):
                     component.stop()
                     typer.echo(f"{component.name}: stopped")
+
+
+async def _supervise(supervisor: Supervisor, settings: Settings, demo: bool) -> None:
+    publishing = asyncio.create_task(_publish_demo(settings)) if demo else None
+    try:
+        await supervisor.run_until(wait_for_shutdown_signal())
+    finally:
+        if publishing is not None:
+            publishing.cancel()
+
+
+async def _publish_demo(settings: Settings) -> None:
+    try:
+        count = await publish_demo_events(settings)
+    except Exception as error:  # the demo is a courtesy; the system runs without it
+        typer.secho(f"demo: not published ({type(error).__name__})", fg=typer.colors.YELLOW)
+        return
+    typer.echo(f"demo: published {count} example life events to {settings.life_events_topic}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,46 @@
+"""Demo data for `lifeevents run`: the contract examples (synthetic people), published once.
+
+The examples carry fixed event IDs, so publishing them on every run starts each workflow only
+the first time: the rest are de-duplicated like any redelivery.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+import contracts
+from contracts import from_structured, to_binary
+from services.common.settings import Settings
+from services.common.topics import ensure_topics
+
+__all__ = ["EXAMPLES", "publish_demo_events"]
+
+EXAMPLES = Path(contracts.__file__).parent / "examples"
+
+
+async def publish_demo_events(settings: Settings) -> int:
+    events = [from_structured(path.read_bytes()) for path in sorted(EXAMPLES.glob("*.json"))]
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        [settings.life_events_topic],
+        settings.kafka_topic_partitions,
+        settings.kafka_topic_replication,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        for event in events:
+            record = to_binary(event)
+            await producer.send_and_wait(
+                settings.life_events_topic,
+                value=record.value,
+                key=record.key,
+                headers=list(record.headers),
+            )
+    finally:
+        await producer.stop()
+    return len(events)
