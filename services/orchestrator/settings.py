@@ -11,6 +11,9 @@ __all__ = ["OrchestratorSettings"]
 
 class OrchestratorSettings(Settings):
     orchestrator_group_id: str = "lifeevents-orchestrator"
+    orchestrator_batch_size: int = Field(
+        default=50, ge=1, le=1000, description="Records read, started together, committed once."
+    )
     orchestrator_max_attempts: int = Field(
         default=3, ge=1, description="Unexpected failures of one record before it is dead-lettered."
     )

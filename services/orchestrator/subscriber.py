@@ -1,20 +1,25 @@
-"""The orchestrator's Kafka side: a consumer group on `lifeevents.v1`, at-least-once.
+"""The orchestrator's Kafka side: a consumer group on the life-events topic, at-least-once.
 
-Offsets are committed by hand, only after the workflow start was accepted (or the record was
-dead-lettered), so a crash at any point means the record is read again, and the
-deterministic workflow ID makes that second start a no-op.
+Records arrive in batches. Each batch's workflows are started concurrently (each start is
+one round trip to Temporal), and the batch's offsets are committed by hand, only once every
+record in it has been answered: started, found already done, or dead-lettered. A crash at
+any point means the batch is read again, and the deterministic workflow ID makes those
+second starts no-ops. If any record must be tried again, the whole batch is re-read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -33,17 +38,46 @@ __all__ = ["build_app"]
 
 log = structlog.get_logger(__name__)
 
+Records = tuple[ConsumerRecord[bytes, bytes], ...]
 
-async def _raw_body(message: StreamMessage[object]) -> bytes:
-    # The body is parsed by contracts, which turns junk into a dead letter; FastStream's own
-    # JSON decoding would fail before the handler and leave the record unanswered.
+
+async def _raw_bodies(message: StreamMessage[Any]) -> Any:
+    # Bodies are parsed by contracts, which turns junk into a dead letter; FastStream's own
+    # JSON decoding would fail before the handler and leave the records unanswered.
     return message.body
+
+
+async def _tolerant_parser(
+    records: Records, original: Callable[[Records], Awaitable[StreamMessage[Records]]]
+) -> StreamMessage[Records]:
+    """FastStream decodes every header as UTF-8 for its own metadata. A record with a header
+    that is not UTF-8 would fail there, before the handler could dead-letter it, so FastStream
+    gets a sanitised view while the handler still receives the records untouched."""
+    try:
+        return await original(records)
+    except UnicodeDecodeError:
+        message = await original(tuple(_printable_headers(r) for r in records))
+        message.raw_message = records
+        return message
+
+
+def _printable_headers(record: ConsumerRecord[bytes, bytes]) -> ConsumerRecord[bytes, bytes]:
+    headers = [(k, v.decode(errors="replace").encode()) for k, v in record.headers]
+    return dataclasses.replace(record, headers=headers)
+
+
+@dataclasses.dataclass
+class _Clients:
+    """What the app opens at startup, inside its event loop, and closes at shutdown."""
+
+    producer: AIOKafkaProducer | None = None
+    orchestrator: Orchestrator | None = None
 
 
 def build_app(settings: OrchestratorSettings) -> tuple[FastStream, KafkaBroker]:
     broker = make_broker(settings, client_id="orchestrator")
     app = FastStream(broker, logger=logging.getLogger("lifeevents.faststream"))
-    state: dict[str, Any] = {}
+    clients = _Clients()
     starts = 0
 
     @app.on_startup
@@ -61,7 +95,7 @@ def build_app(settings: OrchestratorSettings) -> tuple[FastStream, KafkaBroker]:
             enable_idempotence=True,
         )
         await producer.start()
-        state["producer"] = producer
+        clients.producer = producer
         client = await connect(settings, lazy=True)
         starter = WorkflowStarter(
             client,
@@ -69,7 +103,7 @@ def build_app(settings: OrchestratorSettings) -> tuple[FastStream, KafkaBroker]:
             council_area=settings.council_area_code,
             retry_window=settings.orchestrator_retry_window_seconds,
         )
-        state["orchestrator"] = Orchestrator(
+        clients.orchestrator = Orchestrator(
             starter,
             DeadLetters(producer, settings.life_events_dlq_topic),
             max_attempts=settings.orchestrator_max_attempts,
@@ -77,38 +111,54 @@ def build_app(settings: OrchestratorSettings) -> tuple[FastStream, KafkaBroker]:
 
     @app.after_shutdown
     async def close_clients() -> None:
-        if "producer" in state:
-            await state["producer"].stop()
+        if clients.producer is not None:
+            await clients.producer.stop()
+
+    async def answer(record: ConsumerRecord[bytes, bytes]) -> Disposition:
+        nonlocal starts
+        assert clients.orchestrator is not None, "started before the app's startup hook ran"
+        disposition = await clients.orchestrator.process(
+            KafkaRecord(key=record.key, value=record.value or b"", headers=list(record.headers)),
+            Origin(record.topic, record.partition, record.offset),
+        )
+        if disposition is Disposition.STARTED:
+            starts += 1
+            if starts == settings.orchestrator_kill_after_starts:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return disposition
 
     @broker.subscriber(
         settings.life_events_topic,
         group_id=settings.orchestrator_group_id,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
-        decoder=_raw_body,
-        # A delivery may wait out a Temporal outage (the retry window) before it returns.
+        batch=True,
+        max_records=settings.orchestrator_batch_size,
+        parser=_tolerant_parser,
+        decoder=_raw_bodies,
+        # A batch may wait out a Temporal outage (the retry window) before it returns.
         max_poll_interval_ms=int((settings.orchestrator_retry_window_seconds + 180) * 1000),
     )
-    async def on_life_event(body: bytes, message: KafkaMessage) -> None:
-        nonlocal starts
-        raw = message.raw_message
-        assert not isinstance(raw, tuple)  # one record per call: this is not a batch subscriber
-        record = KafkaRecord(key=raw.key, value=body, headers=list(raw.headers))
-        origin = Origin(raw.topic, raw.partition, raw.offset)
-        try:
-            disposition = await state["orchestrator"].process(record, origin)
-        except TemporalUnavailable:
-            log.warning("record.deferred", origin=str(origin))
+    async def on_life_events(message: KafkaMessage) -> None:
+        records = message.raw_message
+        assert isinstance(records, tuple)  # a batch subscriber always gets a tuple
+        answers = await asyncio.gather(*(answer(r) for r in records), return_exceptions=True)
+        errors = [a for a in answers if isinstance(a, BaseException)]
+        if errors:
+            # Temporal away, or the dead-letter topic unwritable: nothing is the records'
+            # fault, so the batch is read again (never committed past, never dead-lettered).
+            reason = (
+                "temporal_unavailable"
+                if all(isinstance(e, TemporalUnavailable) for e in errors)
+                else type(errors[0]).__name__
+            )
+            log.warning("batch.deferred", records=len(records), reason=reason)
+            await asyncio.sleep(0.5)
             await message.nack()
-            return
-        if disposition is Disposition.RETRY:
+        elif Disposition.RETRY in answers:
             await asyncio.sleep(0.5)  # nack re-reads at once; do not spin on a failing record
             await message.nack()
-            return
-        if disposition is Disposition.STARTED:
-            starts += 1
-            if starts == settings.orchestrator_kill_after_starts:
-                os.kill(os.getpid(), signal.SIGKILL)
-        await message.ack()
+        else:
+            await message.ack()
 
     return app, broker

@@ -57,7 +57,10 @@ async def test_a_poison_record_is_dead_lettered_and_the_partition_moves_on(
         value=valid.value.replace(b'"9990000026"', b'"9990000027"'),
         headers=valid.headers,
     )
-    junk = KafkaRecord(key=b"junk-key-0001", value=b"\xff\xfe not json", headers=[])
+    # Not JSON, and a header that is not even UTF-8: still dead-lettered byte for byte.
+    junk = KafkaRecord(
+        key=b"junk-key-0001", value=b"\xff\xfe not json", headers=[("ce_type", b"\xff\xfe")]
+    )
     await lane.publish(to_binary(first), junk, invalid, to_binary(last))
     orchestrator.start()
 
@@ -72,6 +75,7 @@ async def test_a_poison_record_is_dead_lettered_and_the_partition_moves_on(
     assert [value for _, value, _ in letters] == [junk.value, invalid.value]
     (junk_key, _, junk_headers), (_, _, invalid_headers) = letters
     assert junk_key == junk.key
+    assert junk_headers["ce_type"] == b"\xff\xfe"
     assert junk_headers[DLQ_REASON_HEADER] == b"contract_violation"
     assert junk_headers[DLQ_ORIGINAL_TOPIC_HEADER] == lane.topic.encode()
     assert junk_headers[DLQ_ORIGINAL_PARTITION_HEADER] == b"0"
@@ -117,9 +121,10 @@ async def test_a_kill_between_start_and_commit_loses_nothing_and_doubles_nothing
     await lane.publish_events(*events)
     orchestrator.start(LIFEEVENTS_ORCHESTRATOR_KILL_AFTER_STARTS="10")
     assert orchestrator.wait(timeout=60) == -9  # SIGKILL, from inside, after the 10th start
-    # Ten workflows exist, but only nine offsets were committed: the tenth is unanswered.
-    assert await lane.committed() == {0: 9}
-    assert await settled_count(temporal_client, lane.task_queue, 10) == 10
+    # Workflows were started for records whose offsets were never committed.
+    started = await settled_count(temporal_client, lane.task_queue, 10)
+    assert started >= 10
+    assert (await lane.committed()).get(0, 0) < started
 
     orchestrator.start()
     await eventually(lane.consumed, 60, "every record committed after the restart")
