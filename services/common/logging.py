@@ -65,6 +65,9 @@ PERSONAL_DATA_FIELDS: frozenset[str] = frozenset(
 )
 
 
+_PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg")
+
+
 def _is_personal(key: object) -> bool:
     return isinstance(key, str) and key.lower().replace("-", "_") in PERSONAL_DATA_FIELDS
 
@@ -132,3 +135,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # These log SQL statements with their bound parameters (names, NHS numbers…) at DEBUG;
+    # no key-based redaction can catch values inside a statement, so they never go below INFO.
+    for chatty in _PARAMETER_LOGGERS:
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
