@@ -1,0 +1,287 @@
+"""The consent service's language: consent records, objections, share decisions, ledger views.
+
+Consent records carry the elements of ISO/IEC TS 27560 and the Kantara consent receipt that
+matter here: the resident (a pseudonymous key, never a name), the controller, the recipient
+service, the purpose, the data categories with a special-category flag, the lawful basis,
+how and when consent was given, the notice version shown, the expiry, and the status events.
+Every element is required: a record without one is rejected, not completed with a default.
+
+Nothing in this module holds personal data: residents are `res_…` keys, data is named by
+category, and the data itself is only ever referred to by its SHA-256.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+__all__ = [
+    "RESIDENT_KEY_PATTERN",
+    "SPECIAL_CATEGORIES",
+    "CategoryList",
+    "Code",
+    "ConsentChange",
+    "ConsentEvent",
+    "ConsentGrant",
+    "ConsentMethod",
+    "ConsentRecord",
+    "ConsentStatus",
+    "DataCategory",
+    "DataHash",
+    "DataUseEntry",
+    "DataUseReport",
+    "Decision",
+    "EntryKind",
+    "LawfulBasis",
+    "Objection",
+    "ObjectionRequest",
+    "ResidentKey",
+    "ShareCompletion",
+    "ShareDecision",
+    "ShareRecorded",
+    "ShareRequest",
+]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+RESIDENT_KEY_PATTERN = r"^res_[A-Za-z0-9_-]{8,64}$"
+ResidentKey = Annotated[
+    str,
+    StringConstraints(pattern=RESIDENT_KEY_PATTERN),
+    Field(description="The resident's pseudonymous key, e.g. res_7Hq2…; never a name or number."),
+]
+Code = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_-]{1,63}$"),
+    Field(description="A machine code: a service, purpose or controller identifier."),
+]
+DataHash = Annotated[
+    str,
+    StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$"),
+    Field(description="SHA-256 of the canonical JSON of the data to share: `sha256:<hex>`."),
+]
+
+
+class LawfulBasis(StrEnum):
+    """The UK GDPR Art. 6(1) bases a council relies on for sharing between its services."""
+
+    PUBLIC_TASK = "public_task"  # Art. 6(1)(e)
+    LEGAL_OBLIGATION = "legal_obligation"  # Art. 6(1)(c)
+    CONSENT = "consent"  # Art. 6(1)(a)
+    VITAL_INTERESTS = "vital_interests"  # Art. 6(1)(d)
+
+    @property
+    def allows_objection(self) -> bool:
+        """Art. 21 gives a right to object to public-task processing; withdrawing consent is
+        the objection to consent-based processing. Legal obligations and vital interests
+        carry no right to object."""
+        return self in (LawfulBasis.PUBLIC_TASK, LawfulBasis.CONSENT)
+
+
+class DataCategory(StrEnum):
+    """Categories of personal data, never the data. Special categories are UK GDPR Art. 9."""
+
+    IDENTITY = "identity"
+    CONTACT = "contact"
+    ADDRESS = "address"
+    HOUSEHOLD = "household"
+    BIRTH = "birth"
+    DEATH = "death"
+    FINANCIAL = "financial"
+    BENEFITS = "benefits"
+    EDUCATION = "education"
+    HEALTH = "health"
+    DISABILITY = "disability"
+    ETHNICITY = "ethnicity"
+    RELIGION = "religion"
+
+    @property
+    def special(self) -> bool:
+        return self in SPECIAL_CATEGORIES
+
+
+SPECIAL_CATEGORIES: frozenset[DataCategory] = frozenset(
+    {DataCategory.HEALTH, DataCategory.DISABILITY, DataCategory.ETHNICITY, DataCategory.RELIGION}
+)
+
+
+def _sorted_unique(categories: list[DataCategory]) -> list[DataCategory]:
+    if len(set(categories)) != len(categories):
+        raise ValueError("data categories must not repeat")
+    return sorted(categories)
+
+
+CategoryList = Annotated[
+    list[DataCategory],
+    Field(min_length=1, max_length=32, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_sorted_unique),
+]
+
+
+class ConsentMethod(StrEnum):
+    """How consent was given (Kantara `consentType` / ISO 27560 `collection method`)."""
+
+    PORTAL = "portal"  # an explicit click in the resident portal
+    PAPER_FORM = "paper_form"
+    RECORDED_CALL = "recorded_call"
+    IN_PERSON = "in_person"
+
+
+class ConsentStatus(StrEnum):
+    GIVEN = "given"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class ConsentEvent(StrictModel):
+    status: ConsentStatus
+    at: AwareDatetime
+
+
+# Given times may run a little ahead of ours (another machine's clock); not more.
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class ConsentGrant(StrictModel):
+    """What the resident agreed to: every element required, none defaulted."""
+
+    resident: ResidentKey
+    controller: Code = Field(description="The data controller (the council), e.g. `council`.")
+    recipient: Code = Field(description="The service that will receive the data.")
+    purpose: Code
+    data_categories: CategoryList
+    special_category: bool = Field(
+        description="True when any category is special (Art. 9); must agree with the categories."
+    )
+    lawful_basis: Literal[LawfulBasis.CONSENT]
+    method: ConsentMethod
+    given_at: AwareDatetime
+    notice_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+    expires_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ConsentGrant:
+        special = any(c.special for c in self.data_categories)
+        if self.special_category != special:
+            raise ValueError("special_category must say whether any data category is special")
+        if self.expires_at <= self.given_at:
+            raise ValueError("expires_at must be after given_at")
+        if self.given_at > datetime.now(UTC) + _CLOCK_SKEW:
+            raise ValueError("given_at is in the future")
+        return self
+
+
+class ConsentRecord(ConsentGrant):
+    consent_id: str
+    status: ConsentStatus
+    events: list[ConsentEvent]
+
+
+class ObjectionRequest(StrictModel):
+    resident: ResidentKey
+    purpose: Code
+
+
+class Objection(ObjectionRequest):
+    objection_id: str
+    recorded_at: AwareDatetime
+    withdrawn_at: AwareDatetime | None = None
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    NEEDS_CONSENT = "needs_consent"
+
+
+class ShareRequest(StrictModel):
+    """decide_share's question: may these categories of this resident's data go there?"""
+
+    resident: ResidentKey
+    purpose: Code
+    recipient: Code
+    data_categories: CategoryList
+    data_hash: DataHash
+
+
+class ShareDecision(StrictModel):
+    decision_id: str
+    decision: Decision
+    resident: ResidentKey
+    purpose: Code
+    recipient: Code
+    data_categories: list[DataCategory]
+    lawful_basis: LawfulBasis | None = None
+    reason: str = Field(description="A code: `policy_allows`, `consent_withdrawn`, …")
+    consent_id: str | None = None
+    share_token: str | None = Field(default=None, description="Present on allow only.")
+    token_expires_at: AwareDatetime | None = None
+    ledger_seq: int
+
+
+class ShareCompletion(StrictModel):
+    """The sender says: the data under this token was handed over and accepted."""
+
+    share_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class ShareRecorded(StrictModel):
+    decision_id: str
+    ledger_seq: int
+
+
+class EntryKind(StrEnum):
+    DECISION = "decision"
+    SHARE = "share"
+    CONSENT = "consent"
+    OBJECTION = "objection"
+
+
+class DataUseEntry(StrictModel):
+    """One line of the resident's Art. 15 view: who, which categories, when, why, on what
+    basis, and what happened."""
+
+    seq: int
+    at: AwareDatetime
+    kind: EntryKind
+    recipient: str
+    purpose: str
+    data_categories: list[DataCategory]
+    lawful_basis: LawfulBasis | None
+    outcome: str
+    reason: str
+    ref: str
+
+
+class DataUseReport(StrictModel):
+    resident: ResidentKey
+    received: list[DataUseEntry] = Field(description="Completed shares: who received what.")
+    entries: list[DataUseEntry] = Field(description="Every ledger entry about this resident.")
+
+
+class ConsentChange(StrictModel):
+    """The body of a `consent.v1` record. On withdrawal, `stop_use` lists the shares whose
+    data the recipient must stop using (their decision IDs, which were the token `jti`)."""
+
+    change: Literal["given", "withdrawn"]
+    consent_id: str
+    resident: ResidentKey
+    purpose: Code
+    recipient: Code
+    data_categories: list[DataCategory]
+    at: AwareDatetime
+    stop_use: list[str] = Field(default_factory=list)

@@ -1,0 +1,129 @@
+"""`python -m services.consent` serves its activities and its API in one process, and stops
+cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from deploy.local.stack import StackConfig
+from services.common.codec import data_converter, new_key_spec
+from services.common.settings import Settings
+from services.consent.activities import DECIDE_SHARE
+from services.consent.models import ShareDecision, ShareRequest
+from tests.support import subprocess_env
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@workflow.defn(name="ConsentOneDecisionTest")
+class OneDecisionWorkflow:
+    @workflow.run
+    async def run(self, request: ShareRequest, consent_queue: str) -> ShareDecision:
+        return await workflow.execute_activity(
+            DECIDE_SHARE,
+            request,
+            result_type=ShareDecision,
+            task_queue=consent_queue,
+            start_to_close_timeout=timedelta(seconds=10),
+        )
+
+
+@pytest.mark.stack
+async def test_the_process_serves_and_stops_on_sigterm(
+    stack: StackConfig,
+    tmp_path: Path,
+    free_port: Callable[[], int],
+    resident: str,
+    make_request: Callable[..., ShareRequest],
+) -> None:
+    port = free_port()
+    queue = f"consent-{uuid.uuid4().hex[:8]}"
+    # The process encrypts its payloads; the test's client must hold the same key ring.
+    keys = new_key_spec()
+    client = await Client.connect(
+        stack.temporal_address,
+        namespace=stack.temporal_namespace,
+        data_converter=data_converter(Settings(payload_keys=keys)),
+    )
+    env = subprocess_env()
+    env.update(
+        LIFEEVENTS_VAR_DIR=str(tmp_path / "var"),
+        LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS=stack.kafka_bootstrap_servers,
+        LIFEEVENTS_TEMPORAL_ADDRESS=stack.temporal_address,
+        LIFEEVENTS_CONSENT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'consent.db'}",
+        LIFEEVENTS_CONSENT_HTTP_PORT=str(port),
+        LIFEEVENTS_CONSENT_TASK_QUEUE=queue,
+        LIFEEVENTS_LOG_FORMAT="json",
+        LIFEEVENTS_PAYLOAD_KEYS=keys,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.consent",
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    # Drain the output as it comes, so that a chatty process never blocks on a full pipe.
+    assert process.stdout is not None
+    draining = asyncio.create_task(process.stdout.read())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if (await http.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.returncode is None, "the consent process exited"
+                assert time.monotonic() < deadline, "the API never answered"
+                await asyncio.sleep(0.2)
+
+        workflow_queue = f"workflows-{uuid.uuid4().hex[:8]}"
+        async with Worker(
+            client,
+            task_queue=workflow_queue,
+            workflows=[OneDecisionWorkflow],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
+            decision = await asyncio.wait_for(
+                client.execute_workflow(
+                    OneDecisionWorkflow.run,
+                    args=[
+                        make_request(
+                            resident, "council-tax-liability", "council-tax", ["identity"]
+                        ),
+                        queue,
+                    ],
+                    id=f"one-decision-{uuid.uuid4().hex}",
+                    task_queue=workflow_queue,
+                ),
+                timeout=30,
+            )
+        assert decision.decision == "allow"
+
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=20) == 0
+        output = (await draining).decode()
+        assert "consent.stopped" in output
+        assert resident not in output  # decisions are logged by ID, never by resident
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        draining.cancel()
