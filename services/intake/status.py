@@ -1,0 +1,104 @@
+"""What became of an event, as its source system may see it: a state, a stage, a reason code.
+
+The workflow is the truth once there is one (looked up by the ID the orchestrator derives
+from source + id); before that, the intake's own records say whether it took the event or
+the orchestrator dead-lettered it. Nothing from the event's payload is ever part of a status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.intake.store import IntakeStore
+from workflows.routing import workflow_id_for
+from workflows.search_attributes import LIFE_EVENT_TYPE, STAGE
+
+__all__ = ["EventState", "EventStatus", "StatusReader", "StatusUnavailable"]
+
+
+class EventState(StrEnum):
+    ACCEPTED = "accepted"  # the intake wrote it to Kafka; no workflow yet
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"  # failed, terminated, timed out or cancelled
+    DEAD_LETTERED = "dead_lettered"
+
+
+_FAILED = {
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+    WorkflowExecutionStatus.CANCELED: "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class EventStatus:
+    source: str
+    event_id: str
+    state: EventState
+    event_type: str | None = None
+    stage: str | None = None  # RUNNING: the workflow's LifeEventStage search attribute
+    reason: str | None = None  # DEAD_LETTERED: the DLQ reason code; FAILED: how it ended
+    accepted_at: datetime | None = None
+
+
+class StatusUnavailable(Exception):
+    """Temporal could not be asked in time; the caller should try again later."""
+
+
+class StatusReader:
+    def __init__(self, store: IntakeStore, temporal: Client, *, timeout: float) -> None:
+        self.store = store
+        self.temporal = temporal
+        self.timeout = timeout
+
+    async def status(self, source: str, event_id: str) -> EventStatus | None:
+        """The event's status, or None if neither Temporal nor the intake knows of it."""
+        accepted = await self.store.find_accepted(source, event_id)
+        accepted_at = accepted.accepted_at if accepted else None
+        event_type = accepted.event_type if accepted else None
+        handle = self.temporal.get_workflow_handle(workflow_id_for(source, event_id))
+        try:
+            description = await asyncio.wait_for(
+                handle.describe(rpc_timeout=timedelta(seconds=self.timeout)), self.timeout + 1
+            )
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise StatusUnavailable(error.status.name) from None
+        except (TimeoutError, RuntimeError) as error:  # RuntimeError: lazy client cannot connect
+            raise StatusUnavailable(type(error).__name__) from None
+        else:
+            attributes = description.typed_search_attributes
+            event_type = event_type or attributes.get(LIFE_EVENT_TYPE)
+            status = description.status
+            if status in _FAILED:
+                state, stage, reason = EventState.FAILED, None, _FAILED[status]
+            elif status == WorkflowExecutionStatus.COMPLETED:
+                state, stage, reason = EventState.COMPLETED, None, None
+            else:  # running, or continued as new (the newest run is described, so: running)
+                state, stage, reason = EventState.RUNNING, attributes.get(STAGE), None
+            return EventStatus(
+                source, event_id, state, event_type, stage, reason, accepted_at=accepted_at
+            )
+        dead = await self.store.find_dead_letter(source, event_id)
+        if dead is not None:
+            return EventStatus(
+                source,
+                event_id,
+                EventState.DEAD_LETTERED,
+                event_type,
+                reason=dead.reason,
+                accepted_at=accepted_at,
+            )
+        if accepted is not None:
+            return EventStatus(
+                source, event_id, EventState.ACCEPTED, event_type, accepted_at=accepted_at
+            )
+        return None
