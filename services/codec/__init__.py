@@ -1,0 +1,1 @@
+"""The codec server: decodes encrypted Temporal payloads for authorised ops engineers."""
