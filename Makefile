@@ -32,6 +32,12 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Benchmarks print figures on this machine; each starts a private Kafka and Temporal.
+bench: setup
+	$(BIN)/python benchmarks/orchestrator.py
+	$(BIN)/python benchmarks/intake.py --private
+	$(BIN)/python benchmarks/consent_gate.py
+
 stack-up: setup
 	$(BIN)/lifeevents stack up
 

@@ -13,6 +13,7 @@ from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.common.temporal import connect
+from workflows.activities import plan_event
 from workflows.diagnostics import StackCheckWorkflow, echo
 from workflows.lifeevents import WORKFLOWS
 
@@ -31,7 +32,7 @@ def build_worker(client: Client, task_queue: str) -> Worker:
         client,
         task_queue=task_queue,
         workflows=[StackCheckWorkflow, *WORKFLOWS],
-        activities=[echo],
+        activities=[echo, plan_event],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),

@@ -16,4 +16,13 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("workflow-worker", "workflows.worker"),
     ServiceSpec("orchestrator", "services.orchestrator"),
+    ServiceSpec("consent", "services.consent"),
+    ServiceSpec("intake", "services.intake"),
+    ServiceSpec("codec", "services.codec"),
+    ServiceSpec("residents", "services.residents"),
+    ServiceSpec("council-tax", "services.counciltax"),
+    ServiceSpec("electoral-services", "services.electoral"),
+    ServiceSpec("school-admissions", "services.schools"),
+    ServiceSpec("benefits", "services.benefits"),
+    ServiceSpec("notifications", "services.notifications"),
 )

@@ -315,7 +315,7 @@ class KafkaProcess(ManagedProcess):
         )
         if (data_dir / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         formatted = subprocess.run(
             self._java(
                 "kafka.tools.StorageTool",
@@ -502,6 +502,15 @@ def ensure_kafka_jars(lib_dir: Path) -> bool:
     partial.rename(lib_dir)
     stamp.write_text(digest + "\n")
     return True
+
+
+def _cluster_id() -> str:
+    """A KRaft cluster ID: 16 random bytes, URL-safe base64. One starting with `-` would be
+    read by StorageTool as an option, so those are drawn again."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _tail(path: Path, lines: int = 20) -> str:

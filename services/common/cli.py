@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
+from contracts import ContractError, from_structured
 from deploy.local.demo import publish_demo_events
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
@@ -16,7 +18,10 @@ from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.probes import kafka_answers, temporal_answers, temporal_cli
 from services.common.settings import Settings
+from services.consent.cli import ledger_app
+from services.intake.cli import keys_app
 from services.orchestrator.cli import dlq_app
+from workflows.catalogue import plan_for
 
 __all__ = ["app"]
 
@@ -30,6 +35,8 @@ stack_app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str) -> NoReturn:
@@ -122,6 +129,41 @@ def _report_external(settings: Settings) -> bool:
     ):
         typer.echo(f"{name:<9} {address:<22} external     {'answers' if ok else 'does not answer'}")
     return kafka_ok and temporal_ok
+
+
+_REASONS = {
+    "direction": "not for this direction of move",
+    "no_school_age_child": "no child of school age moves",
+}
+
+
+@app.command()
+def plan(
+    event_file: Annotated[Path, typer.Argument(help="A structured-mode CloudEvent (JSON).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Print what the council would do about an event, without running anything."""
+    try:
+        event = from_structured(event_file.read_bytes())
+    except OSError as error:
+        _fail(f"Cannot read {event_file}: {error.strerror}")
+    except ContractError as error:
+        _fail(f"{event_file} is not a valid life event: {error}")
+    made = plan_for(event)
+    if as_json:
+        typer.echo(made.model_dump_json(indent=2))
+        return
+    typer.echo(f"Plan for {made.event_type} {made.event_id} (catalogue {made.catalogue_version})")
+    for number, step in enumerate(made.steps, 1):
+        if not step.applies:
+            typer.echo(f"  -  {step.name:<20} does not apply: {_REASONS[step.reason]}")
+            continue
+        confirm = "  [resident confirms first]" if step.confirm else ""
+        typer.echo(f"  {number}. {step.name:<20} {step.service} for {step.purpose}{confirm}")
+        typer.echo(
+            f"     receives: {', '.join(step.categories)}; tells the resident: {step.notification}"
+        )
+        typer.echo(f"     {step.description}")
 
 
 def _require_external(settings: Settings) -> None:

@@ -135,7 +135,8 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # These log SQL statements with their bound parameters (names, NHS numbers…) at DEBUG;
-    # no key-based redaction can catch values inside a statement, so they never go below INFO.
+    # These log SQL statements (aiosqlite and asyncpg with their bound parameters: names,
+    # NHS numbers…) at DEBUG and INFO; no key-based redaction can catch values inside a
+    # statement, so they never go below WARNING.
     for chatty in _PARAMETER_LOGGERS:
-        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -20,8 +20,8 @@ async def ensure_topics(
     bootstrap_servers: str, names: Iterable[str], partitions: int, replication: int = 1
 ) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = [n for n in dict.fromkeys(names) if n not in existing]
         if not missing:
@@ -41,8 +41,8 @@ async def ensure_topics(
 async def partitions_of(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
     """The topic's partitions, asked of the cluster (a consumer only knows topics it follows)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
     try:
+        await admin.start()
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()

@@ -89,5 +89,5 @@ def test_console_format_is_readable_and_redacted() -> None:
 def test_database_drivers_never_log_statement_parameters(output: io.StringIO) -> None:
     # At DEBUG, aiosqlite logs each statement with its parameters: values no key can redact.
     logging.getLogger("aiosqlite").debug("executing %s with %s", "INSERT ...", (NAME, NI_NUMBER))
-    logging.getLogger("sqlalchemy.engine.Engine").debug("[parameters] %s", (DATE_OF_BIRTH,))
+    logging.getLogger("sqlalchemy.engine.Engine").info("[parameters] %s", (DATE_OF_BIRTH,))
     assert_no_personal_data(output.getvalue())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,11 +22,12 @@ from temporalio.client import Client
 
 from contracts import CloudEvent, KafkaRecord, from_structured, to_binary
 from services.common.topics import partitions_of
+from tests.support import subprocess_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = json.loads(
-    (REPO_ROOT / "contracts" / "examples" / "address-changed-household.json").read_text()
-)
+EXAMPLES = REPO_ROOT / "contracts" / "examples"
+EXAMPLE = json.loads((EXAMPLES / "address-changed-household.json").read_text())
+BIRTH = json.loads((EXAMPLES / "birth-registered.json").read_text())
 
 
 def move_event(event_id: str | None = None, *, subject: str | None = None) -> CloudEvent[Any]:
@@ -42,6 +42,11 @@ def move_event(event_id: str | None = None, *, subject: str | None = None) -> Cl
     )
 
 
+def birth_event() -> CloudEvent[Any]:
+    """A valid birth event with its own id: its workflow needs no other service to finish."""
+    return from_structured({**BIRTH, "id": str(uuid.uuid4()), "source": "/test/orchestrator"})
+
+
 @dataclass(frozen=True)
 class Lane:
     bootstrap: str
@@ -52,7 +57,7 @@ class Lane:
     task_queue: str
 
     def env(self, **overrides: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEEVENTS_")}
+        env = subprocess_env()
         env.update(
             LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
             LIFEEVENTS_TEMPORAL_ADDRESS=self.temporal_address,

@@ -11,7 +11,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from services.orchestrator.starter import StartResult, TemporalUnavailable, WorkflowStarter
-from tests.services.orchestrator.support import move_event
+from tests.services.orchestrator.support import birth_event, move_event
 from workflows.routing import workflow_id_for
 from workflows.worker import build_worker
 
@@ -28,14 +28,14 @@ async def test_starting_twice_makes_one_workflow_and_after_it_closed_none(
 ) -> None:
     task_queue = f"test-{uuid.uuid4().hex}"
     subject = starter(temporal_client, task_queue)
-    event = move_event()
-    assert await subject.start(event, "MoveWorkflow") is StartResult.STARTED
-    assert await subject.start(event, "MoveWorkflow") is StartResult.STARTED  # running: reused
+    event = birth_event()
+    assert await subject.start(event, "BirthWorkflow") is StartResult.STARTED
+    assert await subject.start(event, "BirthWorkflow") is StartResult.STARTED  # running: reused
     handle = temporal_client.get_workflow_handle(workflow_id_for(event.source, event.id))
     async with build_worker(temporal_client, task_queue):
         outcome = await handle.result()
     assert outcome["stage"] == "recorded"
-    assert await subject.start(event, "MoveWorkflow") is StartResult.ALREADY_DONE
+    assert await subject.start(event, "BirthWorkflow") is StartResult.ALREADY_DONE
     described = await handle.describe()
     assert described.status == WorkflowExecutionStatus.COMPLETED
     runs = [w async for w in temporal_client.list_workflows(f"WorkflowId = '{handle.id}'")]

@@ -20,6 +20,7 @@ from services.orchestrator.deadletter import DLQ_VIOLATIONS_HEADER
 from tests.services.orchestrator.support import (
     Lane,
     OrchestratorProcess,
+    birth_event,
     eventually,
     move_event,
     settled_count,
@@ -91,7 +92,7 @@ async def test_a_poison_record_is_dead_lettered_and_the_partition_moves_on(
 async def test_the_same_event_delivered_again_starts_nothing_new(
     lane: Lane, orchestrator: OrchestratorProcess, temporal_client: Client
 ) -> None:
-    event = move_event()
+    event = birth_event()
     orchestrator.start()
     await lane.publish_events(event)
     await eventually(lane.consumed, 60, "first delivery committed")

@@ -1,0 +1,2 @@
+"""Benefits: housing benefit and council tax reduction claims follow a move (task queue
+`benefits`)."""

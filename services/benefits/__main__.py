@@ -1,0 +1,10 @@
+"""`python -m services.benefits`: the benefits activities, task queue `benefits`."""
+
+from __future__ import annotations
+
+from services.benefits.activities import BenefitActivities
+from services.benefits.store import BenefitStore
+from services.common.council import run_worker
+
+if __name__ == "__main__":
+    run_worker("benefits", BenefitStore, BenefitActivities.serving)

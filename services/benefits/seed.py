@@ -1,0 +1,52 @@
+"""Synthetic claims for tests and the demo, keyed by resident key.
+
+    python -m services.benefits.seed                 # the demo claims below
+    python -m services.benefits.seed res_… res_…     # one housing benefit claim each
+
+Resident keys are made by the resident index, so to see a change of circumstances in the
+demo, seed a claim for the key of a mover (`lifeevents` shows keys, never names).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import date
+
+from services.benefits.store import BenefitStore, Claim
+from services.common.council import CouncilSettings, new_reference
+
+__all__ = ["DEMO_CLAIMS", "main", "seed_claims"]
+
+DEMO_CLAIMS: tuple[Claim, ...] = (
+    Claim("HB-DEMO000001", "res_demoClaimant000000001", "housing_benefit", date(2023, 4, 3)),
+    Claim("CTR-DEMO00001", "res_demoClaimant000000001", "council_tax_reduction", date(2023, 4, 3)),
+    Claim("CTR-DEMO00002", "res_demoClaimant000000002", "council_tax_reduction", date(2024, 9, 30)),
+)
+
+
+async def seed_claims(store: BenefitStore, residents: list[str] | None = None) -> int:
+    """The demo claims, or one housing benefit claim for each of `residents`."""
+    claims = (
+        [Claim(new_reference("HB"), r, "housing_benefit", date(2024, 1, 8)) for r in residents]
+        if residents
+        else list(DEMO_CLAIMS)
+    )
+    return await store.add_claims(claims)
+
+
+async def _seed(residents: list[str]) -> int:
+    store = await BenefitStore.open(CouncilSettings().database_url("benefits"))
+    try:
+        return await seed_claims(store, residents)
+    finally:
+        await store.close()
+
+
+def main() -> None:
+    added = asyncio.run(_seed(sys.argv[1:]))
+    print(f"benefits: {added} claims added")
+
+
+if __name__ == "__main__":
+    main()

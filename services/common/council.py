@@ -1,0 +1,545 @@
+"""What every council service shares: the shape of the data it receives, the share-token
+check, the idempotent action store and the worker process.
+
+A council service (council tax, electoral services, school admissions, benefits,
+notifications) is a Temporal worker on its own task queue with its own store. Its activities
+take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
+
+1. if the step (`workflow_id` + `step`) was already done, its first outcome is returned
+   again (a retried activity changes nothing twice); the token must still be genuine, for
+   this recipient and this data, but may have expired since;
+2. otherwise the share token is verified against exactly `data` (signature, issuer,
+   recipient, expiry, purpose, data hash; the token's resident must be one of `residents`
+   and every category in `data` one the token allows). A failure is a non-retryable
+   `ApplicationError` of type `ShareRefused` whose message is the problem code, and nothing
+   is touched;
+3. `data` is validated into the service's model (`ShareDataInvalid` if it does not fit);
+4. the change and the outcome are written in one transaction, keyed on `workflow_id` +
+   `step` (a primary key), so a concurrent duplicate rolls back and returns the first.
+
+Receivers hold only the consent service's *public* key: from the setting
+`LIFEEVENTS_SHARE_TOKEN_PUBLIC_KEY` (PEM), else fetched from the consent API's
+`GET /share-token-key` (`LIFEEVENTS_SHARE_TOKEN_KEY_URL`) on first use, and fetched again
+once when a signature does not verify (the consent key was rotated).
+
+Nothing here logs or raises a value from `data`: logs carry workflow IDs, step names,
+codes and counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal, Protocol, Self, TypeVar
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    and_,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from contracts.actions import ActionOutcome, ServiceAction
+from contracts.addresses import UkAddress
+from contracts.base import ContractModel
+from contracts.errors import rule_error
+from contracts.people import PersonName
+from services.common.database import make_engine
+from services.common.lifecycle import wait_for_shutdown_signal
+from services.common.logging import configure_logging
+from services.common.settings import Settings
+from services.common.temporal import connect
+from services.consent.keys import load_public_key
+from services.consent.tokens import ShareClaims, ShareTokenError, ShareTokenVerifier, TokenProblem
+
+__all__ = [
+    "ADULT_AGE",
+    "ActionKey",
+    "Change",
+    "CouncilActivities",
+    "CouncilSettings",
+    "CouncilStore",
+    "HouseholdData",
+    "HouseholdMember",
+    "MoveAddress",
+    "PersonBirth",
+    "PersonIdentity",
+    "ServedActivities",
+    "ShareKeySource",
+    "action_table",
+    "address_json",
+    "age_on",
+    "check_residents",
+    "data_invalid",
+    "new_reference",
+    "property_key",
+    "run_worker",
+    "share_refused",
+]
+
+log = structlog.get_logger(__name__)
+
+ADULT_AGE = 18
+Direction = Literal["into", "within", "out_of"]
+
+
+def age_on(born: date, on: date) -> int:
+    """Completed years on a day."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def new_reference(prefix: str) -> str:
+    """A service's own reference for what it made: random, so it reveals nothing."""
+    return f"{prefix}-{secrets.token_hex(5).upper()}"
+
+
+def address_json(address: UkAddress | None) -> str | None:
+    return None if address is None else address.model_dump_json()
+
+
+def property_key(address: UkAddress) -> str:
+    """One key per dwelling: the UPRN when known, else postcode and folded lines."""
+    if address.uprn is not None:
+        return f"uprn:{address.uprn}"
+    lines = "|".join(" ".join(line.casefold().split()) for line in address.lines)
+    return f"{address.postcode}|{lines}"
+
+
+# --- the data categories, as the services receive them ------------------------------------
+
+
+class PersonIdentity(ContractModel):
+    """`identity`: one entry per resident, in the order of `ServiceAction.residents`."""
+
+    name: PersonName
+    date_of_birth: date | None = Field(
+        default=None, description="As the event gives it; null when not known."
+    )
+
+
+class PersonBirth(ContractModel):
+    """`birth`: one entry per resident, in the order of `ServiceAction.residents`."""
+
+    date_of_birth: date | None = None
+
+
+class MoveAddress(ContractModel):
+    """`address` for a change of address: where from, where to, when, and which way."""
+
+    direction: Direction
+    move_date: date
+    old_address: UkAddress | None = None
+    new_address: UkAddress | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MoveAddress:
+        if self.direction != "into" and self.old_address is None:
+            raise rule_error("old_address_required", "old_address is required unless 'into'")
+        if self.direction != "out_of" and self.new_address is None:
+            raise rule_error("new_address_required", "new_address is required unless 'out_of'")
+        return self
+
+
+class HouseholdMember(ContractModel):
+    """A mover: `age` on the move date, or only whether they are an adult (18+). With
+    neither, the mover counts as an adult (no discount is given on a guess)."""
+
+    age: int | None = Field(default=None, ge=0, le=130)
+    adult: bool | None = None
+
+    @property
+    def is_adult(self) -> bool:
+        if self.age is not None:
+            return self.age >= ADULT_AGE
+        return self.adult is not False
+
+
+class HouseholdData(ContractModel):
+    """`household`: the movers (in the order of `residents`) and the adults already living
+    at the new address who are not moving (0 when none or not known)."""
+
+    members: tuple[HouseholdMember, ...] = Field(min_length=1, max_length=20)
+    other_adults: int = Field(default=0, ge=0, le=50)
+
+    @property
+    def adults(self) -> int:
+        return sum(m.is_adult for m in self.members) + self.other_adults
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+def share_refused(code: str) -> ApplicationError:
+    """The data is not ours to touch: never retried, the message is a code."""
+    return ApplicationError(code, type="ShareRefused", non_retryable=True)
+
+
+def data_invalid(code: str) -> ApplicationError:
+    """The token is good but `data` does not have the agreed shape: a workflow bug."""
+    return ApplicationError(code, type="ShareDataInvalid", non_retryable=True)
+
+
+def _validation_code(error: ValidationError) -> str:
+    # Field locations only (names we chose), never the input.
+    first = error.errors(include_input=False, include_url=False)[0]
+    parts = [part for part in first["loc"] if isinstance(part, str)]
+    if first["type"] == "extra_forbidden" and parts:
+        parts[-1] = "<extra>"  # a key the sender chose: it could be anything
+    where = ".".join(parts)
+    return f"invalid_data:{where}" if where else "invalid_data"
+
+
+# --- the public key and the check -----------------------------------------------------------
+
+
+class ShareKeySource:
+    """The consent service's public key: given, or fetched from its API (`url`)."""
+
+    def __init__(self, key: Ed25519PublicKey | None = None, url: str | None = None) -> None:
+        if key is None and url is None:
+            raise ValueError("a share-token public key or the URL to fetch it from is needed")
+        self._key = key
+        self._url = url
+        self._lock = asyncio.Lock()
+
+    @property
+    def refreshable(self) -> bool:
+        return self._url is not None
+
+    async def get(self, *, refresh: bool = False) -> Ed25519PublicKey:
+        async with self._lock:
+            if self._key is None or (refresh and self._url is not None):
+                self._key = await asyncio.to_thread(self._fetch)
+            return self._key
+
+    def _fetch(self) -> Ed25519PublicKey:
+        assert self._url is not None
+        try:
+            with urllib.request.urlopen(self._url, timeout=5) as response:  # noqa: S310
+                body = json.loads(response.read())
+            return load_public_key(str(body["public_key_pem"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            # Retryable: the consent service may simply not be up yet.
+            raise ApplicationError(
+                "share_token_key_unavailable", type="ShareKeyUnavailable"
+            ) from None
+
+
+async def _verify(
+    keys: ShareKeySource,
+    action: ServiceAction,
+    *,
+    recipient: str,
+    purpose: str,
+    check_expiry: bool,
+) -> ShareClaims:
+    async def attempt(key: Ed25519PublicKey) -> ShareClaims:
+        verifier = ShareTokenVerifier(key, recipient=recipient)
+        return verifier.verify(
+            action.share_token, action.data, purpose=purpose, check_expiry=check_expiry
+        )
+
+    try:
+        try:
+            claims = await attempt(await keys.get())
+        except ShareTokenError as error:
+            if error.problem is not TokenProblem.BAD_SIGNATURE or not keys.refreshable:
+                raise
+            claims = await attempt(await keys.get(refresh=True))
+    except ShareTokenError as error:
+        raise share_refused(error.problem.value) from None
+    if claims.resident not in action.residents:
+        raise share_refused("wrong_resident")
+    if not set(action.data) <= set(claims.categories):
+        raise share_refused("category_not_shared")
+    return claims
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionKey:
+    """What a change is keyed on. `subject` is "" for a service action (one per step), and
+    the resident for notifications (one per resident per step)."""
+
+    workflow_id: str
+    step: str
+    subject: str = ""
+
+
+def action_table(metadata: MetaData, prefix: str) -> Table:
+    """Each store's record of the steps it has done, with the first outcome of each."""
+    return Table(
+        f"{prefix}_actions",
+        metadata,
+        Column("workflow_id", String(255), nullable=False),
+        Column("step", String(100), nullable=False),
+        Column("subject", String(72), nullable=False),
+        Column("outcome", String(16), nullable=False),
+        Column("code", String(64), nullable=False),
+        Column("refs", Text, nullable=False),
+        Column("decision_id", String(100), nullable=True),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("workflow_id", "step", "subject", name=f"pk_{prefix}_actions"),
+    )
+
+
+Change = Callable[[AsyncConnection], Awaitable[ActionOutcome]]
+
+
+class CouncilStore:
+    """A service's own store. Subclasses set `metadata` (their tables) and `actions`
+    (`action_table(metadata, …)`), and add their own data access."""
+
+    metadata: MetaData
+    actions: Table
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # One writer at a time in this process: SQLite would otherwise fail a second
+        # writer's upgrade from read to write at once rather than wait.
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: str) -> Self:
+        """The store on `url`, tables created if missing (schema migrations: future work).
+        Statement parameters stay out of SQLAlchemy's log lines and exception texts."""
+        store = cls(make_engine(url, hide_parameters=True))
+        async with store.engine.begin() as conn:
+            await conn.run_sync(cls.metadata.create_all)
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _where(self, key: ActionKey) -> Any:
+        c = self.actions.c
+        return and_(c.workflow_id == key.workflow_id, c.step == key.step, c.subject == key.subject)
+
+    async def recorded(self, key: ActionKey) -> ActionOutcome | None:
+        async with self.engine.connect() as conn:
+            return await self._recorded(conn, key)
+
+    async def _recorded(self, conn: AsyncConnection, key: ActionKey) -> ActionOutcome | None:
+        row = (
+            await conn.execute(
+                select(self.actions.c.outcome, self.actions.c.code, self.actions.c.refs).where(
+                    self._where(key)
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return ActionOutcome(outcome=row.outcome, code=row.code, references=json.loads(row.refs))
+
+    async def once(
+        self, key: ActionKey, change: Change, *, decision_id: str | None = None
+    ) -> ActionOutcome:
+        """Run `change` and record its outcome in one transaction, unless `key` is already
+        recorded: then return what was recorded, and change nothing."""
+        try:
+            async with self._write_lock, self.engine.begin() as conn:
+                first = await self._recorded(conn, key)
+                if first is not None:
+                    return first
+                outcome = await change(conn)
+                await conn.execute(
+                    insert(self.actions).values(
+                        workflow_id=key.workflow_id,
+                        step=key.step,
+                        subject=key.subject,
+                        outcome=outcome.outcome,
+                        code=outcome.code,
+                        refs=json.dumps(outcome.references, sort_keys=True),
+                        decision_id=decision_id,
+                        recorded_at=datetime.now(UTC),
+                    )
+                )
+                return outcome
+        except IntegrityError:
+            # Another process recorded the same step between our read and our write: its
+            # transaction won, ours rolled back whole.
+            first = await self.recorded(key)
+            if first is None:
+                raise
+            return first
+
+
+# --- the activities ---------------------------------------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class CouncilActivities:
+    """Base of a service's activities: `perform` does the steps in the module doc."""
+
+    recipient: str  # as in the data-sharing policy; also the task queue
+    purpose: str
+
+    def __init__(self, store: CouncilStore, keys: ShareKeySource) -> None:
+        self.store = store
+        self.keys = keys
+
+    @property
+    def task_queue(self) -> str:
+        return self.recipient
+
+    async def verify(self, action: ServiceAction, *, check_expiry: bool = True) -> ShareClaims:
+        return await _verify(
+            self.keys,
+            action,
+            recipient=self.recipient,
+            purpose=self.purpose,
+            check_expiry=check_expiry,
+        )
+
+    @staticmethod
+    def parse(model: type[M], action: ServiceAction) -> M:
+        try:
+            return model.model_validate(action.data)
+        except ValidationError as error:
+            raise data_invalid(_validation_code(error)) from None
+
+    async def perform(
+        self,
+        action: ServiceAction,
+        model: type[M],
+        change: Callable[[AsyncConnection, M], Awaitable[ActionOutcome]],
+    ) -> ActionOutcome:
+        key = ActionKey(action.workflow_id, action.step)
+        first = await self.store.recorded(key)
+        if first is not None:
+            await self.verify(action, check_expiry=False)
+            self._log("council.action.repeated", action, first)
+            return first
+        claims = await self.verify(action)
+        data = self.parse(model, action)
+
+        async def run(conn: AsyncConnection) -> ActionOutcome:
+            return await change(conn, data)
+
+        outcome = await self.store.once(key, run, decision_id=claims.decision_id)
+        self._log("council.action", action, outcome)
+        return outcome
+
+    def _log(self, event: str, action: ServiceAction, outcome: ActionOutcome) -> None:
+        log.info(
+            event,
+            service=self.recipient,
+            workflow_id=action.workflow_id,
+            step=action.step,
+            event_id=action.event_id,
+            outcome=outcome.outcome,
+            code=outcome.code,
+        )
+
+    @property
+    def all(self) -> list[Callable[..., Any]]:
+        raise NotImplementedError
+
+
+def check_residents(action: ServiceAction, *entries: Sequence[object]) -> None:
+    """Per-resident lists in `data` must line up with `residents`."""
+    if any(len(listed) != len(action.residents) for listed in entries):
+        raise data_invalid("invalid_data:residents_mismatch")
+
+
+# --- settings and the process ---------------------------------------------------------------
+
+
+class CouncilSettings(Settings):
+    """Settings of the council services, on top of the shared ones (same prefix)."""
+
+    share_token_public_key: str | None = Field(
+        default=None,
+        description="The consent service's Ed25519 public key (PEM) that share tokens are "
+        "verified with. Unset: fetched from share_token_key_url on first use.",
+    )
+    share_token_key_url: str = Field(
+        default="http://127.0.0.1:8010/share-token-key",
+        description="The consent API's public-key endpoint.",
+    )
+    council_tax_database_url: str | None = None
+    electoral_database_url: str | None = None
+    schools_database_url: str | None = None
+    benefits_database_url: str | None = None
+    notifications_database_url: str | None = None
+
+    def database_url(self, service: str) -> str:
+        """The service's URL setting; unset, SQLite at <var_dir>/<service>/<service>.db."""
+        configured: dict[str, str | None] = {
+            "counciltax": self.council_tax_database_url,
+            "electoral": self.electoral_database_url,
+            "schools": self.schools_database_url,
+            "benefits": self.benefits_database_url,
+            "notifications": self.notifications_database_url,
+        }
+        return configured[service] or (
+            f"sqlite+aiosqlite:///{self.var_dir / service / f'{service}.db'}"
+        )
+
+    def share_keys(self) -> ShareKeySource:
+        if self.share_token_public_key is not None:
+            return ShareKeySource(load_public_key(self.share_token_public_key))
+        return ShareKeySource(url=self.share_token_key_url)
+
+
+S = TypeVar("S", bound=CouncilStore)
+
+
+class ServedActivities(Protocol):
+    @property
+    def task_queue(self) -> str: ...
+
+    @property
+    def all(self) -> list[Callable[..., Any]]: ...
+
+
+def run_worker(
+    service: str,
+    store_type: type[S],
+    activities: Callable[[S, CouncilSettings], ServedActivities],
+) -> None:
+    """`python -m services.<service>`: open the store, serve the activities on the
+    service's task queue until SIGTERM or Ctrl-C, then finish what is held and close."""
+    settings = CouncilSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(_serve(service, settings, store_type, activities))
+
+
+async def _serve(
+    service: str,
+    settings: CouncilSettings,
+    store_type: type[S],
+    activities: Callable[[S, CouncilSettings], ServedActivities],
+) -> None:
+    store = await store_type.open(settings.database_url(service))
+    try:
+        served = activities(store, settings)
+        client = await connect(settings)
+        async with Worker(client, task_queue=served.task_queue, activities=served.all):
+            log.info(f"{service}.started", task_queue=served.task_queue)
+            received = await wait_for_shutdown_signal()
+            log.info(f"{service}.stopping", signal=received.name)
+    finally:
+        await store.close()
+    log.info(f"{service}.stopped")

@@ -1,0 +1,1 @@
+"""Council tax: liability follows residents when they move (task queue `council-tax`)."""

@@ -1,0 +1,10 @@
+"""`python -m services.counciltax`: the council tax activities, task queue `council-tax`."""
+
+from __future__ import annotations
+
+from services.common.council import run_worker
+from services.counciltax.activities import CouncilTaxActivities
+from services.counciltax.store import CouncilTaxStore
+
+if __name__ == "__main__":
+    run_worker("counciltax", CouncilTaxStore, CouncilTaxActivities.serving)

@@ -1,0 +1,2 @@
+"""Notifications: telling residents what was done, on their preferred channel (task queue
+`notifications`)."""

@@ -1,0 +1,10 @@
+"""`python -m services.residents`: the resident index's Temporal activities."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.residents.worker import main
+
+if __name__ == "__main__":
+    asyncio.run(main())

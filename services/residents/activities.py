@@ -1,0 +1,148 @@
+"""The resident index as Temporal activities, on the `residents` task queue.
+
+Workflows call them by name, for instance:
+
+    results = await workflow.execute_activity(
+        "residents.match_people", [PersonDetails.of(m) for m in event.movers],
+        result_type=list[MatchResult], task_queue="residents",
+        start_to_close_timeout=timedelta(seconds=30))
+
+| activity | input | result |
+| --- | --- | --- |
+| `residents.match_people` | `list[PersonDetails]` | `list[MatchResult]`, same order |
+| `residents.resolve_doubtful` | `CaseworkerDecision` | `MatchResult` |
+| `residents.record_move` | `MoveRecord` | `Household` |
+| `residents.mark_deceased` | `DeathRecord` | `Resident` |
+| `residents.flag_support` | `SupportFlag` | `Resident` |
+| `residents.set_preferences` | `PreferenceUpdate` | `Resident` |
+| `residents.contact_for` | `str` (resident key) | `ContactPlan` |
+
+Every one is safe to retry. `match_people` remembers its answer per workflow run, activity
+and input, so a retry after the first attempt committed gets the same keys and outcomes;
+the others are idempotent on `workflow_id` + `step` or by nature. A request the index
+refuses (an unknown resident key) is a non-retryable `ApplicationError` of type
+`ResidentIndexError` whose message is a code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.residents.index import ResidentIndex, ResidentIndexError
+from services.residents.models import (
+    CaseworkerDecision,
+    ContactPlan,
+    DeathRecord,
+    Household,
+    MatchResult,
+    MoveRecord,
+    PersonDetails,
+    PreferenceUpdate,
+    Resident,
+    SupportFlag,
+)
+
+__all__ = [
+    "CONTACT_FOR",
+    "FLAG_SUPPORT",
+    "MARK_DECEASED",
+    "MATCH_PEOPLE",
+    "RECORD_MOVE",
+    "RESOLVE_DOUBTFUL",
+    "SET_PREFERENCES",
+    "ResidentActivities",
+]
+
+MATCH_PEOPLE = "residents.match_people"
+RESOLVE_DOUBTFUL = "residents.resolve_doubtful"
+RECORD_MOVE = "residents.record_move"
+MARK_DECEASED = "residents.mark_deceased"
+FLAG_SUPPORT = "residents.flag_support"
+SET_PREFERENCES = "residents.set_preferences"
+CONTACT_FOR = "residents.contact_for"
+
+
+def _refused(error: ResidentIndexError) -> ApplicationError:
+    return ApplicationError(error.code, type="ResidentIndexError", non_retryable=True)
+
+
+def _request_key(people: list[PersonDetails]) -> str | None:
+    """One activity execution with this input: the same across its retries, different for
+    any other activity or input. None outside a workflow (no memory: the rule alone)."""
+    info = activity.info()
+    if not info.workflow_id:
+        return None
+    body = json.dumps([p.model_dump(mode="json") for p in people], sort_keys=True)
+    material = "\n".join((info.workflow_id, info.workflow_run_id or "", info.activity_id, body))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+class ResidentActivities:
+    def __init__(self, index: ResidentIndex) -> None:
+        self.index = index
+
+    @activity.defn(name=MATCH_PEOPLE)
+    async def match_people(self, people: list[PersonDetails]) -> list[MatchResult]:
+        """Each person matched, created or doubtful (see `services.residents.matching`)."""
+        return await self.index.match_people(people, request=_request_key(people))
+
+    @activity.defn(name=RESOLVE_DOUBTFUL)
+    async def resolve_doubtful(self, decision: CaseworkerDecision) -> MatchResult:
+        try:
+            return await self.index.resolve_doubtful(decision)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
+    @activity.defn(name=RECORD_MOVE)
+    async def record_move(self, move: MoveRecord) -> Household:
+        try:
+            return await self.index.record_move(move)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
+    @activity.defn(name=MARK_DECEASED)
+    async def mark_deceased(self, death: DeathRecord) -> Resident:
+        try:
+            return await self.index.mark_deceased(death)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
+    @activity.defn(name=FLAG_SUPPORT)
+    async def flag_support(self, flag: SupportFlag) -> Resident:
+        try:
+            return await self.index.flag_support(flag)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
+    @activity.defn(name=SET_PREFERENCES)
+    async def set_preferences(self, update: PreferenceUpdate) -> Resident:
+        try:
+            return await self.index.set_preferences(update)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
+    @activity.defn(name=CONTACT_FOR)
+    async def contact_for(self, resident: str) -> ContactPlan:
+        """The channels in preference order; none, and `deceased`, for a deceased resident."""
+        try:
+            return await self.index.contact_for(resident)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
+    @property
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.match_people,
+            self.resolve_doubtful,
+            self.record_move,
+            self.mark_deceased,
+            self.flag_support,
+            self.set_preferences,
+            self.contact_for,
+        ]

@@ -1,0 +1,341 @@
+"""The resident index: matching, moves, flags, preferences and contact plans, each one store
+transaction. Activities (`activities.py`) are thin wrappers around this class; tests and the
+seed use it directly.
+
+Log lines name outcomes, rule codes, counts and pseudonymous keys, never what a person is
+called or any identifier (DESIGN.md, "Rules that keep personal data safe").
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Sequence
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.addresses import UkAddress
+from contracts.people import ContactDetails
+from services.residents.matching import decide, identifiers_of, name_key
+from services.residents.models import (
+    CHANNELS,
+    CaseworkerDecision,
+    Channel,
+    ContactPlan,
+    DeathRecord,
+    Household,
+    MatchResult,
+    MoveRecord,
+    PersonDetails,
+    PreferenceUpdate,
+    Resident,
+    SupportFlag,
+    default_channels,
+)
+from services.residents.store import ResidentStore
+
+__all__ = ["ResidentIndex", "ResidentIndexError", "new_resident_key"]
+
+log = structlog.get_logger(__name__)
+
+
+class ResidentIndexError(Exception):
+    """A request the index refuses; `code` is safe to log and to show (no personal data)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def new_resident_key() -> str:
+    """`res_` + 128 random bits, URL-safe: reveals nothing, guesses nothing."""
+    return "res_" + secrets.token_urlsafe(16)
+
+
+class ResidentIndex:
+    def __init__(self, store: ResidentStore, new_key: Callable[[], str] = new_resident_key) -> None:
+        self.store = store
+        self._new_key = new_key
+
+    # --- matching ---------------------------------------------------------------------
+
+    async def match_people(
+        self, people: Sequence[PersonDetails], request: str | None = None
+    ) -> list[MatchResult]:
+        """Match each person (in order, in one transaction: a later person can match one
+        created for an earlier). With `request` (an idempotency key), a repeat of the same
+        request returns the first answer unchanged."""
+        async with self.store.writing() as conn:
+            if request is not None:
+                stored = await self.store.match_request(conn, request)
+                if stored is not None:
+                    log.info("residents.match_repeated", people=len(people))
+                    return [MatchResult.model_validate(r) for r in json.loads(stored)]
+            results = [await self._match(conn, person) for person in people]
+            if request is not None:
+                await self.store.record_match_request(
+                    conn, request, json.dumps([r.model_dump(mode="json") for r in results])
+                )
+        for result in results:
+            log.info(
+                "residents.match_decided",
+                outcome=result.outcome,
+                rule=result.rule,
+                candidates=result.candidates,
+                resident=result.resident,
+            )
+        return results
+
+    async def _match(self, conn: AsyncConnection, person: PersonDetails) -> MatchResult:
+        _, family_key = name_key(person.name)
+        candidates = await self.store.candidates_for(conn, identifiers_of(person), family_key)
+        decision = decide(person, candidates)
+        if decision.outcome == "matched":
+            assert decision.resident is not None
+            await self._enrich(conn, decision.resident, person)
+            return MatchResult(
+                outcome="matched",
+                resident=decision.resident,
+                candidates=len(decision.candidates),
+                rule=decision.rule,
+                candidate_keys=decision.candidates,
+            )
+        if decision.outcome == "created":
+            key = await self._create(conn, person)
+            return MatchResult(outcome="created", resident=key, candidates=0, rule=decision.rule)
+        return MatchResult(
+            outcome="doubtful",
+            resident=None,
+            candidates=len(decision.candidates),
+            rule=decision.rule,
+            candidate_keys=decision.candidates,
+        )
+
+    async def _create(self, conn: AsyncConnection, person: PersonDetails) -> str:
+        key = self._new_key()
+        await self.store.insert_resident(conn, key, person.date_of_birth)
+        await self.store.add_contact_if_unknown(conn, key, person.contact)
+        if person.address is not None:
+            await self.store.set_residence(conn, key, person.address, since=None)
+        await self._enrich(conn, key, person)
+        return key
+
+    async def _enrich(self, conn: AsyncConnection, key: str, person: PersonDetails) -> None:
+        """Add what the index does not know yet; never replace what it knows."""
+        await self.store.add_name(conn, key, person.name)
+        if person.date_of_birth is not None:
+            await self.store.set_date_of_birth_if_unknown(conn, key, person.date_of_birth)
+        held = await self.store.identifiers_of(conn, key)
+        for kind, value in identifiers_of(person).items():
+            # A different value of a kind the resident has, or a value another resident
+            # holds (a caseworker may link despite it), is left as it is.
+            if kind in held or await self.store.holder_of(conn, kind, value) is not None:
+                continue
+            await self.store.add_identifier(conn, key, kind, value)
+        await self.store.add_contact_if_unknown(conn, key, person.contact)
+        if person.address is not None and await self.store.residence_row(conn, key) is None:
+            await self.store.set_residence(conn, key, person.address, since=None)
+
+    async def resolve_doubtful(self, decision: CaseworkerDecision) -> MatchResult:
+        """Apply a caseworker's decision about a doubtful match; idempotent on the step."""
+        kind = "resolve_doubtful"
+        async with self.store.writing() as conn:
+            stored = await self.store.step_result(conn, decision.workflow_id, decision.step, kind)
+            if stored is not None:
+                return MatchResult.model_validate_json(stored)
+            if decision.resident is not None:
+                await self._require(conn, decision.resident)
+                await self._enrich(conn, decision.resident, decision.person)
+                result = MatchResult(
+                    outcome="matched",
+                    resident=decision.resident,
+                    candidates=1,
+                    rule="caseworker_linked",
+                    candidate_keys=(decision.resident,),
+                )
+            else:
+                key = await self._create(conn, decision.person)
+                result = MatchResult(
+                    outcome="created", resident=key, candidates=0, rule="caseworker_created"
+                )
+            await self.store.record_step(
+                conn, decision.workflow_id, decision.step, kind, result.model_dump_json()
+            )
+        log.info(
+            "residents.doubtful_resolved",
+            decision=decision.decision,
+            resident=result.resident,
+            workflow_id=decision.workflow_id,
+            step=decision.step,
+        )
+        return result
+
+    # --- moves and households -------------------------------------------------------------
+
+    async def record_move(self, move: MoveRecord) -> Household:
+        """Move residents to `new_address` (None: away, address unknown) as of `move_date`.
+
+        A resident whose current address is newer than `move_date` keeps it (events can
+        arrive out of order). Idempotent on (workflow_id, step): a repeat returns the first
+        answer and changes nothing."""
+        kind = "record_move"
+        async with self.store.writing() as conn:
+            stored = await self.store.step_result(conn, move.workflow_id, move.step, kind)
+            if stored is not None:
+                return Household.model_validate_json(stored)
+            for key in move.residents:
+                await self._require(conn, key)
+            for key in dict.fromkeys(move.residents):
+                row = await self.store.residence_row(conn, key)
+                if row is None or row.since is None or row.since <= move.move_date:
+                    await self.store.set_residence(conn, key, move.new_address, move.move_date)
+            if move.new_address is None:
+                members = tuple(sorted(set(move.residents)))
+            else:
+                members = tuple(await self.store.living_at(conn, move.new_address))
+            household = Household(address=move.new_address, residents=members)
+            await self.store.record_step(
+                conn, move.workflow_id, move.step, kind, household.model_dump_json()
+            )
+        log.info(
+            "residents.moved",
+            residents=len(move.residents),
+            direction=move.direction,
+            household_size=len(household.residents),
+            workflow_id=move.workflow_id,
+            step=move.step,
+        )
+        return household
+
+    # --- flags ----------------------------------------------------------------------------
+
+    async def mark_deceased(self, death: DeathRecord) -> Resident:
+        """Flag the resident deceased (once; a repeat changes nothing). From then on no
+        contact plan addresses them and they leave every household."""
+        async with self.store.writing() as conn:
+            await self._require(conn, death.resident)
+            changed = await self.store.set_flag(
+                conn,
+                death.resident,
+                "deceased",
+                since=death.date_of_death,
+                reason=None,
+                workflow_id=death.workflow_id,
+                step=death.step,
+            )
+            resident = await self._view(conn, death.resident)
+        log.info("residents.flagged", flag="deceased", changed=changed, resident=death.resident)
+        return resident
+
+    async def flag_support(self, flag: SupportFlag) -> Resident:
+        """Flag that the resident may need support (the first reason is kept)."""
+        async with self.store.writing() as conn:
+            await self._require(conn, flag.resident)
+            changed = await self.store.set_flag(
+                conn,
+                flag.resident,
+                "may_need_support",
+                since=None,
+                reason=flag.reason,
+                workflow_id=flag.workflow_id,
+                step=flag.step,
+            )
+            resident = await self._view(conn, flag.resident)
+        log.info(
+            "residents.flagged",
+            flag="may_need_support",
+            reason=flag.reason,
+            changed=changed,
+            resident=flag.resident,
+        )
+        return resident
+
+    # --- contact ----------------------------------------------------------------------------
+
+    async def set_preferences(self, update: PreferenceUpdate) -> Resident:
+        async with self.store.writing() as conn:
+            await self._require(conn, update.resident)
+            await self.store.set_preferences(
+                conn, update.resident, update.channels, update.portal_account
+            )
+            resident = await self._view(conn, update.resident)
+        log.info("residents.preferences_set", resident=update.resident)
+        return resident
+
+    async def contact_for(self, key: str) -> ContactPlan:
+        """The channels to reach `key` on now, in their preference order, keeping only those
+        the index can deliver (portal: has an account; email, sms: the detail is known;
+        letter: an address is known). A deceased resident gets no channel at all."""
+        async with self.store.reading() as conn:
+            await self._require(conn, key)
+            resident = await self._view(conn, key)
+        if resident.deceased:
+            return ContactPlan(resident=key, deceased=True, channels=())
+        contact = resident.contact
+        email = contact.email if contact is not None else None
+        phone = contact.phone if contact is not None else None
+        deliverable: dict[Channel, bool] = {
+            "portal": resident.portal_account,
+            "email": email is not None,
+            "sms": phone is not None,
+            "letter": resident.address is not None,
+        }
+        channels = tuple(c for c in resident.channels if deliverable[c])
+        return ContactPlan(
+            resident=key,
+            deceased=False,
+            channels=channels,
+            email=email if "email" in channels else None,
+            phone=phone if "sms" in channels else None,
+            address=resident.address if "letter" in channels else None,
+        )
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def resident(self, key: str) -> Resident | None:
+        async with self.store.reading() as conn:
+            if not await self.store.exists(conn, key):
+                return None
+            return await self._view(conn, key)
+
+    async def keys(self) -> list[str]:
+        async with self.store.reading() as conn:
+            return await self.store.keys(conn)
+
+    async def _require(self, conn: AsyncConnection, key: str) -> None:
+        if not await self.store.exists(conn, key):
+            raise ResidentIndexError("unknown_resident")
+
+    async def _view(self, conn: AsyncConnection, key: str) -> Resident:
+        row = await self.store.contact_row(conn, key)
+        contact: ContactDetails | None = None
+        portal_account = False
+        chosen: tuple[Channel, ...] | None = None
+        if row is not None:
+            if row.email is not None or row.phone is not None:
+                contact = ContactDetails(email=row.email, phone=row.phone)
+            portal_account = bool(row.portal_account)
+            if row.channels:
+                chosen = tuple(_channel(c) for c in row.channels.split(","))
+        address: UkAddress | None = await self.store.address_of(conn, key)
+        household: tuple[str, ...] = ()
+        if address is not None:
+            household = tuple(k for k in await self.store.living_at(conn, address) if k != key)
+        return Resident(
+            key=key,
+            contact=contact,
+            portal_account=portal_account,
+            channels=chosen if chosen is not None else default_channels(contact, portal_account),
+            channels_chosen=chosen is not None,
+            flags=tuple(await self.store.flags_of(conn, key)),
+            address=address,
+            household=household,
+        )
+
+
+def _channel(value: str) -> Channel:
+    for channel in CHANNELS:
+        if value == channel:
+            return channel
+    raise ResidentIndexError("stored_channel_unknown")

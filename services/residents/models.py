@@ -1,0 +1,245 @@
+"""What crosses the resident index's boundary: activity inputs and results.
+
+Every model is a `ContractModel` (strict, frozen, quiet about its inputs in errors), so a
+validation error raised here never prints a name or an identifier. Residents are named by
+their pseudonymous key (`res_` + a random URL-safe token) everywhere outside the index.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from contracts.addresses import UkAddress
+from contracts.base import ContractModel
+from contracts.dates import DateOfBirth, PastDate
+from contracts.errors import rule_error
+from contracts.identifiers import NationalInsuranceNumber, NhsNumber
+from contracts.people import ContactDetails, PersonName
+
+__all__ = [
+    "CHANNELS",
+    "CaseworkerDecision",
+    "Channel",
+    "ContactPlan",
+    "DeathRecord",
+    "Direction",
+    "Flag",
+    "Household",
+    "MatchOutcome",
+    "MatchResult",
+    "MatchRule",
+    "MoveRecord",
+    "PersonDetails",
+    "PreferenceUpdate",
+    "Resident",
+    "ResidentKey",
+    "SupportFlag",
+    "default_channels",
+]
+
+ResidentKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^res_[A-Za-z0-9_-]{16,64}$"),
+    Field(description="Pseudonymous resident key: `res_` and a random URL-safe token."),
+]
+
+# Workflow IDs and step names carry no personal data (DESIGN.md); they key idempotency.
+WorkflowId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+StepName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+Channel = Literal["portal", "email", "sms", "letter"]
+CHANNELS: tuple[Channel, ...] = ("portal", "email", "sms", "letter")
+Flag = Literal["deceased", "may_need_support"]
+Direction = Literal["into", "within", "out_of"]
+
+MatchOutcome = Literal["matched", "created", "doubtful"]
+MatchRule = Literal[
+    # matched
+    "nhs_number",
+    "ni_number",
+    "name_and_date_of_birth",
+    # doubtful: a caseworker decides
+    "conflicting_identifiers",
+    "several_candidates",
+    "partial_name_match",
+    "name_without_date_of_birth",
+    # created
+    "no_candidate",
+    # a caseworker's decision (resolve_doubtful)
+    "caseworker_linked",
+    "caseworker_created",
+]
+
+
+class PersonDetails(ContractModel):
+    """What an event says about one person. Only the name is required."""
+
+    name: PersonName
+    date_of_birth: DateOfBirth | None = None
+    nhs_number: NhsNumber | None = None
+    national_insurance_number: NationalInsuranceNumber | None = None
+    contact: ContactDetails | None = None
+    address: UkAddress | None = Field(
+        default=None,
+        description="Where the event says the person lives. Recorded for a new resident, or "
+        "for a matched one with no address yet; a change of address is `record_move`'s job.",
+    )
+
+    @classmethod
+    def of(cls, person: Any, address: UkAddress | None = None) -> PersonDetails:
+        """From any person of a life-event payload (mover, parent, child, deceased, informant,
+        next of kin, household member): the fields it has, the rest left empty."""
+        return cls(
+            name=person.name,
+            date_of_birth=getattr(person, "date_of_birth", None),
+            nhs_number=getattr(person, "nhs_number", None),
+            national_insurance_number=getattr(person, "national_insurance_number", None),
+            contact=getattr(person, "contact", None),
+            address=address if address is not None else getattr(person, "address", None),
+        )
+
+
+class MatchResult(ContractModel):
+    """Who a person is in the index. `doubtful` names no resident: a caseworker decides
+    (`candidate_keys` lists the residents the caseworker should look at)."""
+
+    outcome: MatchOutcome
+    resident: ResidentKey | None
+    candidates: int = Field(ge=0, description="How many residents the deciding rule found.")
+    rule: MatchRule
+    candidate_keys: tuple[ResidentKey, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MatchResult:
+        if (self.outcome == "doubtful") != (self.resident is None):
+            raise rule_error("match_resident", "resident is given unless the match is doubtful")
+        return self
+
+
+def default_channels(contact: ContactDetails | None, portal_account: bool) -> tuple[Channel, ...]:
+    """The order a resident is contacted in until they choose one: the portal when they have
+    an account, then e-mail if known, then SMS if a phone is known, and a printed letter
+    always last (residents who are not online are still reached)."""
+    channels: list[Channel] = []
+    if portal_account:
+        channels.append("portal")
+    if contact is not None and contact.email is not None:
+        channels.append("email")
+    if contact is not None and contact.phone is not None:
+        channels.append("sms")
+    channels.append("letter")
+    return tuple(channels)
+
+
+class Resident(ContractModel):
+    """One resident as the index knows them (no name: workflows need the key, not the name)."""
+
+    key: ResidentKey
+    contact: ContactDetails | None = None
+    portal_account: bool = False
+    channels: tuple[Channel, ...] = Field(
+        description="Channel preferences in order: the resident's choice, or the default "
+        "derived from the contact details (see `default_channels`)."
+    )
+    channels_chosen: bool = Field(
+        default=False, description="True when the resident chose `channels` themselves."
+    )
+    flags: tuple[Flag, ...] = ()
+    address: UkAddress | None = None
+    household: tuple[ResidentKey, ...] = Field(
+        default=(),
+        description="Other living residents at the same address (same UPRN, or same postcode "
+        "and lines), sorted by key.",
+    )
+
+    @property
+    def deceased(self) -> bool:
+        return "deceased" in self.flags
+
+
+class Household(ContractModel):
+    """The living residents at an address, after a move. With no address (moved out of the
+    area to an unknown address), the residents who moved."""
+
+    address: UkAddress | None
+    residents: tuple[ResidentKey, ...]
+
+
+class MoveRecord(ContractModel):
+    """Residents (already matched) move together; idempotent on `workflow_id` + `step`."""
+
+    residents: tuple[ResidentKey, ...] = Field(min_length=1, max_length=20)
+    new_address: UkAddress | None
+    move_date: date
+    direction: Direction
+    workflow_id: WorkflowId
+    step: StepName
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MoveRecord:
+        if self.direction != "out_of" and self.new_address is None:
+            raise rule_error("new_address_required", "new_address is required unless 'out_of'")
+        return self
+
+
+class DeathRecord(ContractModel):
+    resident: ResidentKey
+    date_of_death: PastDate
+    workflow_id: WorkflowId
+    step: StepName
+
+
+class SupportFlag(ContractModel):
+    """The resident may need support (bereaved, vulnerable, ...): a reason code, never text."""
+
+    resident: ResidentKey
+    reason: ReasonCode
+    workflow_id: WorkflowId
+    step: StepName
+
+
+class PreferenceUpdate(ContractModel):
+    """The resident's own choice. `channels=None` goes back to the default order."""
+
+    resident: ResidentKey
+    channels: tuple[Channel, ...] | None = Field(default=None, min_length=1, max_length=4)
+    portal_account: bool | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PreferenceUpdate:
+        if self.channels is not None and len(set(self.channels)) != len(self.channels):
+            raise rule_error("duplicate_channel", "channels must not repeat")
+        return self
+
+
+class ContactPlan(ContractModel):
+    """How to reach a resident now: the deliverable channels in preference order, and the
+    details each needs. A deceased resident is never addressed: no channels, no details."""
+
+    resident: ResidentKey
+    deceased: bool
+    channels: tuple[Channel, ...]
+    email: str | None = None
+    phone: str | None = None
+    address: UkAddress | None = None
+
+
+class CaseworkerDecision(ContractModel):
+    """A caseworker's answer to a doubtful match: `link` the person to an existing resident,
+    or `create` a new one. Idempotent on `workflow_id` + `step`."""
+
+    person: PersonDetails
+    decision: Literal["link", "create"]
+    resident: ResidentKey | None = None
+    workflow_id: WorkflowId
+    step: StepName
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CaseworkerDecision:
+        if (self.decision == "link") != (self.resident is not None):
+            raise rule_error("decision_resident", "resident is given exactly when linking")
+        return self

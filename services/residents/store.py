@@ -1,0 +1,518 @@
+"""The resident index's own store: tables and data access, nothing else.
+
+SQLite by default, PostgreSQL (asyncpg) from the same code. The store holds personal data
+(it *is* the index: names, dates of birth, identifiers, contact details, addresses), so
+nothing here logs, and no exception raised here carries a value.
+
+Writers are serialised: every write transaction first bumps the single row of `index_lock`.
+On PostgreSQL that takes a row lock held until commit; on SQLite it takes the database's
+write lock before the transaction reads anything. Matching reads the candidates and may then
+create a resident, so two processes matching the same new person at the same time must not
+both see "nobody" and both create: with the lock, the second one reads after the first one
+committed and matches the resident it made. In one process, an asyncio lock queues writers
+before they reach the database (SQLite's busy handler would sleep in steps instead).
+The unique constraint on identifiers is a second guard. Matching is a low-volume operation
+(one per person named in a life event), so one writer at a time costs nothing that matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.addresses import UkAddress
+from contracts.people import ContactDetails, PersonName
+from services.common.database import make_engine
+from services.residents.matching import Candidate, name_key
+from services.residents.models import Channel, Flag
+
+__all__ = [
+    "ResidentStore",
+    "address_key",
+    "contacts",
+    "flags",
+    "identifiers",
+    "index_lock",
+    "make_store_engine",
+    "match_requests",
+    "metadata",
+    "names",
+    "quiet_driver_logs",
+    "residences",
+    "residents",
+    "steps",
+]
+
+metadata = MetaData()
+
+KEY = String(72)
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("key", KEY, primary_key=True),
+    Column("date_of_birth", Date, nullable=True),
+)
+
+# Every name a resident was matched under, as written and folded for comparison.
+names = Table(
+    "resident_names",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resident", KEY, ForeignKey("residents.key"), nullable=False),
+    Column("given_names", Text, nullable=True),
+    Column("family_name", Text, nullable=True),
+    Column("given_key", Text, nullable=False),
+    Column("family_key", Text, nullable=False),
+    UniqueConstraint("resident", "given_key", "family_key", name="uq_resident_names"),
+    Index("ix_resident_names_family", "family_key"),
+)
+
+# One value of a kind per resident, one resident per value: an identifier is never shared
+# and never overwritten.
+identifiers = Table(
+    "resident_identifiers",
+    metadata,
+    Column("kind", String(8), nullable=False),
+    Column("value", String(16), nullable=False),
+    Column("resident", KEY, ForeignKey("residents.key"), nullable=False),
+    PrimaryKeyConstraint("kind", "value", name="pk_resident_identifiers"),
+    UniqueConstraint("resident", "kind", name="uq_resident_identifier_kind"),
+)
+
+contacts = Table(
+    "resident_contacts",
+    metadata,
+    Column("resident", KEY, ForeignKey("residents.key"), primary_key=True),
+    Column("email", String(320), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("portal_account", Boolean, nullable=False, default=False),
+    # The resident's own order, comma-separated; NULL: the default order (models).
+    Column("channels", String(64), nullable=True),
+)
+
+flags = Table(
+    "resident_flags",
+    metadata,
+    Column("resident", KEY, ForeignKey("residents.key"), nullable=False),
+    Column("flag", String(32), nullable=False),
+    Column("since", Date, nullable=True),
+    Column("reason", String(64), nullable=True),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    PrimaryKeyConstraint("resident", "flag", name="pk_resident_flags"),
+)
+
+# The current address; all columns but `since` NULL when the resident moved away to an
+# address not known. Household = living residents with the same UPRN, or the same postcode
+# and folded lines.
+residences = Table(
+    "resident_residences",
+    metadata,
+    Column("resident", KEY, ForeignKey("residents.key"), primary_key=True),
+    Column("lines", Text, nullable=True),
+    Column("town", String(100), nullable=True),
+    Column("postcode", String(8), nullable=True),
+    Column("uprn", String(12), nullable=True),
+    Column("lines_key", Text, nullable=True),
+    Column("since", Date, nullable=True),
+    Index("ix_resident_residences_uprn", "uprn"),
+    Index("ix_resident_residences_postcode", "postcode", "lines_key"),
+)
+
+# Idempotency for workflow steps: the first result of (workflow_id, step, kind) is kept and
+# returned again to a retry.
+steps = Table(
+    "resident_steps",
+    metadata,
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("result", Text, nullable=False),
+    PrimaryKeyConstraint("workflow_id", "step", "kind", name="pk_resident_steps"),
+)
+
+# Idempotency for matching: the results of one activity (workflow run + activity id), so a
+# retry after a commit answers exactly what the first attempt decided.
+match_requests = Table(
+    "resident_match_requests",
+    metadata,
+    Column("request", String(400), primary_key=True),
+    Column("results", Text, nullable=False),
+)
+
+index_lock = Table(
+    "resident_index_lock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+
+def _fold_line(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+def address_key(address: UkAddress) -> str:
+    """Address lines folded for comparison (postcode and UPRN are compared as they are)."""
+    return "|".join(_fold_line(line) for line in address.lines)
+
+
+def _address_of(row: Any) -> UkAddress | None:
+    if row.lines is None:
+        return None
+    return UkAddress(
+        lines=tuple(json.loads(row.lines)), town=row.town, postcode=row.postcode, uprn=row.uprn
+    )
+
+
+def _address_values(address: UkAddress | None) -> dict[str, Any]:
+    if address is None:
+        return {"lines": None, "town": None, "postcode": None, "uprn": None, "lines_key": None}
+    return {
+        "lines": json.dumps(list(address.lines), ensure_ascii=False),
+        "town": address.town,
+        "postcode": address.postcode,
+        "uprn": address.uprn,
+        "lines_key": address_key(address),
+    }
+
+
+def quiet_driver_logs() -> None:
+    """aiosqlite logs every statement *with its parameters* at DEBUG: here, names, dates of
+    birth and identifiers. Its DEBUG lines go, whatever the process's log level."""
+    driver = logging.getLogger("aiosqlite")
+    if driver.level < logging.INFO:  # NOTSET too: the root's DEBUG must not reach it
+        driver.setLevel(logging.INFO)
+
+
+def make_store_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The shared engine, with statement parameters kept out of SQLAlchemy's log lines and
+    out of the text of its exceptions (an IntegrityError would otherwise quote a name)."""
+    quiet_driver_logs()
+    return make_engine(url, hide_parameters=True, **kwargs)
+
+
+class ResidentStore:
+    """Data access for residents, names, identifiers, contacts, flags and residences."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._write_lock = asyncio.Lock()
+        quiet_driver_logs()
+
+    async def create(self) -> None:
+        """Create missing tables and the lock row (schema migrations are future work)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            if await conn.scalar(select(index_lock.c.id).where(index_lock.c.id == 1)) is None:
+                await conn.execute(insert(index_lock).values(id=1, version=0))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction, serialised with every other writer (see module doc)."""
+        async with self._write_lock, self.engine.begin() as conn:
+            await conn.execute(
+                update(index_lock)
+                .where(index_lock.c.id == 1)
+                .values(version=index_lock.c.version + 1)
+            )
+            yield conn
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    # --- residents, names, identifiers ------------------------------------------------
+
+    @staticmethod
+    async def exists(conn: AsyncConnection, key: str) -> bool:
+        return await conn.scalar(select(residents.c.key).where(residents.c.key == key)) is not None
+
+    @staticmethod
+    async def count(conn: AsyncConnection) -> int:
+        return int(await conn.scalar(select(func.count()).select_from(residents)) or 0)
+
+    @staticmethod
+    async def insert_resident(conn: AsyncConnection, key: str, date_of_birth: date | None) -> None:
+        await conn.execute(insert(residents).values(key=key, date_of_birth=date_of_birth))
+
+    @staticmethod
+    async def set_date_of_birth_if_unknown(
+        conn: AsyncConnection, key: str, date_of_birth: date
+    ) -> None:
+        await conn.execute(
+            update(residents)
+            .where(residents.c.key == key, residents.c.date_of_birth.is_(None))
+            .values(date_of_birth=date_of_birth)
+        )
+
+    @staticmethod
+    async def add_name(conn: AsyncConnection, key: str, name: PersonName) -> None:
+        given_key, family_key = name_key(name)
+        known = await conn.scalar(
+            select(names.c.id).where(
+                names.c.resident == key,
+                names.c.given_key == given_key,
+                names.c.family_key == family_key,
+            )
+        )
+        if known is None:
+            await conn.execute(
+                insert(names).values(
+                    resident=key,
+                    given_names=name.given_names,
+                    family_name=name.family_name,
+                    given_key=given_key,
+                    family_key=family_key,
+                )
+            )
+
+    @staticmethod
+    async def identifiers_of(conn: AsyncConnection, key: str) -> dict[str, str]:
+        rows = await conn.execute(
+            select(identifiers.c.kind, identifiers.c.value).where(identifiers.c.resident == key)
+        )
+        return {kind: value for kind, value in rows}
+
+    @staticmethod
+    async def holder_of(conn: AsyncConnection, kind: str, value: str) -> str | None:
+        holder: str | None = await conn.scalar(
+            select(identifiers.c.resident).where(
+                identifiers.c.kind == kind, identifiers.c.value == value
+            )
+        )
+        return holder
+
+    @staticmethod
+    async def add_identifier(conn: AsyncConnection, key: str, kind: str, value: str) -> None:
+        await conn.execute(insert(identifiers).values(kind=kind, value=value, resident=key))
+
+    @staticmethod
+    async def candidates_for(
+        conn: AsyncConnection, given: dict[str, str], family_key: str
+    ) -> list[Candidate]:
+        """Every resident holding one of `given`'s identifiers or a name with `family_key`."""
+        wanted = [
+            and_(identifiers.c.kind == kind, identifiers.c.value == value)
+            for kind, value in given.items()
+        ]
+        keys: set[str] = set()
+        if wanted:
+            keys.update(
+                (await conn.scalars(select(identifiers.c.resident).where(or_(*wanted)))).all()
+            )
+        keys.update(
+            (
+                await conn.scalars(select(names.c.resident).where(names.c.family_key == family_key))
+            ).all()
+        )
+        return await ResidentStore._candidates(conn, sorted(keys))
+
+    @staticmethod
+    async def _candidates(conn: AsyncConnection, keys: Sequence[str]) -> list[Candidate]:
+        if not keys:
+            return []
+        births: dict[str, date | None] = {
+            key: born
+            for key, born in await conn.execute(
+                select(residents.c.key, residents.c.date_of_birth).where(residents.c.key.in_(keys))
+            )
+        }
+        held: dict[str, dict[str, str]] = {key: {} for key in keys}
+        for resident, kind, value in await conn.execute(
+            select(identifiers.c.resident, identifiers.c.kind, identifiers.c.value).where(
+                identifiers.c.resident.in_(keys)
+            )
+        ):
+            held[resident][kind] = value
+        known: dict[str, set[tuple[str, str]]] = {key: set() for key in keys}
+        for resident, given_key, family_key in await conn.execute(
+            select(names.c.resident, names.c.given_key, names.c.family_key).where(
+                names.c.resident.in_(keys)
+            )
+        ):
+            known[resident].add((given_key, family_key))
+        return [Candidate(key, births.get(key), held[key], frozenset(known[key])) for key in keys]
+
+    # --- contact and preferences -----------------------------------------------------
+
+    @staticmethod
+    async def contact_row(conn: AsyncConnection, key: str) -> Any:
+        return (await conn.execute(select(contacts).where(contacts.c.resident == key))).first()
+
+    @staticmethod
+    async def add_contact_if_unknown(
+        conn: AsyncConnection, key: str, contact: ContactDetails | None
+    ) -> None:
+        """Fill in e-mail or phone where none is known; a known value is never replaced."""
+        row = await ResidentStore.contact_row(conn, key)
+        email = contact.email if contact is not None else None
+        phone = contact.phone if contact is not None else None
+        if row is None:
+            await conn.execute(
+                insert(contacts).values(
+                    resident=key, email=email, phone=phone, portal_account=False, channels=None
+                )
+            )
+            return
+        values: dict[str, Any] = {}
+        if row.email is None and email is not None:
+            values["email"] = email
+        if row.phone is None and phone is not None:
+            values["phone"] = phone
+        if values:
+            await conn.execute(update(contacts).where(contacts.c.resident == key).values(**values))
+
+    @staticmethod
+    async def set_preferences(
+        conn: AsyncConnection,
+        key: str,
+        channels: Sequence[Channel] | None,
+        portal_account: bool | None,
+    ) -> None:
+        values: dict[str, Any] = {"channels": ",".join(channels) if channels else None}
+        if portal_account is not None:
+            values["portal_account"] = portal_account
+        await conn.execute(update(contacts).where(contacts.c.resident == key).values(**values))
+
+    # --- flags -----------------------------------------------------------------------
+
+    @staticmethod
+    async def flags_of(conn: AsyncConnection, key: str) -> list[Flag]:
+        present = set(await conn.scalars(select(flags.c.flag).where(flags.c.resident == key)))
+        found: list[Flag] = [flag for flag in ("deceased", "may_need_support") if flag in present]
+        return found
+
+    @staticmethod
+    async def set_flag(
+        conn: AsyncConnection,
+        key: str,
+        flag: Flag,
+        *,
+        since: date | None,
+        reason: str | None,
+        workflow_id: str,
+        step: str,
+    ) -> bool:
+        """Set `flag` unless it is set already (the first setting is kept). True if set now."""
+        present = await conn.scalar(
+            select(flags.c.flag).where(flags.c.resident == key, flags.c.flag == flag)
+        )
+        if present is not None:
+            return False
+        await conn.execute(
+            insert(flags).values(
+                resident=key,
+                flag=flag,
+                since=since,
+                reason=reason,
+                workflow_id=workflow_id,
+                step=step,
+            )
+        )
+        return True
+
+    # --- residences and households -----------------------------------------------------
+
+    @staticmethod
+    async def residence_row(conn: AsyncConnection, key: str) -> Any:
+        return (await conn.execute(select(residences).where(residences.c.resident == key))).first()
+
+    @staticmethod
+    async def address_of(conn: AsyncConnection, key: str) -> UkAddress | None:
+        row = await ResidentStore.residence_row(conn, key)
+        return None if row is None else _address_of(row)
+
+    @staticmethod
+    async def set_residence(
+        conn: AsyncConnection, key: str, address: UkAddress | None, since: date | None
+    ) -> None:
+        await conn.execute(delete(residences).where(residences.c.resident == key))
+        await conn.execute(
+            insert(residences).values(resident=key, since=since, **_address_values(address))
+        )
+
+    @staticmethod
+    async def living_at(conn: AsyncConnection, address: UkAddress) -> list[str]:
+        """Keys of the living residents whose current address is `address`, sorted."""
+        same = and_(
+            residences.c.postcode == address.postcode,
+            residences.c.lines_key == address_key(address),
+        )
+        if address.uprn is not None:
+            same = or_(same, residences.c.uprn == address.uprn)
+        dead = exists().where(flags.c.resident == residences.c.resident, flags.c.flag == "deceased")
+        rows = await conn.scalars(
+            select(residences.c.resident).where(same, ~dead).order_by(residences.c.resident)
+        )
+        return list(rows)
+
+    # --- idempotency -------------------------------------------------------------------
+
+    @staticmethod
+    async def step_result(
+        conn: AsyncConnection, workflow_id: str, step: str, kind: str
+    ) -> str | None:
+        result: str | None = await conn.scalar(
+            select(steps.c.result).where(
+                steps.c.workflow_id == workflow_id, steps.c.step == step, steps.c.kind == kind
+            )
+        )
+        return result
+
+    @staticmethod
+    async def record_step(
+        conn: AsyncConnection, workflow_id: str, step: str, kind: str, result: str
+    ) -> None:
+        await conn.execute(
+            insert(steps).values(workflow_id=workflow_id, step=step, kind=kind, result=result)
+        )
+
+    @staticmethod
+    async def match_request(conn: AsyncConnection, request: str) -> str | None:
+        results: str | None = await conn.scalar(
+            select(match_requests.c.results).where(match_requests.c.request == request)
+        )
+        return results
+
+    @staticmethod
+    async def record_match_request(conn: AsyncConnection, request: str, results: str) -> None:
+        await conn.execute(insert(match_requests).values(request=request, results=results))
+
+    @staticmethod
+    async def keys(conn: AsyncConnection) -> list[str]:
+        return list(await conn.scalars(select(residents.c.key).order_by(residents.c.key)))

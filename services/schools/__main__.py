@@ -1,0 +1,11 @@
+"""`python -m services.schools`: the school admissions activities, task queue
+`school-admissions`."""
+
+from __future__ import annotations
+
+from services.common.council import run_worker
+from services.schools.activities import SchoolActivities
+from services.schools.store import SchoolStore
+
+if __name__ == "__main__":
+    run_worker("schools", SchoolStore, SchoolActivities.serving)

@@ -1,0 +1,101 @@
+"""`python -m services.counciltax` (the same `run_worker` every council service runs) serves
+its activities with encrypted payloads, verifies tokens with the public key it is given, and
+stops cleanly on SIGTERM; its output names no one. Runs against the time-skipping server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from services.common.codec import data_converter, new_key_spec
+from services.common.settings import Settings
+from services.consent.keys import public_key_pem
+from services.counciltax.activities import RECORD_MOVE, TASK_QUEUE, CouncilTaxActivities
+from tests.services.counciltax.support import (
+    GATE_KEY,
+    CallService,
+    action,
+    move,
+    new_resident,
+)
+from tests.support import subprocess_env
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+async def test_the_process_serves_and_stops_on_sigterm(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    target = time_skipping_env.client.service_client.config.target_host
+    payload_keys = new_key_spec()
+    env = subprocess_env()
+    env.update(
+        LIFEEVENTS_VAR_DIR=str(tmp_path / "var"),
+        LIFEEVENTS_TEMPORAL_ADDRESS=target,
+        LIFEEVENTS_PAYLOAD_KEYS=payload_keys,
+        LIFEEVENTS_SHARE_TOKEN_PUBLIC_KEY=public_key_pem(GATE_KEY.public_key()),
+        LIFEEVENTS_LOG_FORMAT="json",
+    )
+    # The worker polls `council-tax`, the catalogue's name for the service: this is the only
+    # test that serves that queue on the session's server.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.counciltax",
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    data = {
+        "identity": [{"name": {"given_names": "Ysolde", "family_name": "Carrowmore"}}],
+        "address": move("within"),
+        "household": {"members": [{"age": 33}]},
+    }
+    try:
+        client = await Client.connect(
+            target, data_converter=data_converter(Settings(payload_keys=payload_keys))
+        )
+        queue = f"workflows-{uuid.uuid4().hex[:8]}"
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[CallService],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
+            outcome = await asyncio.wait_for(
+                client.execute_workflow(
+                    CallService.run,
+                    args=[
+                        RECORD_MOVE,
+                        TASK_QUEUE,
+                        action(CouncilTaxActivities, data, (new_resident(),)).model_dump(
+                            mode="json"
+                        ),
+                    ],
+                    id=f"process-{uuid.uuid4().hex}",
+                    task_queue=queue,
+                ),
+                timeout=30,
+            )
+        assert outcome.code == "account_closed_and_opened"
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0
+    text = output.decode()
+    for event in ("counciltax.started", "council.action", "counciltax.stopped"):
+        assert event in text
+    for secret in ("Ysolde", "Carrowmore", "Sample Close", "AB2 4FG"):
+        assert secret not in text
+    assert (tmp_path / "var" / "counciltax" / "counciltax.db").exists()

@@ -1,0 +1,46 @@
+"""electoral.record_move through Temporal: a retry after a crash past the commit removes and
+invites once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from contracts.actions import ServiceAction
+from services.electoral.activities import RECORD_MOVE, TASK_QUEUE, ElectoralActivities
+from services.electoral.store import ElectoralStore
+from tests.services.counciltax.support import (
+    action,
+    crashing_after_commit,
+    keys,
+    move,
+    new_resident,
+    sqlite_store,
+    through_temporal,
+)
+from workflows.catalogue import load_catalogue
+
+
+def test_the_catalogue_calls_this_service_by_its_names() -> None:
+    [step] = [s for s in load_catalogue().steps if s.activity == RECORD_MOVE]
+    assert step.service == TASK_QUEUE == ElectoralActivities.recipient
+    assert step.purpose == ElectoralActivities.purpose
+
+
+async def test_a_retry_after_a_crash_past_the_commit_changes_once(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with sqlite_store(ElectoralStore, tmp_path) as store:
+        service = ElectoralActivities(store, keys())
+        attempts: list[int] = []
+        crashing = crashing_after_commit(service.record_move, ServiceAction, RECORD_MOVE, attempts)
+        data = {"identity": [{"name": {"family_name": "Nonesuch"}}], "address": move("within")}
+
+        outcome = await through_temporal(
+            time_skipping_env, [crashing], RECORD_MOVE, action(service, data, (new_resident(),))
+        )
+
+        assert attempts == [1, 2]
+        assert outcome.code == "removed_and_invited"
+        assert await store.counts() == {"removals": 1, "invitations": 1}

@@ -1,0 +1,43 @@
+"""notifications.send through Temporal: a retry after a crash past the commit sends once."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from services.notifications.activities import SEND, NotificationActivities
+from services.notifications.models import Notification
+from services.notifications.store import NotificationStore
+from tests.services.counciltax.support import (
+    crashing_after_commit,
+    new_resident,
+    sqlite_store,
+    through_temporal,
+)
+
+
+async def test_a_retry_after_a_crash_past_the_commit_sends_once(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with sqlite_store(NotificationStore, tmp_path) as store:
+        service = NotificationActivities(store)
+        attempts: list[int] = []
+        crashing = crashing_after_commit(service.send, Notification, SEND, attempts)
+        sent = Notification(
+            resident=new_resident(),
+            template="move.benefits",
+            references={"claims": "HB-1", "effective_from": "2025-10-18"},
+            workflow_id=f"move-{uuid.uuid4().hex}",
+            step="benefits",
+            channels=("sms", "letter"),
+            phone="+447700900123",
+        )
+
+        outcome = await through_temporal(time_skipping_env, [crashing], SEND, sent)
+
+        assert attempts == [1, 2]
+        assert outcome.code == "notified_by_sms"
+        assert len(await store.inbox(sent.resident)) == 1
+        assert len(await store.outbox()) == 1

@@ -1,0 +1,109 @@
+"""`python -m services.residents` serves the activities (encrypted payloads, as in production)
+and stops cleanly on SIGTERM. Runs against the time-skipping test server, so it needs
+nothing else running."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from services.common.codec import data_converter, new_key_spec
+from services.common.settings import Settings
+from services.residents.activities import MATCH_PEOPLE
+from services.residents.models import MatchResult, PersonDetails
+from services.residents.worker import open_index
+from tests.services.residents.support import NHS_B, person
+from tests.support import subprocess_env
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@workflow.defn(name="ResidentsProcessTest")
+class MatchThroughProcess:
+    @workflow.run
+    async def run(self, people: list[PersonDetails], queue: str) -> list[MatchResult]:
+        results: list[MatchResult] = await workflow.execute_activity(
+            MATCH_PEOPLE,
+            people,
+            result_type=list[MatchResult],
+            task_queue=queue,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+        return results
+
+
+async def test_the_process_serves_and_stops_on_sigterm(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    target = time_skipping_env.client.service_client.config.target_host
+    database = tmp_path / "residents.db"
+    queue = f"residents-{uuid.uuid4().hex[:8]}"
+    keys = new_key_spec()
+    env = subprocess_env()
+    env.update(
+        LIFEEVENTS_VAR_DIR=str(tmp_path / "var"),
+        LIFEEVENTS_TEMPORAL_ADDRESS=target,
+        LIFEEVENTS_RESIDENTS_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        LIFEEVENTS_RESIDENTS_TASK_QUEUE=queue,
+        LIFEEVENTS_PAYLOAD_KEYS=keys,
+        LIFEEVENTS_LOG_FORMAT="json",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.residents",
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        client = await Client.connect(
+            target, data_converter=data_converter(Settings(payload_keys=keys))
+        )
+        workflow_queue = f"workflows-{uuid.uuid4().hex[:8]}"
+        async with Worker(
+            client,
+            task_queue=workflow_queue,
+            workflows=[MatchThroughProcess],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
+            [result] = await asyncio.wait_for(
+                client.execute_workflow(
+                    MatchThroughProcess.run,
+                    args=[[person("Ysolde", "Carrowmore", nhs=NHS_B)], queue],
+                    id=f"process-{uuid.uuid4().hex}",
+                    task_queue=workflow_queue,
+                ),
+                timeout=30,
+            )
+        assert result.outcome == "created"
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0
+    text = output.decode()
+    for event in ("residents.started", "residents.stopping", "residents.stopped"):
+        assert event in text
+    for secret in ("Ysolde", "Carrowmore", NHS_B):
+        assert secret not in text
+    # The resident is in the process's store.
+    index = await open_index(f"sqlite+aiosqlite:///{database}")
+    try:
+        assert await index.keys() == [result.resident]
+    finally:
+        await index.store.close()

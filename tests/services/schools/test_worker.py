@@ -1,0 +1,65 @@
+"""The school admissions activities through Temporal: the catchment before confirmation,
+then the application, once even when the first attempt crashed past its commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from contracts.actions import ServiceAction
+from services.schools.activities import (
+    FIND_CATCHMENT,
+    OFFER_IN_YEAR_ADMISSION,
+    TASK_QUEUE,
+    SchoolActivities,
+)
+from services.schools.store import SchoolStore
+from tests.services.counciltax.support import (
+    action,
+    crashing_after_commit,
+    keys,
+    move,
+    new_resident,
+    sqlite_store,
+    through_temporal,
+)
+from workflows.catalogue import load_catalogue
+
+
+def test_the_catalogue_calls_this_service_by_its_names() -> None:
+    [step] = [s for s in load_catalogue().steps if s.activity == OFFER_IN_YEAR_ADMISSION]
+    assert step.service == TASK_QUEUE == SchoolActivities.recipient
+    assert step.purpose == SchoolActivities.purpose
+
+
+async def test_catchment_then_one_application_despite_a_crash_past_the_commit(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with sqlite_store(SchoolStore, tmp_path) as store:
+        service = SchoolActivities(store, keys())
+        child = (new_resident(),)
+        found = await through_temporal(
+            time_skipping_env,
+            service.all,
+            FIND_CATCHMENT,
+            action(service, {"address": move("within")}, child),
+        )
+        assert found.references["primary_school"] == "Fictitious Avenue Primary School"
+
+        attempts: list[int] = []
+        crashing = crashing_after_commit(
+            service.offer_in_year_admission, ServiceAction, OFFER_IN_YEAR_ADMISSION, attempts
+        )
+        data = {
+            "identity": [{"name": {"given_names": "Robin", "family_name": "Placeholder"}}],
+            "birth": [{"date_of_birth": "2015-06-15"}],
+            "address": move("within"),
+        }
+        outcome = await through_temporal(
+            time_skipping_env, [crashing], OFFER_IN_YEAR_ADMISSION, action(service, data, child)
+        )
+
+        assert attempts == [1, 2]
+        [application] = await store.all_applications()
+        assert outcome.references["application_1"] == application.reference

@@ -1,0 +1,106 @@
+"""The service catalogue: plans for moves, and steps the sharing policy actually allows."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from contracts import from_structured
+from services.common.cli import app
+from workflows.catalogue import load_catalogue, plan_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO_ROOT / "contracts" / "examples"
+POLICY = REPO_ROOT / "services" / "consent" / "policy.toml"
+
+
+def example(name: str, **data: Any) -> Any:
+    document = json.loads((EXAMPLES / name).read_text())
+    document["data"].update(data)
+    return from_structured(document)
+
+
+def steps(plan: Any) -> dict[str, str]:
+    return {s.name: ("applies" if s.applies else s.reason) for s in plan.steps}
+
+
+def test_a_household_with_a_child_moving_within_the_area_gets_every_step() -> None:
+    plan = plan_for(example("address-changed-household.json"))
+    assert steps(plan) == {
+        "council-tax": "applies",
+        "electoral-register": "applies",
+        "school-admissions": "applies",
+        "benefits": "applies",
+    }
+    [school] = [s for s in plan.active if s.name == "school-admissions"]
+    assert school.confirm
+    assert plan.catalogue_version == load_catalogue().version
+
+
+def test_moving_out_of_the_area_offers_no_school_place() -> None:
+    plan = plan_for(example("address-changed-out-of-area.json"))
+    assert steps(plan)["school-admissions"] == "direction"
+    assert steps(plan)["council-tax"] == "applies"
+
+
+def test_adults_only_get_no_school_admission_step() -> None:
+    household = json.loads((EXAMPLES / "address-changed-household.json").read_text())
+    adults = [m for m in household["data"]["movers"] if m["date_of_birth"] < "2000-01-01"]
+    plan = plan_for(example("address-changed-household.json", movers=adults))
+    assert steps(plan)["school-admissions"] == "no_school_age_child"
+
+
+def test_every_step_is_allowed_by_the_sharing_policy() -> None:
+    policy = tomllib.loads(POLICY.read_text())
+    allowed = {(s["purpose"], s["recipient"]): set(s["categories"]) for s in policy["share"]}
+    for step in load_catalogue().steps:
+        key = (step.purpose, step.service)
+        assert key in allowed, f"{step.name}: no policy share for {key}"
+        assert set(step.categories) <= allowed[key], f"{step.name}: categories beyond policy"
+
+
+def test_step_names_are_unique_per_event_type() -> None:
+    catalogue = load_catalogue()
+    for event_type in {s.event_type for s in catalogue.steps}:
+        names = [s.name for s in catalogue.for_type(event_type)]
+        assert len(names) == len(set(names))
+
+
+runner = CliRunner()
+
+
+def test_the_plan_command_prints_the_plan_and_no_personal_data() -> None:
+    result = runner.invoke(app, ["plan", str(EXAMPLES / "address-changed-household.json")])
+    assert result.exit_code == 0, result.output
+    for name in ("council-tax", "electoral-register", "school-admissions", "benefits"):
+        assert name in result.output
+    assert "resident confirms first" in result.output
+    for personal in ("Placeholder", "Pat", "1980-01-31", "AB2 4FG", "Fictitious"):
+        assert personal not in result.output
+
+
+def test_the_plan_command_prints_json() -> None:
+    result = runner.invoke(
+        app, ["plan", "--json", str(EXAMPLES / "address-changed-out-of-area.json")]
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.output)["steps"][2]["reason"] == "direction"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "not a valid life event"), ('{"type": "x.y.v1"}', "unknown life-event type")],
+)
+def test_the_plan_command_refuses_what_is_not_a_life_event(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(content)
+    result = runner.invoke(app, ["plan", str(path)])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -1,0 +1,300 @@
+"""MoveWorkflow in the time-skipping environment, with every service it calls stood in for by
+activities of the same names on the same task queues (the real services have their own
+tests; the end-to-end test runs them all)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from contracts import from_structured
+from contracts.actions import ActionOutcome, ServiceAction
+from services.consent.models import (
+    Decision,
+    ShareCompletion,
+    ShareDecision,
+    ShareRecorded,
+    ShareRequest,
+)
+from services.notifications.models import Notification
+from services.residents.models import (
+    CaseworkerDecision,
+    ContactPlan,
+    Household,
+    MatchResult,
+    MoveRecord,
+    PersonDetails,
+)
+from workflows.catalogue import load_catalogue
+from workflows.move import (
+    CONFIRM_WITHIN,
+    Confirmation,
+    MatchDecision,
+    MoveWorkflow,
+    StepStatus,
+    Timeline,
+)
+from workflows.worker import build_worker
+
+EXAMPLE = json.loads(
+    (
+        Path(__file__).resolve().parents[2] / "contracts/examples/address-changed-household.json"
+    ).read_text()
+)
+
+
+@dataclass
+class Council:
+    """Stand-ins for the services MoveWorkflow calls, recording what they were asked."""
+
+    doubtful: set[int] = field(default_factory=set)
+    denied: dict[str, str] = field(default_factory=dict)  # recipient -> reason
+    actions: list[ServiceAction] = field(default_factory=list)
+    notified: list[Notification] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+
+    def workers(self, env: WorkflowEnvironment) -> list[Worker]:
+        @activity.defn(name="residents.match_people")
+        async def match_people(people: list[PersonDetails]) -> list[MatchResult]:
+            return [
+                MatchResult(
+                    outcome="doubtful", resident=None, candidates=2, rule="several_candidates"
+                )
+                if i in self.doubtful
+                else MatchResult(
+                    outcome="matched",
+                    resident=f"res_person{i:012d}",
+                    candidates=1,
+                    rule="nhs_number",
+                )
+                for i, _ in enumerate(people)
+            ]
+
+        @activity.defn(name="residents.resolve_doubtful")
+        async def resolve_doubtful(decision: CaseworkerDecision) -> MatchResult:
+            return MatchResult(
+                outcome="matched",
+                resident=decision.resident or "res_newperson0000001",
+                candidates=1,
+                rule="caseworker_linked",
+            )
+
+        @activity.defn(name="residents.record_move")
+        async def record_move(move: MoveRecord) -> Household:
+            return Household(address=move.new_address, residents=move.residents)
+
+        @activity.defn(name="residents.contact_for")
+        async def contact_for(resident: str) -> ContactPlan:
+            return ContactPlan(resident=resident, deceased=False, channels=("letter",))
+
+        @activity.defn(name="decide_share")
+        async def decide_share(request: ShareRequest) -> ShareDecision:
+            reason = self.denied.get(request.recipient)
+            return ShareDecision(
+                decision_id=f"dec-{uuid.uuid4().hex}",
+                decision=Decision.DENY if reason else Decision.ALLOW,
+                resident=request.resident,
+                purpose=request.purpose,
+                recipient=request.recipient,
+                data_categories=request.data_categories,
+                reason=reason or "policy_allows",
+                share_token=None if reason else f"token-for-{request.recipient}",
+                ledger_seq=1,
+            )
+
+        @activity.defn(name="record_share")
+        async def record_share(completion: ShareCompletion) -> ShareRecorded:
+            self.recorded.append(completion.share_token)
+            return ShareRecorded(decision_id="dec", ledger_seq=2)
+
+        @activity.defn(name="notifications.send")
+        async def send(notification: Notification) -> ActionOutcome:
+            self.notified.append(notification)
+            return ActionOutcome(outcome="done", code="sent")
+
+        def service(name: str) -> Callable[[ServiceAction], Any]:
+            @activity.defn(name=name)
+            async def act(action: ServiceAction) -> ActionOutcome:
+                self.actions.append(action)
+                return ActionOutcome(outcome="done", code=f"{name}.done")
+
+            return act
+
+        queues: dict[str, list[Callable[..., Any]]] = {
+            "residents": [match_people, resolve_doubtful, record_move, contact_for],
+            "consent": [decide_share, record_share],
+            "notifications": [send],
+        }
+        for step in load_catalogue().for_type("lifeevents.address.changed.v1"):
+            queues.setdefault(step.service, []).append(service(step.activity))
+        return [Worker(env.client, task_queue=q, activities=a) for q, a in queues.items()]
+
+
+@asynccontextmanager
+async def running(env: WorkflowEnvironment, council: Council) -> AsyncIterator[str]:
+    task_queue = f"move-{uuid.uuid4().hex}"
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(build_worker(env.client, task_queue))
+        for worker in council.workers(env):
+            await stack.enter_async_context(worker)
+        yield task_queue
+
+
+async def start(env: WorkflowEnvironment, task_queue: str, **data: Any) -> WorkflowHandle[Any, Any]:
+    event = from_structured(
+        {**EXAMPLE, "id": str(uuid.uuid4()), "data": {**EXAMPLE["data"], **data}}
+    )
+    return await env.client.start_workflow(
+        MoveWorkflow.run, event, id=f"move-{event.id}", task_queue=task_queue
+    )
+
+
+async def timeline(handle: WorkflowHandle[Any, Any]) -> Timeline:
+    return await handle.query(MoveWorkflow.timeline, result_type=Timeline)
+
+
+async def until(handle: WorkflowHandle[Any, Any], check: Callable[[Timeline], bool]) -> Timeline:
+    seen: Timeline | None = None
+    for _ in range(100):
+        try:
+            # The test server can drop a query that arrives during a workflow task: ask again.
+            seen = await handle.query(
+                MoveWorkflow.timeline, result_type=Timeline, rpc_timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            continue
+        if check(seen):
+            return seen
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timeline never got there: {seen}")
+
+
+def statuses(seen: Timeline) -> dict[str, str]:
+    return {e.step: e.status.value + (f":{e.reason}" if e.reason else "") for e in seen.entries}
+
+
+def waiting_for_school(seen: Timeline) -> bool:
+    return statuses(seen).get("school-admissions") == StepStatus.WAITING_FOR_RESIDENT.value
+
+
+async def test_every_step_runs_once_the_resident_confirms(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council()
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(time_skipping_env, queue)
+        await until(handle, waiting_for_school)
+        receipt = await handle.execute_update(
+            MoveWorkflow.confirm, Confirmation(step="school-admissions", accept=True)
+        )
+        assert "Thank you" in receipt.message
+        outcome = await handle.result()
+        seen = await timeline(handle)  # a query needs a worker, even on a closed workflow
+    assert outcome.stage == "complete"
+    assert set(statuses(seen).values()) == {"done"}
+    assert not seen.needs_person
+    assert [a.step for a in council.actions] == [
+        "council-tax",
+        "electoral-register",
+        "school-admissions",
+        "benefits",
+    ]
+    assert len(council.recorded) == 4
+    assert {n.template for n in council.notified} == {
+        "move.council-tax",
+        "move.electoral-register",
+        "move.school-admissions",
+        "move.benefits",
+    }
+    # Each service received only the categories its step names.
+    by_step = {a.step: set(a.data) for a in council.actions}
+    assert by_step["electoral-register"] == {"identity", "address"}
+    assert by_step["school-admissions"] == {"identity", "birth", "address"}
+
+
+async def test_no_answer_in_time_becomes_a_caseworker_task_and_a_late_answer_is_refused_politely(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council()
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(time_skipping_env, queue)
+        await until(handle, waiting_for_school)
+        await time_skipping_env.sleep(CONFIRM_WITHIN + timedelta(hours=1))
+        seen = await until(handle, lambda t: t.stage == "needs_person")
+        assert statuses(seen)["school-admissions"] == "needs_person:no_answer_in_time"
+        assert seen.caseworker_tasks == ["confirm:school-admissions"]
+        # The rest of the plan did not wait for the resident.
+        assert statuses(seen)["benefits"] == "done"
+
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                MoveWorkflow.confirm, Confirmation(step="school-admissions", accept=True)
+            )
+        assert "time to answer has passed" in str(refused.value.cause)
+        assert "school-admissions" not in [a.step for a in council.actions]
+
+        await handle.execute_update(MoveWorkflow.resolve_task, "confirm:school-admissions")
+        assert (await handle.result()).stage == "complete"
+
+
+async def test_a_denied_share_skips_its_step_with_the_reason_and_the_plan_goes_on(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council(denied={"benefits": "objection_upheld"})
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(time_skipping_env, queue, direction="out_of", new_address=None)
+        outcome = await handle.result()
+        seen = statuses(await timeline(handle))
+    assert outcome.stage == "complete"
+    assert seen["benefits"] == "skipped:objection_upheld"
+    assert seen["school-admissions"] == "skipped:direction"
+    assert seen["council-tax"] == "done"
+    assert "benefits" not in [a.step for a in council.actions]
+
+
+async def test_a_declined_offer_is_skipped(time_skipping_env: WorkflowEnvironment) -> None:
+    council = Council()
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(time_skipping_env, queue)
+        await until(handle, waiting_for_school)
+        await handle.execute_update(
+            MoveWorkflow.confirm, Confirmation(step="school-admissions", accept=False)
+        )
+        await handle.result()
+        seen = statuses(await timeline(handle))
+    assert seen["school-admissions"] == "skipped:declined_by_resident"
+
+
+async def test_a_doubtful_match_waits_for_a_caseworker(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council(doubtful={1})
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(time_skipping_env, queue, direction="out_of", new_address=None)
+        seen = await until(handle, lambda t: t.needs_person)
+        assert seen.caseworker_tasks == ["match:1"]
+        assert council.actions == []  # nothing is shared about someone we cannot name
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                MoveWorkflow.decide_match, MatchDecision(mover=1, decision="link")
+            )
+        await handle.execute_update(
+            MoveWorkflow.decide_match,
+            MatchDecision(mover=1, decision="link", resident="res_existing00000001"),
+        )
+        assert (await handle.result()).stage == "complete"
+    assert council.actions[0].residents == ("res_person000000000000", "res_existing00000001")
