@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -163,6 +164,17 @@ async def start(env: WorkflowEnvironment, task_queue: str, **data: Any) -> Workf
     )
 
 
+HISTORIES = Path(__file__).with_name("histories")
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With LIFEEVENTS_RECORD_HISTORIES=1, write the run's history as a replay fixture
+    (test_replay.py replays every committed one against the current workflow code)."""
+    if os.environ.get("LIFEEVENTS_RECORD_HISTORIES") == "1":
+        history = await handle.fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
 async def timeline(handle: WorkflowHandle[Any, Any]) -> Timeline:
     return await handle.query(MoveWorkflow.timeline, result_type=Timeline)
 
@@ -204,6 +216,7 @@ async def test_every_step_runs_once_the_resident_confirms(
         assert "Thank you" in receipt.message
         outcome = await handle.result()
         seen = await timeline(handle)  # a query needs a worker, even on a closed workflow
+        await keep_history(handle, "move-confirmed")
     assert outcome.stage == "complete"
     assert set(statuses(seen).values()) == {"done"}
     assert not seen.needs_person
@@ -249,6 +262,7 @@ async def test_no_answer_in_time_becomes_a_caseworker_task_and_a_late_answer_is_
 
         await handle.execute_update(MoveWorkflow.resolve_task, "confirm:school-admissions")
         assert (await handle.result()).stage == "complete"
+        await keep_history(handle, "move-no-answer")
 
 
 async def test_a_denied_share_skips_its_step_with_the_reason_and_the_plan_goes_on(
@@ -259,6 +273,7 @@ async def test_a_denied_share_skips_its_step_with_the_reason_and_the_plan_goes_o
         handle = await start(time_skipping_env, queue, direction="out_of", new_address=None)
         outcome = await handle.result()
         seen = statuses(await timeline(handle))
+        await keep_history(handle, "move-share-denied")
     assert outcome.stage == "complete"
     assert seen["benefits"] == "skipped:objection_upheld"
     assert seen["school-admissions"] == "skipped:direction"
@@ -297,4 +312,5 @@ async def test_a_doubtful_match_waits_for_a_caseworker(
             MatchDecision(mover=1, decision="link", resident="res_existing00000001"),
         )
         assert (await handle.result()).stage == "complete"
+        await keep_history(handle, "move-doubtful-match")
     assert council.actions[0].residents == ("res_person000000000000", "res_existing00000001")
