@@ -1,0 +1,232 @@
+"""A household moves, twice, on the real stack with every service running under `lifeevents run`.
+
+The move on Kafka reaches council tax, electoral services and benefits through the consent
+gate, the resident is notified and the timeline completes; the same event again changes
+nothing; the Temporal database holds no personal data in plain text; and the `temporal` CLI
+finds moves by search attribute and reads a history only through the codec server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from contracts import CloudEvent, from_structured, to_binary
+from deploy.local.services import SERVICES
+from services.common.codec import data_converter
+from services.common.settings import Settings
+from workflows.move import MoveWorkflow, Timeline
+from workflows.routing import workflow_id_for
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+HOUSEHOLD = json.loads(
+    (REPO_ROOT / "contracts/examples/address-changed-household.json").read_text()
+)
+ADULT = HOUSEHOLD["data"]["movers"][0]  # synthetic: Pat Placeholder, born 1980-01-31
+PERSONAL = ("Placeholder", "1980-01-31", "AB2 4FG", "Fictitious Avenue", "AB5 6DE", "Invented Row")
+
+
+def move(old: dict[str, Any], new: dict[str, Any], move_date: str) -> CloudEvent[Any]:
+    return from_structured(
+        {
+            **HOUSEHOLD,
+            "id": str(uuid.uuid4()),
+            "data": {
+                **HOUSEHOLD["data"],
+                "movers": [ADULT],
+                "old_address": old,
+                "new_address": new,
+                "move_date": move_date,
+            },
+        }
+    )
+
+
+def rows(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as connection:
+        (count,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+        return int(count)
+
+
+async def publish(bootstrap: str, event: CloudEvent[Any]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        record = to_binary(event)
+        await producer.send_and_wait(
+            "lifeevents.v1", value=record.value, key=record.key, headers=list(record.headers)
+        )
+    finally:
+        await producer.stop()
+
+
+async def finished(client: Client, event: CloudEvent[Any]) -> Timeline:
+    handle = client.get_workflow_handle(workflow_id_for(event.source, event.id))
+    for _ in range(240):
+        try:
+            await asyncio.wait_for(handle.result(), 5)
+            break
+        except (TimeoutError, Exception):  # not started yet, or still running
+            await asyncio.sleep(0.5)
+    return await handle.query(MoveWorkflow.timeline, result_type=Timeline)
+
+
+def temporal_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "temporal"), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def payload_text(shown: str) -> str:
+    """Every payload's data in a `temporal workflow show -o json` history, as text."""
+    texts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("data"), str) and "metadata" in node:
+                texts.append(base64.b64decode(node["data"]).decode(errors="replace"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(shown))
+    return "\n".join(texts)
+
+
+@pytest.mark.stack
+async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_temporal(
+    cli_env: Callable[..., dict[str, str]], tmp_path: Path
+) -> None:
+    env = cli_env(LIFEEVENTS_LOG_FORMAT="json")
+    var = Path(env["LIFEEVENTS_VAR_DIR"])
+    address = env["LIFEEVENTS_TEMPORAL_ADDRESS"]
+    bootstrap = env["LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS"]
+    output = tmp_path / "run.out"
+    with output.open("wb") as out:
+        run = await asyncio.create_subprocess_exec(
+            str(BIN / "lifeevents"),
+            "run",
+            "--no-demo",
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
+    try:
+        for _ in range(240):
+            text = output.read_text(errors="replace")
+            if all(re.search(rf"^{re.escape(s.name)} +\| started", text, re.M) for s in SERVICES):
+                break
+            await asyncio.sleep(0.5)
+        client = await Client.connect(
+            address,
+            data_converter=data_converter(
+                Settings(payload_keys=SecretStr(env["LIFEEVENTS_PAYLOAD_KEYS"]))
+            ),
+        )
+        first_home = HOUSEHOLD["data"]["new_address"]
+        second_home = {"lines": ["7 Invented Row"], "town": "Exampletown", "postcode": "AB5 6DE"}
+
+        first = move(HOUSEHOLD["data"]["old_address"], first_home, "2025-10-18")
+        await publish(bootstrap, first)
+        seen = await finished(client, first)
+        assert {e.step: (e.status.value, e.outcome or e.reason) for e in seen.entries} == {
+            "council-tax": ("done", "account_closed_and_opened"),
+            "electoral-register": ("done", seen.entries[1].outcome),
+            "school-admissions": ("skipped", "no_school_age_child"),
+            "benefits": ("done", "no_claim"),
+        }
+        assert seen.stage == "complete"
+
+        # The resident is on housing benefit from now on: the next move is a change of
+        # circumstances for the benefits service too.
+        with sqlite3.connect(var / "residents" / "residents.db") as connection:
+            [(resident,)] = connection.execute("SELECT key FROM residents").fetchall()
+        seeded = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.benefits.seed", resident, env=env, cwd=REPO_ROOT
+        )
+        assert await seeded.wait() == 0
+
+        second = move(first_home, second_home, "2025-11-20")
+        await publish(bootstrap, second)
+        seen = await finished(client, second)
+        assert [e.status.value for e in seen.entries] == ["done", "done", "skipped", "done"]
+        assert seen.entries[3].outcome != "no_claim"
+
+        counts = {
+            "accounts": rows(var / "counciltax" / "counciltax.db", "ctax_accounts"),
+            "invitations": rows(var / "electoral" / "electoral.db", "electoral_invitations"),
+            "changes": rows(var / "benefits" / "benefits.db", "benefit_changes"),
+            "inbox": rows(var / "notifications" / "notifications.db", "notification_inbox"),
+        }
+        assert counts["changes"] >= 1
+        assert counts["inbox"] == 6  # three steps done, twice, told to the one resident
+
+        # The same event again: nothing new anywhere.
+        await publish(bootstrap, second)
+        await asyncio.sleep(10)
+        assert counts == {
+            "accounts": rows(var / "counciltax" / "counciltax.db", "ctax_accounts"),
+            "invitations": rows(var / "electoral" / "electoral.db", "electoral_invitations"),
+            "changes": rows(var / "benefits" / "benefits.db", "benefit_changes"),
+            "inbox": rows(var / "notifications" / "notifications.db", "notification_inbox"),
+        }
+        moves = await client.count_workflows("LifeEventType = 'lifeevents.address.changed.v1'")
+        assert moves.count == 2
+
+        # No name, date of birth or address in plain text in Temporal's database or WAL.
+        stored = b"".join(p.read_bytes() for p in (var / "temporal").glob("temporal.db*"))
+        for personal in PERSONAL:
+            assert personal.encode() not in stored, personal
+
+        # A real client nobody here wrote: list by search attribute, read through the codec.
+        listed = temporal_cli(
+            "workflow",
+            "list",
+            "--address",
+            address,
+            "--query",
+            "LifeEventType = 'lifeevents.address.changed.v1'",
+            "-o",
+            "json",
+        )
+        assert listed.returncode == 0, listed.stderr
+        ids = {w["execution"]["workflowId"] for w in json.loads(listed.stdout)}
+        assert ids == {workflow_id_for(e.source, e.id) for e in (first, second)}
+        token = (var / "secrets" / "codec-tokens").read_text().split()[0]
+        codec = f"http://127.0.0.1:{env['LIFEEVENTS_CODEC_PORT']}"
+        show = (
+            "workflow",
+            "show",
+            "-w",
+            workflow_id_for(second.source, second.id),
+            "--address",
+            address,
+            "-o",
+            "json",
+        )
+        decoded = temporal_cli(*show, "--codec-endpoint", codec, "--codec-auth", f"Bearer {token}")
+        assert decoded.returncode == 0, decoded.stderr
+        assert "Placeholder" in payload_text(decoded.stdout)
+        assert "Placeholder" not in payload_text(temporal_cli(*show).stdout)
+    finally:
+        run.send_signal(signal.SIGINT)
+        await asyncio.wait_for(run.wait(), 90)
