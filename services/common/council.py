@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import signal
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -398,6 +400,9 @@ class CouncilActivities:
     def __init__(self, store: CouncilStore, keys: ShareKeySource) -> None:
         self.store = store
         self.keys = keys
+        # Failpoint for the crash test: SIGKILL the process right after a change committed,
+        # before the activity answers (set by `run_worker` from the settings only).
+        self.kill_after_commit = False
 
     @property
     def task_queue(self) -> str:
@@ -439,6 +444,8 @@ class CouncilActivities:
 
         outcome = await self.store.once(key, run, decision_id=claims.decision_id)
         self._log("council.action", action, outcome)
+        if self.kill_after_commit:
+            os.kill(os.getpid(), signal.SIGKILL)
         return outcome
 
     def _log(self, event: str, action: ServiceAction, outcome: ActionOutcome) -> None:
@@ -477,6 +484,11 @@ class CouncilSettings(Settings):
     share_token_key_url: str = Field(
         default="http://127.0.0.1:8010/share-token-key",
         description="The consent API's public-key endpoint.",
+    )
+    council_kill_after_commit: bool = Field(
+        default=False,
+        description="Failpoint for the crash test: SIGKILL the worker after a change is "
+        "committed and before the activity answers. Never set in production.",
     )
     council_tax_database_url: str | None = None
     electoral_database_url: str | None = None
@@ -535,6 +547,8 @@ async def _serve(
     store = await store_type.open(settings.database_url(service))
     try:
         served = activities(store, settings)
+        if isinstance(served, CouncilActivities):
+            served.kill_after_commit = settings.council_kill_after_commit
         client = await connect(settings)
         async with Worker(client, task_queue=served.task_queue, activities=served.all):
             log.info(f"{service}.started", task_queue=served.task_queue)
