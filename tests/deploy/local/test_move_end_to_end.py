@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
@@ -30,6 +31,9 @@ from contracts import CloudEvent, from_structured, to_binary
 from deploy.local.services import SERVICES
 from services.common.codec import data_converter
 from services.common.settings import Settings
+from services.consent.auth import ApiAuth, Role
+from services.consent.keys import api_auth_key
+from services.consent.settings import ConsentSettings
 from workflows.move import MoveWorkflow, Timeline
 from workflows.routing import workflow_id_for
 
@@ -192,6 +196,37 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
         moves = await client.count_workflows("LifeEventType = 'lifeevents.address.changed.v1'")
         assert moves.count == 2
 
+        # The resident objects to their data going to benefits (a public-task purpose with no
+        # overriding grounds): the next move skips that step with the reason, on the timeline
+        # and on the resident's own ledger, and does the rest.
+        consent_api = f"http://127.0.0.1:{env['LIFEEVENTS_CONSENT_HTTP_PORT']}"
+        # As the portal would for a signed-in resident: a token with their key, nobody else's.
+        signing_key = api_auth_key(ConsentSettings(var_dir=var))
+        token = ApiAuth(signing_key).mint(resident, Role.RESIDENT)
+        async with httpx.AsyncClient(
+            base_url=consent_api, headers={"Authorization": f"Bearer {token}"}
+        ) as consent:
+            objected = await consent.post(
+                f"/residents/{resident}/objections",
+                json={"resident": resident, "purpose": "housing-benefit-review"},
+            )
+            assert objected.status_code in {200, 201}, objected.text
+            third = move(second_home, first_home, "2025-12-01")
+            await publish(bootstrap, third)
+            seen = await finished(client, third)
+            assert [(e.status.value, e.reason) for e in seen.entries] == [
+                ("done", ""),
+                ("done", ""),
+                ("skipped", "no_school_age_child"),
+                ("skipped", "objection"),
+            ]
+            ledger = (await consent.get(f"/residents/{resident}/ledger")).json()
+        denials = [
+            e for e in ledger["entries"] if e["recipient"] == "benefits" and e["outcome"] == "deny"
+        ]
+        assert [d["reason"] for d in denials] == ["objection"]
+        moves_seen = 3
+
         # No name, date of birth or address in plain text in Temporal's database or WAL.
         stored = b"".join(p.read_bytes() for p in (var / "temporal").glob("temporal.db*"))
         for personal in PERSONAL:
@@ -210,8 +245,9 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
         )
         assert listed.returncode == 0, listed.stderr
         ids = {w["execution"]["workflowId"] for w in json.loads(listed.stdout)}
-        assert ids == {workflow_id_for(e.source, e.id) for e in (first, second)}
-        token = (var / "secrets" / "codec-tokens").read_text().split()[0]
+        assert ids == {workflow_id_for(e.source, e.id) for e in (first, second, third)}
+        assert len(ids) == moves_seen
+        codec_token = (var / "secrets" / "codec-tokens").read_text().split()[0]
         codec = f"http://127.0.0.1:{env['LIFEEVENTS_CODEC_PORT']}"
         show = (
             "workflow",
@@ -223,7 +259,9 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
             "-o",
             "json",
         )
-        decoded = temporal_cli(*show, "--codec-endpoint", codec, "--codec-auth", f"Bearer {token}")
+        decoded = temporal_cli(
+            *show, "--codec-endpoint", codec, "--codec-auth", f"Bearer {codec_token}"
+        )
         assert decoded.returncode == 0, decoded.stderr
         assert "Placeholder" in payload_text(decoded.stdout)
         assert "Placeholder" not in payload_text(temporal_cli(*show).stdout)
