@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 CONFIRM_WITHIN = timedelta(days=14)
+_STAGE_WHILE_WAITING = "stage-while-waiting-for-resident"
 CASEWORKER_WITHIN = timedelta(days=5)
 
 _QUICK = timedelta(seconds=30)
@@ -364,6 +365,11 @@ class MoveWorkflow:
     async def _confirmed(self, step: PlannedStep) -> bool:
         self._awaiting.add(step.name)
         self._update(step.name, StepStatus.WAITING_FOR_RESIDENT)
+        # Added after the first release: ops filter on the stage while a resident is asked.
+        # Moves recorded before it replay without these search-attribute updates.
+        shows_wait = workflow.patched(_STAGE_WHILE_WAITING)
+        if shows_wait:
+            self._set_stage("waiting_for_resident")
         try:
             await workflow.wait_condition(
                 lambda: step.name in self._confirmations, timeout=CONFIRM_WITHIN
@@ -372,8 +378,12 @@ class MoveWorkflow:
             self._awaiting.discard(step.name)
             self._update(step.name, StepStatus.NEEDS_PERSON, reason="no_answer_in_time")
             self._open_task(f"confirm:{step.name}")
+            if shows_wait:
+                self._set_stage("acting")
             return False
         self._awaiting.discard(step.name)
+        if shows_wait:
+            self._set_stage("acting")
         if not self._confirmations[step.name]:
             self._update(step.name, StepStatus.SKIPPED, reason="declined_by_resident")
             return False

@@ -209,14 +209,14 @@ async def test_every_step_runs_once_the_resident_confirms(
     council = Council()
     async with running(time_skipping_env, council) as queue:
         handle = await start(time_skipping_env, queue)
-        await until(handle, waiting_for_school)
+        assert (await until(handle, waiting_for_school)).stage == "waiting_for_resident"
         receipt = await handle.execute_update(
             MoveWorkflow.confirm, Confirmation(step="school-admissions", accept=True)
         )
         assert "Thank you" in receipt.message
         outcome = await handle.result()
         seen = await timeline(handle)  # a query needs a worker, even on a closed workflow
-        await keep_history(handle, "move-confirmed")
+        await keep_history(handle, "move-confirmed-stage-while-waiting")
     assert outcome.stage == "complete"
     assert set(statuses(seen).values()) == {"done"}
     assert not seen.needs_person
