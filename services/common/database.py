@@ -6,6 +6,7 @@ module only knows how to open one well.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ __all__ = ["make_engine", "make_sessionmaker"]
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Stores hold personal data: bound parameters stay out of SQLAlchemy's log lines and out
+    # of the text of its exceptions (an IntegrityError would otherwise quote a name).
+    kwargs.setdefault("hide_parameters", True)
+    _quiet_driver_logs()
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
@@ -40,6 +45,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.close()
 
     return engine
+
+
+def _quiet_driver_logs() -> None:
+    """aiosqlite logs every statement with its parameters at DEBUG. Its DEBUG lines go,
+    whatever the process's log level, even where `configure_logging` never ran (tests)."""
+    driver = logging.getLogger("aiosqlite")
+    if driver.level < logging.INFO:  # NOTSET too: the root's DEBUG must not reach it
+        driver.setLevel(logging.INFO)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -8,14 +8,12 @@ makes a last attempt to publish, and the store is closed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Iterator
 
 import structlog
 import uvicorn
 from temporalio.worker import Worker
 
+from services.common.http import Server
 from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.temporal import connect
@@ -29,13 +27,6 @@ __all__ = ["main", "serve"]
 log = structlog.get_logger(__name__)
 
 
-class _Server(uvicorn.Server):
-    # The process owns its signals (wait_for_shutdown_signal); uvicorn must not take them.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def serve(settings: ConsentSettings, stop: asyncio.Event) -> None:
     send = KafkaSend(settings)
     service = await open_service(settings, send)
@@ -45,7 +36,7 @@ async def serve(settings: ConsentSettings, stop: asyncio.Event) -> None:
         task_queue=settings.consent_task_queue,
         activities=ConsentActivities(service.gate).all,
     )
-    server = _Server(
+    server = Server(
         uvicorn.Config(
             service.api(),
             host=settings.consent_http_host,
@@ -82,9 +73,6 @@ async def serve(settings: ConsentSettings, stop: asyncio.Event) -> None:
 async def main() -> None:
     settings = ConsentSettings()
     configure_logging(settings.log_level, settings.log_format)
-    # SQLAlchemy logs every statement *with its parameters* at INFO; this service logs its
-    # own events by ID and code, so the engine's logger stays at WARNING.
-    logging.getLogger("sqlalchemy.engine").setLevel(max(logging.WARNING, logging.root.level))
     stop = asyncio.Event()
     serving = asyncio.create_task(serve(settings, stop))
     signalled = asyncio.create_task(wait_for_shutdown_signal())

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
@@ -51,7 +50,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.addresses import UkAddress
 from contracts.people import ContactDetails, PersonName
-from services.common.database import make_engine
 from services.residents.matching import Candidate, name_key
 from services.residents.models import Channel, Flag
 
@@ -62,11 +60,9 @@ __all__ = [
     "flags",
     "identifiers",
     "index_lock",
-    "make_store_engine",
     "match_requests",
     "metadata",
     "names",
-    "quiet_driver_logs",
     "residences",
     "residents",
     "steps",
@@ -207,28 +203,12 @@ def _address_values(address: UkAddress | None) -> dict[str, Any]:
     }
 
 
-def quiet_driver_logs() -> None:
-    """aiosqlite logs every statement *with its parameters* at DEBUG: here, names, dates of
-    birth and identifiers. Its DEBUG lines go, whatever the process's log level."""
-    driver = logging.getLogger("aiosqlite")
-    if driver.level < logging.INFO:  # NOTSET too: the root's DEBUG must not reach it
-        driver.setLevel(logging.INFO)
-
-
-def make_store_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """The shared engine, with statement parameters kept out of SQLAlchemy's log lines and
-    out of the text of its exceptions (an IntegrityError would otherwise quote a name)."""
-    quiet_driver_logs()
-    return make_engine(url, hide_parameters=True, **kwargs)
-
-
 class ResidentStore:
     """Data access for residents, names, identifiers, contacts, flags and residences."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._write_lock = asyncio.Lock()
-        quiet_driver_logs()
 
     async def create(self) -> None:
         """Create missing tables and the lock row (schema migrations are future work)."""

@@ -11,13 +11,14 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from services.common.database import make_engine
 from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.temporal import connect
 from services.residents.activities import ResidentActivities
 from services.residents.index import ResidentIndex
 from services.residents.settings import ResidentsSettings
-from services.residents.store import ResidentStore, make_store_engine
+from services.residents.store import ResidentStore
 
 __all__ = ["build_worker", "main", "open_index"]
 
@@ -26,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 async def open_index(database_url: str) -> ResidentIndex:
     """The index on its store, tables created if missing. Close with `index.store.close()`."""
-    store = ResidentStore(make_store_engine(database_url))
+    store = ResidentStore(make_engine(database_url))
     await store.create()
     return ResidentIndex(store)
 

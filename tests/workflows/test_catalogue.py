@@ -11,8 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import from_structured
+from services.benefits.activities import BenefitActivities
 from services.common.cli import app
-from workflows.catalogue import load_catalogue, plan_for
+from services.counciltax.activities import CouncilTaxActivities
+from services.electoral.activities import ElectoralActivities
+from services.schools.activities import SchoolActivities
+from workflows.catalogue import StepSpec, load_catalogue, plan_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "contracts" / "examples"
@@ -104,3 +108,24 @@ def test_the_plan_command_refuses_what_is_not_a_life_event(
     result = runner.invoke(app, ["plan", str(path)])
     assert result.exit_code == 2
     assert message in result.output
+
+
+SERVICES = (CouncilTaxActivities, ElectoralActivities, SchoolActivities, BenefitActivities)
+
+
+@pytest.mark.parametrize("step", load_catalogue().steps, ids=lambda s: s.name)
+def test_every_step_is_served_by_the_service_it_names(step: StepSpec) -> None:
+    # The workflow calls the activity by name on the step's queue: some service must serve
+    # exactly that name, there, for that purpose, or the step would wait forever.
+    [service] = [s for s in SERVICES if step.activity in activity_names(s)]
+    assert step.service == service.recipient  # its task queue and its name in the policy
+    assert step.purpose == service.purpose
+
+
+def activity_names(service: type) -> set[str]:
+    return {
+        definition.name
+        for member in vars(service).values()
+        if (definition := getattr(member, "__temporal_activity_definition", None)) is not None
+        and definition.name is not None
+    }

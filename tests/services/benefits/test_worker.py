@@ -8,7 +8,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ServiceAction
-from services.benefits.activities import RECORD_CHANGE, TASK_QUEUE, BenefitActivities
+from services.benefits.activities import RECORD_CHANGE, BenefitActivities
 from services.benefits.seed import DEMO_CLAIMS, seed_claims
 from services.benefits.store import BenefitStore
 from tests.services.counciltax.support import (
@@ -19,13 +19,6 @@ from tests.services.counciltax.support import (
     sqlite_store,
     through_temporal,
 )
-from workflows.catalogue import load_catalogue
-
-
-def test_the_catalogue_calls_this_service_by_its_names() -> None:
-    [step] = [s for s in load_catalogue().steps if s.activity == RECORD_CHANGE]
-    assert step.service == TASK_QUEUE == BenefitActivities.recipient
-    assert step.purpose == BenefitActivities.purpose
 
 
 async def test_a_retry_after_a_crash_past_the_commit_changes_once(

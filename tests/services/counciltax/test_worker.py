@@ -9,7 +9,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ServiceAction
-from services.counciltax.activities import RECORD_MOVE, TASK_QUEUE, CouncilTaxActivities
+from services.counciltax.activities import RECORD_MOVE, CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
 from tests.services.counciltax.support import (
     action,
@@ -20,13 +20,6 @@ from tests.services.counciltax.support import (
     sqlite_store,
     through_temporal,
 )
-from workflows.catalogue import load_catalogue
-
-
-def test_the_catalogue_calls_this_service_by_its_names() -> None:
-    [step] = [s for s in load_catalogue().steps if s.activity == RECORD_MOVE]
-    assert step.service == TASK_QUEUE == CouncilTaxActivities.recipient
-    assert step.purpose == CouncilTaxActivities.purpose
 
 
 async def test_a_retry_after_a_crash_past_the_commit_changes_once(

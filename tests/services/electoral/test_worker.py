@@ -8,7 +8,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ServiceAction
-from services.electoral.activities import RECORD_MOVE, TASK_QUEUE, ElectoralActivities
+from services.electoral.activities import RECORD_MOVE, ElectoralActivities
 from services.electoral.store import ElectoralStore
 from tests.services.counciltax.support import (
     action,
@@ -19,13 +19,6 @@ from tests.services.counciltax.support import (
     sqlite_store,
     through_temporal,
 )
-from workflows.catalogue import load_catalogue
-
-
-def test_the_catalogue_calls_this_service_by_its_names() -> None:
-    [step] = [s for s in load_catalogue().steps if s.activity == RECORD_MOVE]
-    assert step.service == TASK_QUEUE == ElectoralActivities.recipient
-    assert step.purpose == ElectoralActivities.purpose
 
 
 async def test_a_retry_after_a_crash_past_the_commit_changes_once(

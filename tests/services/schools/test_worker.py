@@ -11,7 +11,6 @@ from contracts.actions import ServiceAction
 from services.schools.activities import (
     FIND_CATCHMENT,
     OFFER_IN_YEAR_ADMISSION,
-    TASK_QUEUE,
     SchoolActivities,
 )
 from services.schools.store import SchoolStore
@@ -24,13 +23,6 @@ from tests.services.counciltax.support import (
     sqlite_store,
     through_temporal,
 )
-from workflows.catalogue import load_catalogue
-
-
-def test_the_catalogue_calls_this_service_by_its_names() -> None:
-    [step] = [s for s in load_catalogue().steps if s.activity == OFFER_IN_YEAR_ADMISSION]
-    assert step.service == TASK_QUEUE == SchoolActivities.recipient
-    assert step.purpose == SchoolActivities.purpose
 
 
 async def test_catchment_then_one_application_despite_a_crash_past_the_commit(
