@@ -6,18 +6,22 @@ the key must be refused (schemathesis checks that auth is not ignored).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
 import pytest
 import schemathesis
-from fastapi import FastAPI
+import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 
 from contracts import EVENT_TYPES
 from deploy.local.stack import StackConfig
+from services.common.http import Server
 from services.intake.api import Intake, create_app
 from services.intake.keys import IssuedKey
 from services.intake.settings import IntakeSettings
@@ -31,20 +35,20 @@ async def _serves_only_its_schema(_settings: IntakeSettings) -> AsyncIterator[In
     yield cast(Intake, None)
 
 
-# The document is fetched from the app at /openapi.json, at import time. That app opens
-# nothing (its limits are the defaults, as the fuzzed app's are); the fuzzed app is built per
-# module below, once the broker's address is known. (`schemathesis.pytest.from_fixture` would
-# avoid the second app, but it does not work with pytest 9 yet.)
-schema = schemathesis.openapi.from_asgi(
-    "/openapi.json",
-    create_app(IntakeSettings(_env_file=None), intake_factory=_serves_only_its_schema),
+# The document comes from an app that opens nothing (its limits are the defaults, as the
+# fuzzed app's are). The fuzzed app is built per module below, once the broker's address is
+# known, and served by uvicorn over real HTTP: its lifespan (producer, store, DLQ index) is
+# then uvicorn's, started and stopped by the fixture, not run by schemathesis in a loop of
+# its own (whose shutdown could hang the teardown).
+schema = schemathesis.openapi.from_dict(
+    create_app(IntakeSettings(_env_file=None), intake_factory=_serves_only_its_schema).openapi()
 )
 
 
 @pytest.fixture(scope="module")
-async def fuzzed(
-    tmp_path_factory: pytest.TempPathFactory, stack: StackConfig
-) -> tuple[IssuedKey, FastAPI]:
+def fuzzed(
+    tmp_path_factory: pytest.TempPathFactory, stack: StackConfig, free_port: Callable[[], int]
+) -> Iterator[tuple[IssuedKey, str]]:
     intake_settings = make_settings(
         tmp_path_factory.mktemp("fuzz"),
         kafka=stack.kafka_bootstrap_servers,
@@ -52,18 +56,29 @@ async def fuzzed(
         intake_rate_per_second=10_000.0,
         intake_rate_burst=10_000,
     )
-    issued = await issue_key(intake_settings, SOURCE, EVENT_TYPES)
-    # Schemathesis runs the app's lifespan (producer, store, DLQ index) in an event loop
-    # thread of its own, from the first request of each test to that test's teardown.
-    return issued, create_app(intake_settings)
+    issued = asyncio.run(issue_key(intake_settings, SOURCE, EVENT_TYPES))
+    port = free_port()
+    server = Server(
+        uvicorn.Config(create_app(intake_settings), host="127.0.0.1", port=port, log_config=None)
+    )
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    assert server.started, "the intake did not start"
+    yield issued, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    serving.join(30)
 
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_holds_to_its_openapi_document(
-    case: schemathesis.Case[Any], fuzzed: tuple[IssuedKey, FastAPI]
+    case: schemathesis.Case[Any], fuzzed: tuple[IssuedKey, str]
 ) -> None:
-    key, app = fuzzed
+    key, base_url = fuzzed
     if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
         # Valid data with a random `source` only ever meets the 403; with the key's own
         # source it goes on to the contract checks, Kafka and Temporal.
@@ -72,7 +87,7 @@ def test_the_api_holds_to_its_openapi_document(
         if case.path_parameters and "source" in case.path_parameters:
             case.path_parameters["source"] = SOURCE.removeprefix("/")
     case.call_and_validate(
-        app=app,
+        base_url=base_url,
         headers={"Authorization": f"Bearer {key.secret}"},
         # Schema-valid is not contract-valid: the contract also checks what a JSON Schema
         # cannot (no future dates, check digits, a name present...), each listed in the
