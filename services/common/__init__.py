@@ -1,1 +1,1 @@
-"""Cross-cutting code every service shares: settings, logging, Kafka, Temporal, probes, CLI."""
+"""Cross-cutting code every service shares: settings, logging, Kafka, Temporal, probes."""

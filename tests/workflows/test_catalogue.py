@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import from_structured
+from deploy.cli import app
 from services.benefits.activities import BenefitActivities
-from services.common.cli import app
 from services.counciltax.activities import CouncilTaxActivities
 from services.electoral.activities import ElectoralActivities
 from services.schools.activities import SchoolActivities

@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
-from services.common.cli import app
+from deploy.cli import app
 from services.common.database import make_engine
 from services.consent.gate import ConsentGate
 from services.consent.ledger import Problem, entry_hash, verify_ledger

@@ -1,4 +1,8 @@
-"""The `lifeevents` command line: the embedded stack, and `run` for the whole system."""
+"""The `lifeevents` command line: the embedded stack, and `run` for the whole system.
+
+It lives in `deploy`, the composition root, because it wires everything together: the
+stack, every service's commands and the workflows' catalogue. Nothing else imports it.
+"""
 
 from __future__ import annotations
 
