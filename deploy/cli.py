@@ -18,6 +18,9 @@ from deploy.local.demo import publish_demo_events
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from deploy.local.supervisor import Supervisor
+from services.codec.api import CodecTokenError, codec_tokens
+from services.codec.settings import CodecSettings
+from services.common.codec import PayloadKeyConfigError, key_ring
 from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.probes import kafka_answers, temporal_answers, temporal_cli
@@ -70,7 +73,16 @@ def _embedded(settings: Settings) -> Stack:
 @stack_app.command("prepare")
 def stack_prepare() -> None:
     """Check Java and the Temporal CLI, and fetch the Kafka jars if they are missing."""
-    stack = _embedded(_settings())
+    settings = _settings()
+    if not settings.embedded_stack:
+        # `make run` and `make test` prepare first; bringing your own stack needs nothing here.
+        typer.echo(
+            "LIFEEVENTS_EMBEDDED_STACK is false: nothing to prepare, this machine runs no Kafka "
+            f"or Temporal of its own (using Kafka at {settings.kafka_bootstrap_servers} and "
+            f"Temporal at {settings.temporal_address}, namespace {settings.temporal_namespace})."
+        )
+        return
+    stack = _embedded(settings)
     try:
         fetched = ensure_kafka_jars(stack.config.kafka_lib_dir)
         cli = temporal_cli()
@@ -127,12 +139,19 @@ def _report_external(settings: Settings) -> bool:
     temporal_ok = asyncio.run(
         temporal_answers(settings.temporal_address, settings.temporal_namespace)
     )
-    for name, address, ok in (
-        ("kafka", settings.kafka_bootstrap_servers, kafka_ok),
-        ("temporal", settings.temporal_address, temporal_ok),
-    ):
-        typer.echo(f"{name:<9} {address:<22} external     {'answers' if ok else 'does not answer'}")
+    _print_external(settings, kafka_ok, temporal_ok)
     return kafka_ok and temporal_ok
+
+
+def _print_external(settings: Settings, kafka_ok: bool, temporal_ok: bool) -> None:
+    """A bring-your-own Kafka and Temporal, in the columns of `_print_status`."""
+    answers = {True: "answers", False: "does not answer"}
+    kafka, temporal = settings.kafka_bootstrap_servers, settings.temporal_address
+    typer.echo(f"{'kafka':<9} {kafka:<22} external     {answers[kafka_ok]}")
+    typer.echo(
+        f"{'temporal':<9} {temporal:<22} external     {answers[temporal_ok]}"
+        f"  namespace {settings.temporal_namespace}"
+    )
 
 
 _REASONS = {
@@ -181,16 +200,36 @@ def _require_external(settings: Settings) -> None:
             f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}) "
             "does not answer. Check LIFEEVENTS_TEMPORAL_ADDRESS and LIFEEVENTS_TEMPORAL_NAMESPACE."
         )
+    _print_external(settings, kafka_ok=True, temporal_ok=True)
+    # The embedded stack generates these in var/secrets/; with your own Temporal, every
+    # process on every machine must share them, so they are configured, never made up here.
+    # Checked once, rather than every service crashing on it and being restarted forever.
+    try:
+        key_ring(settings)
+        codec_tokens(CodecSettings())
+    except (PayloadKeyConfigError, CodecTokenError) as error:
+        _fail(
+            f"Bringing your own Temporal: {error}. Make a key with `python -m services.codec "
+            "new-key` and a token with `python -m services.codec new-token`."
+        )
 
 
 @app.command()
 def run(
     demo: Annotated[
-        bool, typer.Option(help="Publish the example life events (synthetic people).")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Publish the example life events (synthetic people). Default: only on the "
+            "embedded stack, never into a Kafka you brought.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the stack and every service, supervised; Ctrl-C stops them all."""
     settings = _settings()
+    if demo is None:
+        demo = settings.embedded_stack
     stack: Stack | None = None
     started: dict[str, bool] = {}
     if settings.embedded_stack:

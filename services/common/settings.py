@@ -6,6 +6,7 @@ same services run against the embedded stack or against a managed Kafka and Temp
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,12 +15,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import LIFE_EVENTS, LIFE_EVENTS_DLQ
 
-__all__ = ["Settings", "split_host_port"]
+__all__ = ["ENV_FILE", "Settings", "split_host_port"]
+
+# The settings file read besides the environment: `.env` in the working directory, another
+# file if LIFEEVENTS_ENV_FILE names one, none if it is empty. The test suite empties it, so
+# that a developer's `.env` (which may point at a real Kafka and Temporal) never reaches a test.
+ENV_FILE = os.environ.get("LIFEEVENTS_ENV_FILE", ".env") or None
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="LIFEEVENTS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="LIFEEVENTS_", env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
     )
 
     embedded_stack: bool = Field(

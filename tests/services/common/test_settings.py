@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from services.common.settings import Settings, split_host_port
+from tests.support import subprocess_env
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_every_endpoint_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,19 +26,51 @@ def test_every_endpoint_comes_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert settings.embedded_stack is False
 
 
-def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def settings_seen_in(directory: Path, **environ: str) -> dict[str, str]:
+    """The settings a process started in `directory` reads, with only the given `LIFEEVENTS_`
+    variables: a process of its own, because the test run itself reads no `.env` file
+    (tests/conftest.py) and the file is chosen when services.common.settings is imported."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEEVENTS_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    script = "from services.common.settings import Settings; print(Settings().model_dump_json())"
+    seen = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=directory,
+        env={**env, **environ},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    values: dict[str, str] = json.loads(seen.stdout)
+    return values
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("LIFEEVENTS_TEMPORAL_ADDRESS=temporal.internal:7233\n")
-    monkeypatch.chdir(tmp_path)
-    assert Settings().temporal_address == "temporal.internal:7233"
+    assert settings_seen_in(tmp_path)["temporal_address"] == "temporal.internal:7233"
 
 
-def test_the_environment_beats_the_dotenv_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_environment_beats_the_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("LIFEEVENTS_TEMPORAL_NAMESPACE=from-file\n")
+    seen = settings_seen_in(tmp_path, LIFEEVENTS_TEMPORAL_NAMESPACE="from-env")
+    assert seen["temporal_namespace"] == "from-env"
+
+
+def test_env_file_names_another_file_or_none(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("LIFEEVENTS_TEMPORAL_NAMESPACE=from-dotenv\n")
+    (tmp_path / "prod.env").write_text("LIFEEVENTS_TEMPORAL_NAMESPACE=from-prod\n")
+    named = settings_seen_in(tmp_path, LIFEEVENTS_ENV_FILE="prod.env")
+    assert named["temporal_namespace"] == "from-prod"
+    assert settings_seen_in(tmp_path, LIFEEVENTS_ENV_FILE="")["temporal_namespace"] == "default"
+
+
+def test_the_tests_read_no_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's `.env` may point at a real Kafka and Temporal; no test may use it.
+    (tmp_path / ".env").write_text("LIFEEVENTS_EMBEDDED_STACK=false\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LIFEEVENTS_TEMPORAL_NAMESPACE", "from-env")
-    assert Settings().temporal_namespace == "from-env"
+    assert Settings().embedded_stack is True
+    assert subprocess_env()["LIFEEVENTS_ENV_FILE"] == ""
 
 
 @pytest.mark.parametrize(
