@@ -111,7 +111,9 @@ class CloudEvent(ContractModel, Generic[PayloadT]):
     subject: Subject
     datacontenttype: Literal["application/json"]
     dataschema: str | None = Field(
-        default=None, description="If given, the URN of the payload schema for this type."
+        default=None,
+        description="If given, the URN of the payload schema for this type. Null is the "
+        "same as absent, as the CloudEvents JSON format says.",
     )
     data: PayloadT
 

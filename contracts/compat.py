@@ -10,6 +10,12 @@ frozen in both directions:
 
 Only annotations (titles, descriptions, examples) may change. Anything else needs a new
 ``.v2`` type next to the ``.v1`` one.
+
+Model rules stated in a schema (``contracts.rules``: the titled entries of an object's
+``allOf``) are matched by their rule code: a newly stated rule narrows, a rule no longer
+stated widens, a changed one may do either. Stating a rule that the models already enforced
+changes no event's validity, though the check cannot know that: such a snapshot is taken
+again with ``python -m contracts.generate --publish --restate`` (see contracts/README.md).
 """
 
 from __future__ import annotations
@@ -35,12 +41,23 @@ _HANDLED = frozenset(
         "items",
         "anyOf",
         "oneOf",
+        "allOf",
         "enum",
         "const",
         "type",
+        "pattern",
         *_UPPER_BOUNDS,
         *_LOWER_BOUNDS,
     }
+)
+# The JSON type of a const or enum value, for variants that say no "type" of their own.
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
 )
 
 
@@ -126,6 +143,8 @@ def _compare(
 
     _compare_values(old, new, report)
     _compare_bounds(old, new, report)
+    _compare_pattern(old, new, report)
+    _compare_rules(old, new, report)
 
     if "properties" in old or "properties" in new:
         _compare_objects(old, new, old_root, new_root, path, found, seen)
@@ -188,6 +207,47 @@ def _compare_bounds(old: Mapping[str, Any], new: Mapping[str, Any], report: Any)
             report(f"{keyword} loosened from {before} to {after}", "consumers")
 
 
+def _compare_pattern(old: Mapping[str, Any], new: Mapping[str, Any], report: Any) -> None:
+    before, after = old.get("pattern"), new.get("pattern")
+    if before == after:
+        return
+    if before is None:
+        report(f"pattern {after!r} added", "producers")
+    elif after is None:
+        report(f"pattern {before!r} removed", "consumers")
+    else:
+        report(f"pattern changed from {before!r} to {after!r}", "both")
+
+
+def _compare_rules(old: Mapping[str, Any], new: Mapping[str, Any], report: Any) -> None:
+    # Annotations inside a rule are not part of it; a rule without a title (not one of
+    # contracts.rules) is known by its whole text.
+    def rules(node: Mapping[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for entry in node.get("allOf", ()):
+            body = _without_annotations(entry)
+            title = entry.get("title") if isinstance(entry, Mapping) else None
+            found[str(title) if title is not None else repr(body)] = body
+        return found
+
+    old_rules, new_rules = rules(old), rules(new)
+    for code in sorted(new_rules.keys() - old_rules.keys()):
+        report(f"rule {code!r} stated", "producers")
+    for code in sorted(old_rules.keys() - new_rules.keys()):
+        report(f"rule {code!r} no longer stated", "consumers")
+    for code in sorted(old_rules.keys() & new_rules.keys()):
+        if old_rules[code] != new_rules[code]:
+            report(f"rule {code!r} changed", "both")
+
+
+def _without_annotations(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _without_annotations(v) for k, v in node.items() if k not in _ANNOTATIONS}
+    if isinstance(node, list):
+        return [_without_annotations(v) for v in node]
+    return node
+
+
 def _compare_objects(
     old: Mapping[str, Any],
     new: Mapping[str, Any],
@@ -233,8 +293,8 @@ def _compare_variants(
     # unions almost only for "X or null", which this covers precisely.
     def key(variant: Any, root: Mapping[str, Any]) -> str:
         resolved = _resolve(variant, root)
-        types = _type_set(resolved)
-        return ",".join(sorted(types)) if types else str(sorted(resolved))
+        types = _type_set(resolved) or _value_types(resolved)
+        return ",".join(sorted(types)) if types else str(sorted(set(resolved) - _ANNOTATIONS))
 
     old_by_key = {key(v, old_root): v for v in old_variants}
     new_by_key = {key(v, new_root): v for v in new_variants}
@@ -244,3 +304,17 @@ def _compare_variants(
         found.append(Incompatibility(path, f"alternative {added!r} added", "consumers"))
     for common in sorted(old_by_key.keys() & new_by_key.keys()):
         _compare(old_by_key[common], new_by_key[common], old_root, new_root, path, found, seen)
+
+
+def _value_types(node: Mapping[str, Any]) -> frozenset[str] | None:
+    """The JSON types of a const's or enum's values, for a variant without a "type"."""
+    values = _allowed_values(node)
+    if values is None:
+        return None
+    types: set[str] = set()
+    for value in values:
+        if value is None:
+            types.add("null")
+            continue
+        types.add(next(name for kind, name in _JSON_TYPES if isinstance(value, kind)))
+    return frozenset(types)

@@ -1,7 +1,7 @@
 """Dates as life events use them: calendar dates in the UK, checked against the clock.
 
-Clock rules (nothing in the future, nothing implausibly old) are checked at validation time,
-so they live in the models, not in the static JSON Schema.
+The clock rule (nothing in the future) is checked at validation time, so it lives in the
+models, not in the static JSON Schema; the fixed earliest date of birth is in both.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ _UK = ZoneInfo("Europe/London")
 # Nobody alive or recently dead was born before this; anything earlier is a data-entry
 # error (a mistyped century), not a person.
 EARLIEST_DATE_OF_BIRTH = date(1880, 1, 1)
+# The same rule for a JSON Schema, on the canonical YYYY-MM-DD form: a year from 1880 on.
+_FROM_EARLIEST_YEAR = r"^(18[89][0-9]|19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"
 
 
 def uk_today() -> date:
@@ -55,5 +57,8 @@ DateOfBirth = Annotated[
     date,
     AfterValidator(_not_in_future),
     AfterValidator(_plausible_birth),
-    Field(description="Date of birth (YYYY-MM-DD): not in the future, not before 1880."),
+    Field(
+        description="Date of birth (YYYY-MM-DD): not in the future, not before 1880.",
+        json_schema_extra={"pattern": _FROM_EARLIEST_YEAR},
+    ),
 ]

@@ -3,9 +3,18 @@
     python -m contracts.generate            # write schemas/*.json and asyncapi.json
     python -m contracts.generate --check    # exit 1 if a committed file is out of date
     python -m contracts.generate --publish  # snapshot new types into schemas/published/
+    python -m contracts.generate --publish --restate  # ... and restated ones (see below)
 
 Published snapshots are the promise made to other teams: ``--publish`` adds a snapshot for
 a type that has none, and refuses to touch one whose type has changed incompatibly.
+
+The promise is what the models accept, which the schema describes. When a schema comes to
+state what the models already enforced (a rule written into the schema, a value they
+already took), the events that are valid stay the same, but the compatibility check, which
+compares schemas, reports the change. ``--restate`` takes such snapshots again, printing
+every reported change it accepts: it is for that case only, with tests showing the models
+already did what the schema now says (tests/contracts/test_schema_rules.py), never for a
+change of the models, which needs a new type.
 """
 
 from __future__ import annotations
@@ -88,19 +97,19 @@ def _write(check: bool) -> int:
     return 0
 
 
-def _publish() -> int:
+def _publish(*, restate: bool = False) -> int:
     PUBLISHED_DIR.mkdir(parents=True, exist_ok=True)
     broken = {name: found for name, found in compatibility_report().items() if found}
     for name, found in broken.items():
         for item in found:
-            print(f"{name}: {item}", file=sys.stderr)
+            print(f"{name}: {'restated: ' if restate else ''}{item}", file=sys.stderr)
     for name, schema in schema_files().items():
         target = PUBLISHED_DIR / name
-        if name in broken:
+        if name in broken and not restate:
             continue
         # A compatible change (descriptions only) refreshes the snapshot's wording.
         target.write_text(dumps(schema), encoding="utf-8")
-    return 1 if broken else 0
+    return 1 if broken and not restate else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,9 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="fail if committed files differ")
     mode.add_argument("--publish", action="store_true", help="snapshot published schemas")
+    parser.add_argument(
+        "--restate",
+        action="store_true",
+        help="with --publish: also snapshot again the schemas that now state what the "
+        "models already enforced (prints every change it accepts)",
+    )
     args = parser.parse_args(argv)
+    if args.restate and not args.publish:
+        parser.error("--restate goes with --publish")
     if args.publish:
-        return _publish()
+        return _publish(restate=args.restate)
     status = _write(check=args.check)
     breaking = {name: found for name, found in compatibility_report().items() if found}
     for name, found in breaking.items():

@@ -1,9 +1,10 @@
 """JSON Schema (draft 2020-12) for each event type, as published to other languages.
 
 Two documents per type: the payload (``data``, the Kafka value in binary mode) and the
-whole structured-mode event. They describe structure, formats and canonical forms; the
-clock and cross-field rules (no future dates, death after birth, ...) are checked by the
-models and listed in each schema's description.
+whole structured-mode event. They describe structure, formats and canonical forms, and every
+model rule that JSON Schema can state (see ``contracts.rules``); the rules it cannot (the
+clock, check digits, comparing two fields' values) are checked by the models and listed in
+each schema's description.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ def envelope_schema(event_type: str) -> dict[str, Any]:
     properties = body["properties"]
     # Pin the attributes that a generic envelope leaves open to this one type.
     properties["type"] = {"const": event_type, "title": "Type"}
+    # The CloudEvents JSON format (1.0.2, section 2.2) reads a null attribute as an absent
+    # one, and so does the model: the schema says so.
     properties["dataschema"] = {
-        "const": schema_uri(event_type),
+        "anyOf": [{"const": schema_uri(event_type)}, {"type": "null"}],
         "title": "Dataschema",
         "description": properties["dataschema"].get("description", ""),
     }
@@ -55,18 +58,16 @@ def envelope_schema(event_type: str) -> dict[str, Any]:
 
 
 _COMMON_RULES = (
-    "dates of birth not in the future nor before 1880; registration and event dates not "
-    "in the future; e-mail and phone numbers valid (phone normalised to E.164); NHS "
-    "numbers pass the modulus 11 check"
+    "dates of birth, registration and event dates not in the future; e-mail and phone "
+    "numbers valid (phone normalised to E.164); NHS numbers pass the modulus 11 check; "
+    "names free of unassigned characters and of private use beyond the basic plane"
 )
 _RULES = {
-    "contracts.events.birth": "parents or informant present; parents born before the child; "
-    "registered on or after the birth",
+    "contracts.events.birth": "parents born before the child; registered on or after the birth",
     "contracts.events.move": "move_date within the last 6 years and at most 180 days "
-    "ahead; old_address required unless direction is 'into', new_address unless "
-    "'out_of'; old and new address differ; movers born on or before move_date",
+    "ahead; old and new address differ; movers born on or before move_date",
     "contracts.events.death": "date_of_death on or after date_of_birth; registered on or "
-    "after the death; organisations_to_tell without duplicates",
+    "after the death",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.addresses import UkAddress
 from contracts.base import ContractModel
@@ -13,6 +13,7 @@ from contracts.errors import rule_error
 from contracts.events.common import Payload, Registration, check_registered_after
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
 from contracts.people import ContactDetails, PersonName, SexAsRegistered
+from contracts.rules import Rule, present, stated
 
 __all__ = ["BirthRegisteredV1", "Child", "Informant", "Parent", "PlaceOfBirth"]
 
@@ -65,10 +66,24 @@ class Informant(ContractModel):
     contact: ContactDetails | None = None
 
 
+# Parents given means at least one: an empty list says no more than none.
+PARENT_OR_INFORMANT_REQUIRED = Rule(
+    "parent_or_informant_required",
+    "needs parents or informant",
+    {
+        "anyOf": [
+            {"required": ["parents"], "properties": {"parents": {"minItems": 1}}},
+            present("informant"),
+        ]
+    },
+)
+
+
 class BirthRegisteredV1(Payload):
     """A birth has been registered."""
 
     event_type: ClassVar[str] = "lifeevents.birth.registered.v1"
+    model_config = ConfigDict(json_schema_extra=stated(PARENT_OR_INFORMANT_REQUIRED))
 
     child: Child
     parents: tuple[Parent, ...] = Field(default=(), max_length=2)
@@ -78,7 +93,7 @@ class BirthRegisteredV1(Payload):
     @model_validator(mode="after")
     def _consistent(self) -> BirthRegisteredV1:
         if not self.parents and self.informant is None:
-            raise rule_error("parent_or_informant_required", "needs parents or informant")
+            raise PARENT_OR_INFORMANT_REQUIRED.error()
         for parent in self.parents:
             if parent.date_of_birth is not None and (
                 parent.date_of_birth >= self.child.date_of_birth

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.addresses import UkAddress
 from contracts.base import ContractModel
@@ -13,6 +13,7 @@ from contracts.errors import rule_error
 from contracts.events.common import Payload, Registration, check_registered_after
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
 from contracts.people import ContactDetails, PersonName
+from contracts.rules import Rule, stated
 
 __all__ = [
     "DeathRegisteredV1",
@@ -74,10 +75,18 @@ TellUsOnceRecipient = Literal[
 ]
 
 
+NO_DUPLICATE_ORGANISATION = Rule(
+    "duplicate_organisation",
+    "organisations_to_tell must not repeat an organisation",
+    {"properties": {"organisations_to_tell": {"uniqueItems": True}}},
+)
+
+
 class DeathRegisteredV1(Payload):
     """A death has been registered, with what the informant agreed to share."""
 
     event_type: ClassVar[str] = "lifeevents.death.registered.v1"
+    model_config = ConfigDict(json_schema_extra=stated(NO_DUPLICATE_ORGANISATION))
 
     deceased: Deceased
     informant: RelatedPerson
@@ -104,7 +113,7 @@ class DeathRegisteredV1(Payload):
                 "deceased.date_of_death must not be before deceased.date_of_birth",
             )
         if len(set(self.organisations_to_tell)) != len(self.organisations_to_tell):
-            raise rule_error("duplicate_organisation", "organisations_to_tell has duplicates")
+            raise NO_DUPLICATE_ORGANISATION.error()
         check_registered_after(
             self.registration, self.deceased.date_of_death, "deceased.date_of_death"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from contracts.addresses import UkAddress
 from contracts.base import ContractModel
@@ -14,6 +14,7 @@ from contracts.errors import rule_error
 from contracts.events.common import Payload, Reference
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
 from contracts.people import ContactDetails, PersonName
+from contracts.rules import Rule, present, stated, unless
 
 __all__ = ["MOVE_DATE_MAX_AGE", "MOVE_DATE_MAX_LEAD", "AddressChangedV1", "Mover", "Tenure"]
 
@@ -44,10 +45,23 @@ Tenure = Literal[
 ]
 
 
+OLD_ADDRESS_REQUIRED = Rule(
+    "old_address_required",
+    "old_address is required unless 'into'",
+    unless("direction", "into", present("old_address")),
+)
+NEW_ADDRESS_REQUIRED = Rule(
+    "new_address_required",
+    "new_address is required unless 'out_of'",
+    unless("direction", "out_of", present("new_address")),
+)
+
+
 class AddressChangedV1(Payload):
     """People have moved address, together (one household) or alone."""
 
     event_type: ClassVar[str] = "lifeevents.address.changed.v1"
+    model_config = ConfigDict(json_schema_extra=stated(OLD_ADDRESS_REQUIRED, NEW_ADDRESS_REQUIRED))
 
     movers: tuple[Mover, ...] = Field(min_length=1, max_length=20)
     old_address: UkAddress | None = Field(
@@ -73,9 +87,9 @@ class AddressChangedV1(Payload):
         if self.move_date > today + MOVE_DATE_MAX_LEAD:
             raise rule_error("move_date_too_far_ahead", "move_date must be within 180 days")
         if self.direction != "into" and self.old_address is None:
-            raise rule_error("old_address_required", "old_address is required unless 'into'")
+            raise OLD_ADDRESS_REQUIRED.error()
         if self.direction != "out_of" and self.new_address is None:
-            raise rule_error("new_address_required", "new_address is required unless 'out_of'")
+            raise NEW_ADDRESS_REQUIRED.error()
         if self.old_address is not None and self.old_address == self.new_address:
             raise rule_error("same_address", "new_address must differ from old_address")
         for mover in self.movers:

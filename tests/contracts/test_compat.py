@@ -82,6 +82,26 @@ def _raise_max_items(s: dict[str, Any]) -> None:
     s["properties"]["parents"]["maxItems"] = 3
 
 
+def _state_rule(s: dict[str, Any]) -> None:
+    s["$defs"]["Child"]["allOf"] = [{"title": "nhs_number_required", "required": ["nhs_number"]}]
+
+
+def _unstate_rule(s: dict[str, Any]) -> None:
+    del s["$defs"]["PersonName"]["allOf"]
+
+
+def _change_rule(s: dict[str, Any]) -> None:
+    s["$defs"]["PersonName"]["allOf"][0]["anyOf"].pop()
+
+
+def _add_pattern(s: dict[str, Any]) -> None:
+    s["$defs"]["ContactDetails"]["properties"]["email"]["anyOf"][0]["pattern"] = "@"
+
+
+def _remove_pattern(s: dict[str, Any]) -> None:
+    del s["$defs"]["Registration"]["properties"]["district"]["pattern"]
+
+
 @pytest.mark.parametrize(
     ("change", "expected_path", "expected_change", "breaks"),
     [
@@ -101,6 +121,10 @@ def _raise_max_items(s: dict[str, Any]) -> None:
         (_change_type, "$.parents[].address.uprn", "alternative 'string' removed", "producers"),
         (_allow_extra, "$.child.name", "additionalProperties changed", "both"),
         (_raise_max_items, "$.parents", "maxItems loosened from 2 to 3", "consumers"),
+        (_state_rule, "$.child", "rule 'nhs_number_required' stated", "producers"),
+        (_unstate_rule, "$.child.name", "rule 'name_required' no longer stated", "consumers"),
+        (_change_rule, "$.child.name", "rule 'name_required' changed", "both"),
+        (_add_pattern, "$.parents[].contact.email", "pattern '@' added", "producers"),
     ],
     ids=lambda v: getattr(v, "__name__", None),
 )
@@ -112,6 +136,31 @@ def test_breaking_changes_are_reported(
         i.path == expected_path and i.change == expected_change and i.breaks == breaks
         for i in found
     ), [str(i) for i in found]
+
+
+def test_pattern_removal_is_reported() -> None:
+    found = check_compatibility(published(BIRTH), changed(BIRTH, _remove_pattern))
+    assert [(i.path, i.breaks) for i in found] == [("$.registration.district", "consumers")]
+    assert found[0].change.startswith("pattern ")
+    assert found[0].change.endswith(" removed")
+
+
+def test_a_const_or_null_is_compared_by_its_alternatives() -> None:
+    envelope = "lifeevents.birth.registered.v1.cloudevent.json"
+
+    def no_null(s: dict[str, Any]) -> None:
+        s["properties"]["dataschema"]["anyOf"].pop()
+
+    def other_urn(s: dict[str, Any]) -> None:
+        s["properties"]["dataschema"]["anyOf"][0]["const"] = "urn:other"
+
+    found = {str(i) for i in check_compatibility(published(envelope), changed(envelope, no_null))}
+    assert found == {"$.dataschema: alternative 'null' removed (breaks existing producers)"}
+    found = {str(i) for i in check_compatibility(published(envelope), changed(envelope, other_urn))}
+    assert (
+        "$.dataschema: values removed: ['urn:lifeevents:schema:lifeevents.birth.registered.v1']"
+        " (breaks existing producers)" in found
+    )
 
 
 def test_pattern_change_is_reported() -> None:
@@ -142,5 +191,7 @@ def test_identical_and_reworded_schemas_are_compatible(name: str) -> None:
         s["title"] = "Another title"
         for definition in s["$defs"].values():
             definition["description"] = "Reworded too."
+            for rule in definition.get("allOf", ()):
+                rule["description"] = "A rule, reworded."
 
     assert check_compatibility(published(name), changed(name, reword)) == []

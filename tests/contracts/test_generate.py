@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+import contracts.generate
 from contracts.generate import (
     ASYNCAPI_FILE,
     CONTRACTS_DIR,
     PUBLISHED_DIR,
+    SCHEMAS_DIR,
     compatibility_report,
     expected_files,
     main,
@@ -59,3 +62,38 @@ def test_no_published_version_is_broken() -> None:
 
 def test_asyncapi_file_is_json() -> None:
     assert json.loads(ASYNCAPI_FILE.read_text("utf-8"))["asyncapi"] == "3.0.0"
+
+
+def _published_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The published snapshots copied to a folder of the test's own, as the published ones."""
+    folder = tmp_path / "published"
+    folder.mkdir()
+    for snapshot in PUBLISHED_DIR.glob("*.json"):
+        (folder / snapshot.name).write_text(snapshot.read_text("utf-8"), encoding="utf-8")
+    monkeypatch.setattr(contracts.generate, "PUBLISHED_DIR", folder)
+    return folder
+
+
+def test_publish_refuses_and_restate_accepts_a_newly_stated_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _published_copy(tmp_path, monkeypatch)
+    snapshot = folder / "lifeevents.birth.registered.v1.json"
+    # As the snapshot was before the schema stated the rule the model already enforced.
+    older = json.loads(snapshot.read_text("utf-8"))
+    del older["$defs"]["PersonName"]["allOf"]
+    snapshot.write_text(json.dumps(older), encoding="utf-8")
+
+    assert main(["--publish"]) == 1
+    assert json.loads(snapshot.read_text("utf-8")) == older
+    assert "rule 'name_required' stated" in capsys.readouterr().err
+
+    assert main(["--publish", "--restate"]) == 0
+    assert "restated: " in capsys.readouterr().err
+    assert snapshot.read_text("utf-8") == expected_files()[SCHEMAS_DIR / snapshot.name]
+    assert compatibility_report()[snapshot.name] == []
+
+
+def test_restate_goes_only_with_publish() -> None:
+    with pytest.raises(SystemExit):
+        main(["--restate"])
