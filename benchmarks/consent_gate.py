@@ -32,15 +32,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.consent import ShareRequest
+from contracts.shares import DataCategory, data_hash
 from services.common.database import make_engine
 from services.common.logging import configure_logging
+from services.common.sharetokens import ShareTokenIssuer
 from services.consent.gate import ConsentGate
 from services.consent.ledger import NewEntry, entry_hash, verify_ledger
-from services.consent.models import DataCategory, ShareRequest
 from services.consent.policy import load_policy
 from services.consent.service import make_store_engine
 from services.consent.store import GENESIS_HASH, ConsentStore, consents, ledger, ledger_head
-from services.consent.tokens import ShareTokenIssuer, data_hash
 
 CONSENT_SHARES = [
     ("bereavement-support-referral", "bereavement-support", "contact,death,identity"),
@@ -56,7 +57,7 @@ BATCH = 20_000
 
 
 def resident_key(i: int) -> str:
-    return f"res_bench{i:010d}"
+    return f"res_bench{i:012d}"
 
 
 def consent_rows(count: int, now: datetime) -> Iterator[list[dict[str, Any]]]:

@@ -36,10 +36,10 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from contracts import CloudEvent, from_structured, to_binary
+from contracts.temporal import workflow_id_for
 from deploy.local.services import SERVICES
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
-from workflows.routing import workflow_id_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

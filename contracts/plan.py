@@ -6,27 +6,44 @@ it names services, purposes and data categories, never the resident's data itsel
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from contracts.base import ContractModel
+from contracts.shares import DataCategory
+from contracts.temporal import Activity, TaskQueue
 
-__all__ = ["Plan", "PlannedStep"]
+__all__ = ["Fact", "Plan", "PlanRequest", "PlannedStep"]
+
+Fact = str | bool
+"""A fact about an event that the catalogue's conditions test: a code or a yes/no."""
+
+
+class PlanRequest(ContractModel):
+    """What the planner is told about an event: its type and id, and the facts the
+    life-event workflow drew from it (`direction`, `school_age_child`…), no personal data."""
+
+    event_type: str
+    event_id: str
+    facts: dict[str, Fact] = Field(default_factory=dict)
 
 
 class PlannedStep(ContractModel):
     name: str = Field(description="Unique within the plan, e.g. 'council-tax'.")
-    service: str = Field(description="The council service that acts and receives the data.")
-    activity: str = Field(description="The Temporal activity the service runs.")
+    service: TaskQueue = Field(description="The council service that acts and receives the data.")
+    activity: Activity = Field(description="The Temporal activity the service runs.")
     purpose: str = Field(description="Purpose code, as in the data-sharing policy.")
-    categories: tuple[str, ...] = Field(description="Data categories the service receives.")
+    categories: tuple[DataCategory, ...] = Field(
+        description="Data categories the service receives."
+    )
     confirm: bool = Field(description="Whether the resident must confirm before it acts.")
     notification: str = Field(description="Notification template sent when it is done.")
     description: str = Field(description="What the step does, for residents and caseworkers.")
     applies: bool
-    reason: Literal["", "direction", "no_school_age_child"] = Field(
-        default="", description="Why the step does not apply to this event, as a code."
+    reason: str = Field(
+        default="",
+        max_length=64,
+        description="Why the step does not apply to this event, as a code: the fact that "
+        "ruled it out (`direction`), or `no_<fact>` for a yes/no that was no.",
     )
 
 

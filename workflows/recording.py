@@ -1,35 +1,27 @@
-"""What every life-event workflow does first: say where it is, for ops, without personal data."""
+"""What a life-event workflow without a body of its own does: say where it is, for ops,
+without personal data."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from contracts import CloudEvent
+    from contracts.temporal import SearchAttributes
+    from contracts.timeline import Outcome
 
-from workflows import search_attributes
-
-__all__ = ["Outcome", "record_received"]
-
-
-class Outcome(BaseModel):
-    """What a life-event workflow reports when it ends: identifiers and a stage only."""
-
-    type: str
-    id: str
-    stage: str
+__all__ = ["record_received"]
 
 
 def record_received(event: CloudEvent[Any]) -> Outcome:
     workflow.upsert_search_attributes(
         [
-            search_attributes.LIFE_EVENT_TYPE.value_set(event.type),
-            search_attributes.LIFE_EVENT_ID.value_set(event.id),
-            search_attributes.STAGE.value_set("recorded"),
-            search_attributes.NEEDS_PERSON.value_set(False),
+            SearchAttributes.LIFE_EVENT_TYPE.value_set(event.type),
+            SearchAttributes.LIFE_EVENT_ID.value_set(event.id),
+            SearchAttributes.STAGE.value_set("recorded"),
+            SearchAttributes.NEEDS_PERSON.value_set(False),
         ]
     )
     return Outcome(type=event.type, id=event.id, stage="recorded")

@@ -13,6 +13,7 @@ from contracts.dates import DateOfBirth, uk_today
 from contracts.errors import rule_error
 from contracts.events.common import Payload, Reference
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
+from contracts.keys import Direction
 from contracts.people import ContactDetails, PersonName
 from contracts.rules import Rule, present, stated, unless
 
@@ -32,8 +33,6 @@ class Mover(ContractModel):
     nhs_number: NhsNumber | None = None
     national_insurance_number: NationalInsuranceNumber | None = None
 
-
-Direction = Literal["into", "within", "out_of"]
 
 Tenure = Literal[
     "owner_occupier",

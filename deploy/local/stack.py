@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from contracts.temporal import search_attribute_declarations
 from services.common.probes import kafka_answers, port_open, temporal_answers, temporal_cli
 from services.common.settings import Settings, split_host_port
-from workflows.search_attributes import cli_declarations
 
 __all__ = [
     "ComponentStatus",
@@ -381,7 +381,7 @@ class TemporalProcess(ManagedProcess):
         ]
         if self.config.temporal_namespace != "default":
             command += ["--namespace", self.config.temporal_namespace]
-        for declaration in cli_declarations():
+        for declaration in search_attribute_declarations():
             command += ["--search-attribute", declaration]
         if self.config.temporal_ui_port is None:
             command.append("--headless")

@@ -19,31 +19,24 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
+from contracts.shares import HouseholdPlace, MoveAddress, PersonIdentity
+from contracts.temporal import Activity, TaskQueue
 from services.benefits.store import BenefitStore
-from services.common.council import (
-    CouncilActivities,
-    CouncilSettings,
-    HouseholdData,
-    MoveAddress,
-    PersonIdentity,
-    check_residents,
-)
+from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
 
-__all__ = ["PURPOSE", "RECORD_CHANGE", "TASK_QUEUE", "BenefitActivities"]
+__all__ = ["PURPOSE", "BenefitActivities", "BenefitMover"]
 
-TASK_QUEUE = "benefits"
 PURPOSE = "housing-benefit-review"
-RECORD_CHANGE = "benefits.record_change_of_circumstances"
 
 
-class BenefitMove(ContractModel):
-    identity: tuple[PersonIdentity, ...]
+class BenefitMover(ContractModel):
+    identity: PersonIdentity
     address: MoveAddress
-    household: HouseholdData
+    household: HouseholdPlace
 
 
 class BenefitActivities(CouncilActivities):
-    recipient = TASK_QUEUE
+    recipient = TaskQueue.BENEFITS
     purpose = PURPOSE
     store: BenefitStore
 
@@ -51,23 +44,27 @@ class BenefitActivities(CouncilActivities):
     def serving(cls, store: BenefitStore, settings: CouncilSettings) -> BenefitActivities:
         return cls(store, settings.share_keys())
 
-    @activity.defn(name=RECORD_CHANGE)
+    @activity.defn(name=Activity.BENEFITS_RECORD_CHANGE)
     async def record_change_of_circumstances(self, action: ServiceAction) -> ActionOutcome:
-        async def change(conn: AsyncConnection, move: BenefitMove) -> ActionOutcome:
-            check_residents(action, move.identity, move.household.members)
-            return await self._record(conn, action, move)
+        async def change(
+            conn: AsyncConnection, movers: list[Shared[BenefitMover]]
+        ) -> ActionOutcome:
+            return await self._record(conn, action, movers)
 
-        return await self.perform(action, BenefitMove, change)
+        return await self.perform(action, BenefitMover, change)
 
     async def _record(
-        self, conn: AsyncConnection, action: ServiceAction, move: BenefitMove
+        self, conn: AsyncConnection, action: ServiceAction, movers: list[Shared[BenefitMover]]
     ) -> ActionOutcome:
+        # Only the claims of residents whose data was shared: a resident who objected is
+        # not here, and their claim is not touched.
         held = await self.store.active_claims(conn, action.residents)
         if not held:
             return ActionOutcome(outcome="no_action", code="no_claim")
-        where = move.address
+        where = same_for_all(m.data.address for m in movers)
         leaving = where.direction == "out_of"
-        household = move.household
+        others = same_for_all(m.data.household.other_adults for m in movers)
+        adults = sum(m.data.household.is_adult for m in movers) + others
         await self.store.record_change(
             conn,
             (action.workflow_id, action.step),
@@ -75,7 +72,7 @@ class BenefitActivities(CouncilActivities):
             "moved_out_of_area" if leaving else "change_of_address",
             where.move_date,
             None if leaving else where.new_address,
-            (len(household.members) + household.other_adults, household.adults),
+            (len(movers) + others, adults),
         )
         return ActionOutcome(
             outcome="done",

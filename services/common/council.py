@@ -1,19 +1,20 @@
-"""What every council service shares: the shape of the data it receives, the share-token
-check, the idempotent action store and the worker process.
+"""What every council service shares: the share-token check, the idempotent action store
+and the worker process.
 
 A council service (council tax, electoral services, school admissions, benefits,
 notifications) is a Temporal worker on its own task queue with its own store. Its activities
 take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
 
 1. if the step (`workflow_id` + `step`) was already done, its first outcome is returned
-   again (a retried activity changes nothing twice); the token must still be genuine, for
-   this recipient and this data, but may have expired since;
-2. otherwise the share token is verified against exactly `data` (signature, issuer,
-   recipient, expiry, purpose, data hash; the token's resident must be one of `residents`
-   and every category in `data` one the token allows). A failure is a non-retryable
-   `ApplicationError` of type `ShareRefused` whose message is the problem code, and nothing
-   is touched;
-3. `data` is validated into the service's model (`ShareDataInvalid` if it does not fit);
+   again (a retried activity changes nothing twice); every token must still be genuine, for
+   this recipient and its data, but may have expired since;
+2. otherwise every resident's share token is verified against exactly that resident's data
+   (signature, issuer, recipient, expiry, purpose, data hash, the token's resident is the
+   share's resident, and every category in the data is one the token allows). One failure
+   refuses the whole action, a non-retryable `ApplicationError` of type `ShareRefused` whose
+   message is the problem code, and nothing is touched;
+3. each resident's data is validated into the service's model (`ShareDataInvalid` if it does
+   not fit);
 4. the change and the outcome are written in one transaction, keyed on `workflow_id` +
    `step` (a primary key), so a concurrent duplicate rolls back and returns the first.
 
@@ -34,14 +35,14 @@ import os
 import secrets
 import signal
 import urllib.request
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any, Literal, Protocol, Self, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import (
     Column,
     DateTime,
@@ -59,53 +60,41 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from contracts.actions import ActionOutcome, ServiceAction
+from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
 from contracts.addresses import UkAddress
-from contracts.base import ContractModel
-from contracts.errors import rule_error
-from contracts.people import PersonName
 from services.common.database import make_engine
 from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.settings import Settings
+from services.common.sharetokens import (
+    ShareClaims,
+    ShareTokenError,
+    ShareTokenVerifier,
+    TokenProblem,
+    load_public_key,
+)
 from services.common.temporal import connect
-from services.consent.keys import load_public_key
-from services.consent.tokens import ShareClaims, ShareTokenError, ShareTokenVerifier, TokenProblem
 
 __all__ = [
-    "ADULT_AGE",
     "ActionKey",
     "Change",
     "CouncilActivities",
     "CouncilSettings",
     "CouncilStore",
-    "HouseholdData",
-    "HouseholdMember",
-    "MoveAddress",
-    "PersonBirth",
-    "PersonIdentity",
     "ServedActivities",
     "ShareKeySource",
+    "Shared",
     "action_table",
     "address_json",
-    "age_on",
-    "check_residents",
     "data_invalid",
     "new_reference",
     "property_key",
     "run_worker",
+    "same_for_all",
     "share_refused",
 ]
 
 log = structlog.get_logger(__name__)
-
-ADULT_AGE = 18
-Direction = Literal["into", "within", "out_of"]
-
-
-def age_on(born: date, on: date) -> int:
-    """Completed years on a day."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def new_reference(prefix: str) -> str:
@@ -123,67 +112,6 @@ def property_key(address: UkAddress) -> str:
         return f"uprn:{address.uprn}"
     lines = "|".join(" ".join(line.casefold().split()) for line in address.lines)
     return f"{address.postcode}|{lines}"
-
-
-# --- the data categories, as the services receive them ------------------------------------
-
-
-class PersonIdentity(ContractModel):
-    """`identity`: one entry per resident, in the order of `ServiceAction.residents`."""
-
-    name: PersonName
-    date_of_birth: date | None = Field(
-        default=None, description="As the event gives it; null when not known."
-    )
-
-
-class PersonBirth(ContractModel):
-    """`birth`: one entry per resident, in the order of `ServiceAction.residents`."""
-
-    date_of_birth: date | None = None
-
-
-class MoveAddress(ContractModel):
-    """`address` for a change of address: where from, where to, when, and which way."""
-
-    direction: Direction
-    move_date: date
-    old_address: UkAddress | None = None
-    new_address: UkAddress | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> MoveAddress:
-        if self.direction != "into" and self.old_address is None:
-            raise rule_error("old_address_required", "old_address is required unless 'into'")
-        if self.direction != "out_of" and self.new_address is None:
-            raise rule_error("new_address_required", "new_address is required unless 'out_of'")
-        return self
-
-
-class HouseholdMember(ContractModel):
-    """A mover: `age` on the move date, or only whether they are an adult (18+). With
-    neither, the mover counts as an adult (no discount is given on a guess)."""
-
-    age: int | None = Field(default=None, ge=0, le=130)
-    adult: bool | None = None
-
-    @property
-    def is_adult(self) -> bool:
-        if self.age is not None:
-            return self.age >= ADULT_AGE
-        return self.adult is not False
-
-
-class HouseholdData(ContractModel):
-    """`household`: the movers (in the order of `residents`) and the adults already living
-    at the new address who are not moving (0 when none or not known)."""
-
-    members: tuple[HouseholdMember, ...] = Field(min_length=1, max_length=20)
-    other_adults: int = Field(default=0, ge=0, le=50)
-
-    @property
-    def adults(self) -> int:
-        return sum(m.is_adult for m in self.members) + self.other_adults
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -247,7 +175,7 @@ class ShareKeySource:
 
 async def _verify(
     keys: ShareKeySource,
-    action: ServiceAction,
+    share: ResidentShare,
     *,
     recipient: str,
     purpose: str,
@@ -256,7 +184,7 @@ async def _verify(
     async def attempt(key: Ed25519PublicKey) -> ShareClaims:
         verifier = ShareTokenVerifier(key, recipient=recipient)
         return verifier.verify(
-            action.share_token, action.data, purpose=purpose, check_expiry=check_expiry
+            share.share_token, share.data, purpose=purpose, check_expiry=check_expiry
         )
 
     try:
@@ -268,9 +196,10 @@ async def _verify(
             claims = await attempt(await keys.get(refresh=True))
     except ShareTokenError as error:
         raise share_refused(error.problem.value) from None
-    if claims.resident not in action.residents:
+    # The token was decided about one person: it covers that person's data, no one else's.
+    if claims.resident != share.resident:
         raise share_refused("wrong_resident")
-    if not set(action.data) <= set(claims.categories):
+    if not set(share.data) <= set(claims.categories):
         raise share_refused("category_not_shared")
     return claims
 
@@ -299,7 +228,8 @@ def action_table(metadata: MetaData, prefix: str) -> Table:
         Column("outcome", String(16), nullable=False),
         Column("code", String(64), nullable=False),
         Column("refs", Text, nullable=False),
-        Column("decision_id", String(100), nullable=True),
+        # The decisions behind the step: one per resident, comma-separated.
+        Column("decision_id", Text, nullable=True),
         Column("recorded_at", DateTime(timezone=True), nullable=False),
         PrimaryKeyConstraint("workflow_id", "step", "subject", name=f"pk_{prefix}_actions"),
     )
@@ -389,6 +319,24 @@ class CouncilStore:
 # --- the activities ---------------------------------------------------------------------------
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Shared(Generic[M]):
+    """One resident's data as the service's model, with the resident's key."""
+
+    resident: str
+    data: M
+
+
+def same_for_all(values: Iterable[T]) -> T:
+    """What every resident's share must agree on (the move's addresses, say): one value,
+    or the shares do not describe one event and are refused as invalid."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) != 1:
+        raise data_invalid("invalid_data:residents_disagree")
+    return distinct[0]
 
 
 class CouncilActivities:
@@ -408,19 +356,27 @@ class CouncilActivities:
     def task_queue(self) -> str:
         return self.recipient
 
-    async def verify(self, action: ServiceAction, *, check_expiry: bool = True) -> ShareClaims:
-        return await _verify(
-            self.keys,
-            action,
-            recipient=self.recipient,
-            purpose=self.purpose,
-            check_expiry=check_expiry,
-        )
+    async def verify(
+        self, action: ServiceAction, *, check_expiry: bool = True
+    ) -> list[ShareClaims]:
+        """Every resident's token, or `ShareRefused` for the first that does not hold."""
+        return [
+            await _verify(
+                self.keys,
+                share,
+                recipient=self.recipient,
+                purpose=self.purpose,
+                check_expiry=check_expiry,
+            )
+            for share in action.shares
+        ]
 
     @staticmethod
-    def parse(model: type[M], action: ServiceAction) -> M:
+    def parse(model: type[M], action: ServiceAction) -> list[Shared[M]]:
         try:
-            return model.model_validate(action.data)
+            return [
+                Shared(share.resident, model.model_validate(share.data)) for share in action.shares
+            ]
         except ValidationError as error:
             raise data_invalid(_validation_code(error)) from None
 
@@ -428,7 +384,7 @@ class CouncilActivities:
         self,
         action: ServiceAction,
         model: type[M],
-        change: Callable[[AsyncConnection, M], Awaitable[ActionOutcome]],
+        change: Callable[[AsyncConnection, list[Shared[M]]], Awaitable[ActionOutcome]],
     ) -> ActionOutcome:
         key = ActionKey(action.workflow_id, action.step)
         first = await self.store.recorded(key)
@@ -437,12 +393,13 @@ class CouncilActivities:
             self._log("council.action.repeated", action, first)
             return first
         claims = await self.verify(action)
-        data = self.parse(model, action)
+        shared = self.parse(model, action)
 
         async def run(conn: AsyncConnection) -> ActionOutcome:
-            return await change(conn, data)
+            return await change(conn, shared)
 
-        outcome = await self.store.once(key, run, decision_id=claims.decision_id)
+        decisions = ",".join(c.decision_id for c in claims)
+        outcome = await self.store.once(key, run, decision_id=decisions)
         self._log("council.action", action, outcome)
         if self.kill_after_commit:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -455,6 +412,7 @@ class CouncilActivities:
             workflow_id=action.workflow_id,
             step=action.step,
             event_id=action.event_id,
+            residents=len(action.shares),
             outcome=outcome.outcome,
             code=outcome.code,
         )
@@ -462,12 +420,6 @@ class CouncilActivities:
     @property
     def all(self) -> list[Callable[..., Any]]:
         raise NotImplementedError
-
-
-def check_residents(action: ServiceAction, *entries: Sequence[object]) -> None:
-    """Per-resident lists in `data` must line up with `residents`."""
-    if any(len(listed) != len(action.residents) for listed in entries):
-        raise data_invalid("invalid_data:residents_mismatch")
 
 
 # --- settings and the process ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.temporal import TaskQueue
 from contracts.topics import LIFE_EVENTS, LIFE_EVENTS_DLQ
 
 __all__ = ["ENV_FILE", "Settings", "split_host_port"]
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_ui_port: int = Field(default=8233, description="Embedded Temporal UI.")
     temporal_task_queue: str = Field(
-        default="lifeevents-workflows", description="The queue the workflow worker polls."
+        default=TaskQueue.WORKFLOWS.value, description="The queue the workflow worker polls."
     )
     payload_keys: SecretStr | None = Field(
         default=None,

@@ -18,20 +18,18 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.consent import ShareCompletion, ShareDecision, ShareRecorded, ShareRequest
+from contracts.temporal import Activity
 from services.consent.gate import ConsentGate, GateError
-from services.consent.models import ShareCompletion, ShareDecision, ShareRecorded, ShareRequest
 
-__all__ = ["DECIDE_SHARE", "RECORD_SHARE", "ConsentActivities"]
-
-DECIDE_SHARE = "decide_share"
-RECORD_SHARE = "record_share"
+__all__ = ["ConsentActivities"]
 
 
 class ConsentActivities:
     def __init__(self, gate: ConsentGate) -> None:
         self.gate = gate
 
-    @activity.defn(name=DECIDE_SHARE)
+    @activity.defn(name=Activity.DECIDE_SHARE)
     async def decide_share(self, request: ShareRequest) -> ShareDecision:
         """Allow (with basis and share token), deny (with reason) or needs_consent.
 
@@ -39,7 +37,7 @@ class ConsentActivities:
         decision, never a second share."""
         return await self.gate.decide_share(request)
 
-    @activity.defn(name=RECORD_SHARE)
+    @activity.defn(name=Activity.RECORD_SHARE)
     async def record_share(self, completion: ShareCompletion) -> ShareRecorded:
         """Idempotent: the same token recorded twice gives the same ledger entry."""
         try:

@@ -16,12 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from services.consent.auth import ApiAuth, AuthError, Caller, Role
-from services.consent.gate import ConsentGate, GateError
-from services.consent.keys import public_key_pem
-from services.consent.models import (
-    RESIDENT_KEY_PATTERN,
-    Code,
+from contracts.consent import (
     ConsentGrant,
     ConsentRecord,
     DataUseReport,
@@ -32,6 +27,10 @@ from services.consent.models import (
     ShareRecorded,
     ShareRequest,
 )
+from contracts.keys import RESIDENT_KEY_PATTERN, Code
+from services.common.sharetokens import public_key_pem
+from services.consent.auth import ApiAuth, AuthError, Caller, Role
+from services.consent.gate import ConsentGate, GateError
 
 __all__ = ["build_api"]
 

@@ -21,7 +21,7 @@ from enum import StrEnum
 import jwt
 from pydantic import TypeAdapter, ValidationError
 
-from services.consent.models import Code, ResidentKey
+from contracts.keys import Code, ResidentKey
 
 __all__ = ["AUDIENCE", "ApiAuth", "AuthError", "Caller", "Role"]
 

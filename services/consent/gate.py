@@ -26,8 +26,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.consent.ledger import NewEntry, append, lock_tail
-from services.consent.models import (
+from contracts.consent import (
     ConsentChange,
     ConsentEvent,
     ConsentGrant,
@@ -45,6 +44,8 @@ from services.consent.models import (
     ShareRecorded,
     ShareRequest,
 )
+from services.common.sharetokens import ShareTokenError, ShareTokenIssuer, decode_share_token
+from services.consent.ledger import NewEntry, append, lock_tail
 from services.consent.policy import Policy, ShareRule
 from services.consent.store import (
     ConsentRow,
@@ -53,7 +54,6 @@ from services.consent.store import (
     join_categories,
     split_categories,
 )
-from services.consent.tokens import ShareTokenError, ShareTokenIssuer, decode_share_token
 
 __all__ = ["Clock", "ConsentGate", "GateError", "utc_now"]
 

@@ -11,26 +11,19 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
-    PublicFormat,
     load_pem_private_key,
-    load_pem_public_key,
 )
 
 from services.consent.settings import ConsentSettings
 
 __all__ = [
     "api_auth_key",
-    "load_public_key",
     "private_key_pem",
-    "public_key_pem",
     "share_token_key",
 ]
 
@@ -54,17 +47,6 @@ def _load_private(pem: bytes) -> Ed25519PrivateKey:
 
 def private_key_pem(key: Ed25519PrivateKey) -> bytes:
     return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-
-
-def public_key_pem(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-def load_public_key(pem: str | bytes) -> Ed25519PublicKey:
-    key = load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("the share-token key must be an Ed25519 public key")
-    return key
 
 
 def share_token_key(settings: ConsentSettings) -> Ed25519PrivateKey:

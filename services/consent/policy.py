@@ -20,7 +20,9 @@ from pydantic import (
     model_validator,
 )
 
-from services.consent.models import CategoryList, Code, DataCategory, LawfulBasis
+from contracts.consent import LawfulBasis
+from contracts.keys import Code
+from contracts.shares import CategoryList, DataCategory
 
 __all__ = ["DEFAULT_POLICY_PATH", "Policy", "PolicyError", "ShareRule", "load_policy"]
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.database import make_engine
+from services.common.sharetokens import ShareTokenIssuer
 from services.consent.api import build_api
 from services.consent.auth import ApiAuth
 from services.consent.gate import ConsentGate
@@ -18,7 +19,6 @@ from services.consent.policy import load_policy
 from services.consent.publisher import OutboxRelay, Send
 from services.consent.settings import ConsentSettings
 from services.consent.store import ConsentStore
-from services.consent.tokens import ShareTokenIssuer
 
 __all__ = ["ConsentService", "make_store_engine", "open_service"]
 

@@ -22,9 +22,6 @@ class ConsentSettings(Settings):
         default=DEFAULT_POLICY_PATH, description="The data-sharing policy (TOML)."
     )
     consent_topic: str = CONSENT
-    consent_task_queue: str = Field(
-        default="consent", description="The queue the consent activities are served on."
-    )
     consent_http_host: str = "127.0.0.1"
     consent_http_port: int = Field(default=8010, ge=1, le=65535)
     consent_share_token_ttl_seconds: int = Field(default=300, ge=5, le=3600)

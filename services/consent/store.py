@@ -37,15 +37,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.consent.models import (
+from contracts.consent import (
     ConsentEvent,
     ConsentMethod,
     ConsentRecord,
     ConsentStatus,
-    DataCategory,
     LawfulBasis,
     Objection,
 )
+from contracts.shares import DataCategory
 
 __all__ = [
     "GENESIS_HASH",

@@ -16,7 +16,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber.usecase import LogicSubscriber
 
-from services.consent.models import ConsentChange
+from contracts.consent import ConsentChange
 
 __all__ = ["StopUseHandler", "subscribe_stop_use"]
 

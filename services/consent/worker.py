@@ -13,6 +13,7 @@ import structlog
 import uvicorn
 from temporalio.worker import Worker
 
+from contracts.temporal import TaskQueue
 from services.common.http import Server
 from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
@@ -33,7 +34,7 @@ async def serve(settings: ConsentSettings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     worker = Worker(
         client,
-        task_queue=settings.consent_task_queue,
+        task_queue=TaskQueue.CONSENT,
         activities=ConsentActivities(service.gate).all,
     )
     server = Server(
@@ -56,7 +57,7 @@ async def serve(settings: ConsentSettings, stop: asyncio.Event) -> None:
         )
         log.info(
             "consent.started",
-            task_queue=settings.consent_task_queue,
+            task_queue=TaskQueue.CONSENT,
             port=settings.consent_http_port,
         )
         await stop.wait()

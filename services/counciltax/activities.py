@@ -2,14 +2,16 @@
 
 | activity | input | result |
 | --- | --- | --- |
-| `council_tax.record_move` | `ServiceAction` (identity, address, household) | `ActionOutcome` |
+| `council_tax.record_move` | `ServiceAction`: identity, address, household | `ActionOutcome` |
 
 Moving `within` the area: the open account at the old address is closed with the move date
 as final bill date, and one is opened at the new address from the move date (or, when one
 is open there already, the movers join it). Moving `into` the area: open only. Moving
 `out_of` it: close only, and name the council to contact for the new address (`unknown`
-when the new address is not known). Either way the single person discount is reviewed from
-the new household: exactly one adult (18+) → 25 %.
+when the new address is not known). Either way the single person discount is reviewed for
+the household the movers join: the adults already there (the larger of what the open
+account counts and what the resident index knows) plus the adult movers; exactly one
+adult (18+) → 25 %.
 """
 
 from __future__ import annotations
@@ -22,40 +24,26 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
-from services.common.council import (
-    CouncilActivities,
-    CouncilSettings,
-    HouseholdData,
-    MoveAddress,
-    PersonIdentity,
-    check_residents,
-)
+from contracts.shares import HouseholdPlace, MoveAddress, PersonIdentity
+from contracts.temporal import Activity, TaskQueue
+from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
 from services.counciltax.areas import council_for
 from services.counciltax.store import CouncilTaxStore
 
-__all__ = [
-    "PURPOSE",
-    "RECORD_MOVE",
-    "SINGLE_PERSON_DISCOUNT",
-    "TASK_QUEUE",
-    "CouncilTaxActivities",
-    "CouncilTaxMove",
-]
+__all__ = ["PURPOSE", "SINGLE_PERSON_DISCOUNT", "CouncilTaxActivities", "CouncilTaxMover"]
 
-TASK_QUEUE = "council-tax"
 PURPOSE = "council-tax-liability"
-RECORD_MOVE = "council_tax.record_move"
 SINGLE_PERSON_DISCOUNT = 25
 
 
-class CouncilTaxMove(ContractModel):
-    identity: tuple[PersonIdentity, ...]
+class CouncilTaxMover(ContractModel):
+    identity: PersonIdentity
     address: MoveAddress
-    household: HouseholdData
+    household: HouseholdPlace
 
 
 class CouncilTaxActivities(CouncilActivities):
-    recipient = TASK_QUEUE
+    recipient = TaskQueue.COUNCIL_TAX
     purpose = PURPOSE
     store: CouncilTaxStore
 
@@ -63,18 +51,15 @@ class CouncilTaxActivities(CouncilActivities):
     def serving(cls, store: CouncilTaxStore, settings: CouncilSettings) -> CouncilTaxActivities:
         return cls(store, settings.share_keys())
 
-    @activity.defn(name=RECORD_MOVE)
+    @activity.defn(name=Activity.COUNCIL_TAX_RECORD_MOVE)
     async def record_move(self, action: ServiceAction) -> ActionOutcome:
-        async def change(conn: AsyncConnection, move: CouncilTaxMove) -> ActionOutcome:
-            check_residents(action, move.identity, move.household.members)
-            return await self._record_move(conn, action, move)
-
-        return await self.perform(action, CouncilTaxMove, change)
+        return await self.perform(action, CouncilTaxMover, self._record_move)
 
     async def _record_move(
-        self, conn: AsyncConnection, action: ServiceAction, move: CouncilTaxMove
+        self, conn: AsyncConnection, movers: list[Shared[CouncilTaxMover]]
     ) -> ActionOutcome:
-        where, store = move.address, self.store
+        store = self.store
+        where = same_for_all(m.data.address for m in movers)
         references: dict[str, str] = {}
         if where.old_address is not None and where.direction != "into":
             closing = await store.open_accounts_at(conn, where.old_address)
@@ -89,26 +74,25 @@ class CouncilTaxActivities(CouncilActivities):
             references["contact_council"] = council_for(postcode)
             return ActionOutcome(outcome="done", code="account_closed", references=references)
         assert where.new_address is not None  # MoveAddress: required unless out_of
-        adults = move.household.adults
-        discount = SINGLE_PERSON_DISCOUNT if adults == 1 else 0
+        joining = [m for m in movers if m.data.household.is_adult]
+        already = same_for_all(m.data.household.other_adults for m in movers)
         open_there = await store.open_accounts_at(conn, where.new_address)
         if open_there:
             reference = open_there[0]
+            counted = await store.adults_on(conn, reference) or 0
+            adults = max(already, counted) + len(joining)
+            discount = SINGLE_PERSON_DISCOUNT if adults == 1 else 0
             await store.review(conn, reference, adults, discount)
         else:
+            adults = already + len(joining)
+            discount = SINGLE_PERSON_DISCOUNT if adults == 1 else 0
             reference = await store.open_account(
                 conn, where.new_address, where.move_date, adults, discount
             )
         await store.add_liable(
             conn,
             reference,
-            [
-                (resident, person.name.model_dump_json())
-                for resident, person, member in zip(
-                    action.residents, move.identity, move.household.members, strict=True
-                )
-                if member.is_adult
-            ],
+            [(m.resident, m.data.identity.name.model_dump_json()) for m in joining],
         )
         references |= {
             "account": reference,

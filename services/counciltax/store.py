@@ -147,6 +147,14 @@ class CouncilTaxStore(CouncilStore):
         return reference
 
     @staticmethod
+    async def adults_on(conn: AsyncConnection, reference: str) -> int | None:
+        """The adults the account counts; None when it never said."""
+        adults: int | None = await conn.scalar(
+            select(accounts.c.adults).where(accounts.c.reference == reference)
+        )
+        return adults
+
+    @staticmethod
     async def review(conn: AsyncConnection, reference: str, adults: int, discount: int) -> None:
         await conn.execute(
             update(accounts)

@@ -25,33 +25,26 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
-from services.common.council import (
-    CouncilActivities,
-    CouncilSettings,
-    MoveAddress,
-    PersonIdentity,
-    age_on,
-    check_residents,
-)
+from contracts.shares import MoveAddress, PersonIdentity, age_on
+from contracts.temporal import Activity, TaskQueue
+from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
 from services.electoral.store import ElectoralStore
 
-__all__ = ["MINIMUM_AGE", "PURPOSE", "RECORD_MOVE", "TASK_QUEUE", "ElectoralActivities"]
+__all__ = ["MINIMUM_AGE", "PURPOSE", "ElectoralActivities", "ElectoralMover"]
 
-TASK_QUEUE = "electoral-services"
 PURPOSE = "electoral-register-update"
-RECORD_MOVE = "electoral.record_move"
 MINIMUM_AGE = 16
 
 _CODES = {"within": "removed_and_invited", "into": "invited", "out_of": "removed"}
 
 
-class ElectoralMove(ContractModel):
-    identity: tuple[PersonIdentity, ...]
+class ElectoralMover(ContractModel):
+    identity: PersonIdentity
     address: MoveAddress
 
 
 class ElectoralActivities(CouncilActivities):
-    recipient = TASK_QUEUE
+    recipient = TaskQueue.ELECTORAL
     purpose = PURPOSE
     store: ElectoralStore
 
@@ -59,23 +52,24 @@ class ElectoralActivities(CouncilActivities):
     def serving(cls, store: ElectoralStore, settings: CouncilSettings) -> ElectoralActivities:
         return cls(store, settings.share_keys())
 
-    @activity.defn(name=RECORD_MOVE)
+    @activity.defn(name=Activity.ELECTORAL_RECORD_MOVE)
     async def record_move(self, action: ServiceAction) -> ActionOutcome:
-        async def change(conn: AsyncConnection, move: ElectoralMove) -> ActionOutcome:
-            check_residents(action, move.identity)
-            return await self._record_move(conn, action, move)
+        async def change(
+            conn: AsyncConnection, movers: list[Shared[ElectoralMover]]
+        ) -> ActionOutcome:
+            return await self._record_move(conn, action, movers)
 
-        return await self.perform(action, ElectoralMove, change)
+        return await self.perform(action, ElectoralMover, change)
 
     async def _record_move(
-        self, conn: AsyncConnection, action: ServiceAction, move: ElectoralMove
+        self, conn: AsyncConnection, action: ServiceAction, movers: list[Shared[ElectoralMover]]
     ) -> ActionOutcome:
-        where = move.address
+        where = same_for_all(m.data.address for m in movers)
         people = [
-            (resident, person.name)
-            for resident, person in zip(action.residents, move.identity, strict=True)
-            if person.date_of_birth is None
-            or age_on(person.date_of_birth, where.move_date) >= MINIMUM_AGE
+            (m.resident, m.data.identity.name)
+            for m in movers
+            if m.data.identity.date_of_birth is None
+            or age_on(m.data.identity.date_of_birth, where.move_date) >= MINIMUM_AGE
         ]
         if not people:
             return ActionOutcome(outcome="no_action", code="no_eligible_mover")

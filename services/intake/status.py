@@ -15,9 +15,8 @@ from enum import StrEnum
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.temporal import SearchAttributes, workflow_id_for
 from services.intake.store import IntakeStore
-from workflows.routing import workflow_id_for
-from workflows.search_attributes import LIFE_EVENT_TYPE, STAGE
 
 __all__ = ["EventState", "EventStatus", "StatusReader", "StatusUnavailable"]
 
@@ -76,14 +75,18 @@ class StatusReader:
             raise StatusUnavailable(type(error).__name__) from None
         else:
             attributes = description.typed_search_attributes
-            event_type = event_type or attributes.get(LIFE_EVENT_TYPE)
+            event_type = event_type or attributes.get(SearchAttributes.LIFE_EVENT_TYPE)
             status = description.status
             if status in _FAILED:
                 state, stage, reason = EventState.FAILED, None, _FAILED[status]
             elif status == WorkflowExecutionStatus.COMPLETED:
                 state, stage, reason = EventState.COMPLETED, None, None
             else:  # running, or continued as new (the newest run is described, so: running)
-                state, stage, reason = EventState.RUNNING, attributes.get(STAGE), None
+                state, stage, reason = (
+                    EventState.RUNNING,
+                    attributes.get(SearchAttributes.STAGE),
+                    None,
+                )
             return EventStatus(
                 source, event_id, state, event_type, stage, reason, accepted_at=accepted_at
             )

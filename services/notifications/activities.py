@@ -27,21 +27,19 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.actions import ActionOutcome
+from contracts.notifications import Notification
+from contracts.temporal import Activity, TaskQueue
 from services.common.council import ActionKey, CouncilSettings, new_reference
-from services.notifications.models import Notification
 from services.notifications.store import NotificationStore
 from services.notifications.templates import Message, UnknownTemplate, render
 
-__all__ = ["SEND", "TASK_QUEUE", "NotificationActivities"]
-
-TASK_QUEUE = "notifications"
-SEND = "notifications.send"
+__all__ = ["NotificationActivities"]
 
 log = structlog.get_logger(__name__)
 
 
 class NotificationActivities:
-    task_queue = TASK_QUEUE
+    task_queue = TaskQueue.NOTIFICATIONS
 
     def __init__(self, store: NotificationStore) -> None:
         self.store = store
@@ -52,7 +50,7 @@ class NotificationActivities:
     ) -> NotificationActivities:
         return cls(store)
 
-    @activity.defn(name=SEND)
+    @activity.defn(name=Activity.NOTIFICATIONS_SEND)
     async def send(self, notification: Notification) -> ActionOutcome:
         key = ActionKey(notification.workflow_id, notification.step, notification.resident)
         if notification.deceased:

@@ -13,8 +13,8 @@ from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, i
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.addresses import UkAddress
+from contracts.notifications import InboxMessage, Notification
 from services.common.council import CouncilStore, action_table, address_json
-from services.notifications.models import InboxMessage, Notification
 from services.notifications.templates import Message
 
 __all__ = ["NotificationStore", "inbox", "letters", "metadata", "outbox"]

@@ -15,9 +15,9 @@ from enum import StrEnum
 import structlog
 
 from contracts import ContractError, ContractViolation, KafkaRecord, from_record
+from contracts.temporal import WORKFLOW_FOR_EVENT_TYPE
 from services.orchestrator.deadletter import DeadLetters, Origin
 from services.orchestrator.starter import StartResult, TemporalUnavailable, WorkflowStarter
-from workflows.routing import WORKFLOW_FOR_EVENT_TYPE
 
 __all__ = ["Disposition", "Orchestrator"]
 

@@ -24,8 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import CloudEvent
-from workflows import search_attributes
-from workflows.routing import workflow_id_for
+from contracts.temporal import SearchAttributes, workflow_id_for
 
 __all__ = ["StartResult", "TemporalUnavailable", "WorkflowStarter"]
 
@@ -92,11 +91,11 @@ class WorkflowStarter:
     def _search_attributes(self, event: CloudEvent[Any]) -> TypedSearchAttributes:
         return TypedSearchAttributes(
             [
-                SearchAttributePair(search_attributes.LIFE_EVENT_TYPE, event.type),
-                SearchAttributePair(search_attributes.LIFE_EVENT_ID, event.id),
-                SearchAttributePair(search_attributes.STAGE, "received"),
-                SearchAttributePair(search_attributes.NEEDS_PERSON, False),
-                SearchAttributePair(search_attributes.COUNCIL_AREA, self.council_area),
+                SearchAttributePair(SearchAttributes.LIFE_EVENT_TYPE, event.type),
+                SearchAttributePair(SearchAttributes.LIFE_EVENT_ID, event.id),
+                SearchAttributePair(SearchAttributes.STAGE, "received"),
+                SearchAttributePair(SearchAttributes.NEEDS_PERSON, False),
+                SearchAttributePair(SearchAttributes.COUNCIL_AREA, self.council_area),
             ]
         )
 

@@ -34,8 +34,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.residents.index import ResidentIndex, ResidentIndexError
-from services.residents.models import (
+from contracts.residents import (
     CaseworkerDecision,
     ContactPlan,
     DeathRecord,
@@ -47,25 +46,10 @@ from services.residents.models import (
     Resident,
     SupportFlag,
 )
+from contracts.temporal import Activity
+from services.residents.index import ResidentIndex, ResidentIndexError
 
-__all__ = [
-    "CONTACT_FOR",
-    "FLAG_SUPPORT",
-    "MARK_DECEASED",
-    "MATCH_PEOPLE",
-    "RECORD_MOVE",
-    "RESOLVE_DOUBTFUL",
-    "SET_PREFERENCES",
-    "ResidentActivities",
-]
-
-MATCH_PEOPLE = "residents.match_people"
-RESOLVE_DOUBTFUL = "residents.resolve_doubtful"
-RECORD_MOVE = "residents.record_move"
-MARK_DECEASED = "residents.mark_deceased"
-FLAG_SUPPORT = "residents.flag_support"
-SET_PREFERENCES = "residents.set_preferences"
-CONTACT_FOR = "residents.contact_for"
+__all__ = ["ResidentActivities"]
 
 
 def _refused(error: ResidentIndexError) -> ApplicationError:
@@ -87,47 +71,47 @@ class ResidentActivities:
     def __init__(self, index: ResidentIndex) -> None:
         self.index = index
 
-    @activity.defn(name=MATCH_PEOPLE)
+    @activity.defn(name=Activity.MATCH_PEOPLE)
     async def match_people(self, people: list[PersonDetails]) -> list[MatchResult]:
         """Each person matched, created or doubtful (see `services.residents.matching`)."""
         return await self.index.match_people(people, request=_request_key(people))
 
-    @activity.defn(name=RESOLVE_DOUBTFUL)
+    @activity.defn(name=Activity.RESOLVE_DOUBTFUL)
     async def resolve_doubtful(self, decision: CaseworkerDecision) -> MatchResult:
         try:
             return await self.index.resolve_doubtful(decision)
         except ResidentIndexError as error:
             raise _refused(error) from None
 
-    @activity.defn(name=RECORD_MOVE)
+    @activity.defn(name=Activity.RECORD_MOVE)
     async def record_move(self, move: MoveRecord) -> Household:
         try:
             return await self.index.record_move(move)
         except ResidentIndexError as error:
             raise _refused(error) from None
 
-    @activity.defn(name=MARK_DECEASED)
+    @activity.defn(name=Activity.MARK_DECEASED)
     async def mark_deceased(self, death: DeathRecord) -> Resident:
         try:
             return await self.index.mark_deceased(death)
         except ResidentIndexError as error:
             raise _refused(error) from None
 
-    @activity.defn(name=FLAG_SUPPORT)
+    @activity.defn(name=Activity.FLAG_SUPPORT)
     async def flag_support(self, flag: SupportFlag) -> Resident:
         try:
             return await self.index.flag_support(flag)
         except ResidentIndexError as error:
             raise _refused(error) from None
 
-    @activity.defn(name=SET_PREFERENCES)
+    @activity.defn(name=Activity.SET_PREFERENCES)
     async def set_preferences(self, update: PreferenceUpdate) -> Resident:
         try:
             return await self.index.set_preferences(update)
         except ResidentIndexError as error:
             raise _refused(error) from None
 
-    @activity.defn(name=CONTACT_FOR)
+    @activity.defn(name=Activity.CONTACT_FOR)
     async def contact_for(self, resident: str) -> ContactPlan:
         """The channels in preference order; none, and `deceased`, for a deceased resident."""
         try:

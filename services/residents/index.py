@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.addresses import UkAddress
 from contracts.people import ContactDetails
-from services.residents.matching import decide, identifiers_of, name_key
-from services.residents.models import (
+from contracts.residents import (
     CHANNELS,
     CaseworkerDecision,
     Channel,
@@ -33,6 +32,7 @@ from services.residents.models import (
     SupportFlag,
     default_channels,
 )
+from services.residents.matching import decide, identifiers_of, name_key
 from services.residents.store import ResidentStore
 
 __all__ = ["ResidentIndex", "ResidentIndexError", "new_resident_key"]
@@ -190,11 +190,14 @@ class ResidentIndex:
                 row = await self.store.residence_row(conn, key)
                 if row is None or row.since is None or row.since <= move.move_date:
                     await self.store.set_residence(conn, key, move.new_address, move.move_date)
+            others = 0
             if move.new_address is None:
                 members = tuple(sorted(set(move.residents)))
             else:
                 members = tuple(await self.store.living_at(conn, move.new_address))
-            household = Household(address=move.new_address, residents=members)
+                staying = [key for key in members if key not in move.residents]
+                others = await self.store.adults_among(conn, staying, move.move_date)
+            household = Household(address=move.new_address, residents=members, other_adults=others)
             await self.store.record_step(
                 conn, move.workflow_id, move.step, kind, household.model_dump_json()
             )

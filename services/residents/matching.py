@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from contracts.people import PersonName
-from services.residents.models import MatchOutcome, MatchRule, PersonDetails
+from contracts.residents import MatchOutcome, MatchRule, PersonDetails
 
 __all__ = ["NHS", "NI", "Candidate", "Decision", "decide", "identifiers_of", "name_key"]
 

@@ -37,9 +37,9 @@ from contracts import (
     Payload,
     from_structured,
 )
+from contracts.residents import DeathRecord, MatchResult, MoveRecord, PersonDetails
 from services.common.logging import configure_logging
 from services.residents.index import ResidentIndex
-from services.residents.models import DeathRecord, MatchResult, MoveRecord, PersonDetails
 from services.residents.settings import ResidentsSettings
 from services.residents.worker import open_index
 

@@ -15,9 +15,6 @@ class ResidentsSettings(Settings):
         description="SQLAlchemy async URL (postgresql+asyncpg://… for PostgreSQL); default "
         "sqlite+aiosqlite:///<var_dir>/residents/residents.db.",
     )
-    residents_task_queue: str = Field(
-        default="residents", description="The queue the resident index's activities are on."
-    )
 
     @property
     def database_url(self) -> str:

@@ -50,8 +50,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.addresses import UkAddress
 from contracts.people import ContactDetails, PersonName
+from contracts.residents import Channel, Flag
+from contracts.shares import ADULT_AGE, age_on
 from services.residents.matching import Candidate, name_key
-from services.residents.models import Channel, Flag
 
 __all__ = [
     "ResidentStore",
@@ -460,6 +461,17 @@ class ResidentStore:
             select(residences.c.resident).where(same, ~dead).order_by(residences.c.resident)
         )
         return list(rows)
+
+    @staticmethod
+    async def adults_among(conn: AsyncConnection, keys: Sequence[str], on: date) -> int:
+        """How many of `keys` are adults (18+) on `on`; an unknown date of birth counts as an
+        adult, so no discount is ever given on a guess."""
+        if not keys:
+            return 0
+        born = await conn.scalars(
+            select(residents.c.date_of_birth).where(residents.c.key.in_(keys))
+        )
+        return sum(b is None or age_on(b, on) >= ADULT_AGE for b in born)
 
     # --- idempotency -------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from contracts.temporal import TaskQueue
 from services.common.database import make_engine
 from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
@@ -42,8 +43,8 @@ async def main() -> None:
     index = await open_index(settings.database_url)
     try:
         client = await connect(settings)
-        async with build_worker(client, index, settings.residents_task_queue):
-            log.info("residents.started", task_queue=settings.residents_task_queue)
+        async with build_worker(client, index, TaskQueue.RESIDENTS):
+            log.info("residents.started", task_queue=TaskQueue.RESIDENTS)
             received = await wait_for_shutdown_signal()
             log.info("residents.stopping", signal=received.name)
     finally:

@@ -23,29 +23,15 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
-from services.common.council import (
-    CouncilActivities,
-    CouncilSettings,
-    MoveAddress,
-    PersonBirth,
-    PersonIdentity,
-    check_residents,
-)
+from contracts.shares import MoveAddress, PersonBirth, PersonIdentity
+from contracts.temporal import Activity, TaskQueue
+from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
 from services.schools.catchment import catchment_for, district, year_group, year_name
 from services.schools.store import NewApplication, SchoolStore
 
-__all__ = [
-    "FIND_CATCHMENT",
-    "OFFER_IN_YEAR_ADMISSION",
-    "PURPOSE",
-    "TASK_QUEUE",
-    "SchoolActivities",
-]
+__all__ = ["PURPOSE", "SchoolActivities", "SchoolMover"]
 
-TASK_QUEUE = "school-admissions"
 PURPOSE = "school-admission-planning"
-OFFER_IN_YEAR_ADMISSION = "schools.offer_in_year_admission"
-FIND_CATCHMENT = "schools.find_catchment"
 TO_BE_ALLOCATED = "to be allocated"
 
 
@@ -53,14 +39,14 @@ class CatchmentQuery(ContractModel):
     address: MoveAddress
 
 
-class SchoolMove(ContractModel):
-    identity: tuple[PersonIdentity, ...]
-    birth: tuple[PersonBirth, ...]
+class SchoolMover(ContractModel):
+    identity: PersonIdentity
+    birth: PersonBirth
     address: MoveAddress
 
 
 class SchoolActivities(CouncilActivities):
-    recipient = TASK_QUEUE
+    recipient = TaskQueue.SCHOOLS
     purpose = PURPOSE
     store: SchoolStore
 
@@ -68,11 +54,11 @@ class SchoolActivities(CouncilActivities):
     def serving(cls, store: SchoolStore, settings: CouncilSettings) -> SchoolActivities:
         return cls(store, settings.share_keys())
 
-    @activity.defn(name=FIND_CATCHMENT)
+    @activity.defn(name=Activity.SCHOOLS_FIND_CATCHMENT)
     async def find_catchment(self, action: ServiceAction) -> ActionOutcome:
         """Read only: the catchment schools of the new address."""
         await self.verify(action)
-        new = self.parse(CatchmentQuery, action).address.new_address
+        new = same_for_all(m.data.address for m in self.parse(CatchmentQuery, action)).new_address
         catchment = catchment_for(new.postcode) if new is not None else None
         if new is None or catchment is None:
             return ActionOutcome(outcome="no_action", code="no_catchment_school")
@@ -88,32 +74,31 @@ class SchoolActivities(CouncilActivities):
             },
         )
 
-    @activity.defn(name=OFFER_IN_YEAR_ADMISSION)
+    @activity.defn(name=Activity.SCHOOLS_OFFER_IN_YEAR_ADMISSION)
     async def offer_in_year_admission(self, action: ServiceAction) -> ActionOutcome:
-        async def change(conn: AsyncConnection, move: SchoolMove) -> ActionOutcome:
-            check_residents(action, move.identity, move.birth)
-            return await self._apply(conn, action, move)
+        async def change(conn: AsyncConnection, movers: list[Shared[SchoolMover]]) -> ActionOutcome:
+            return await self._apply(conn, action, movers)
 
-        return await self.perform(action, SchoolMove, change)
+        return await self.perform(action, SchoolMover, change)
 
     async def _apply(
-        self, conn: AsyncConnection, action: ServiceAction, move: SchoolMove
+        self, conn: AsyncConnection, action: ServiceAction, movers: list[Shared[SchoolMover]]
     ) -> ActionOutcome:
-        where = move.address
+        where = same_for_all(m.data.address for m in movers)
         if where.new_address is None or where.direction == "out_of":
             return ActionOutcome(outcome="no_action", code="not_moving_into_the_area")
         catchment = catchment_for(where.new_address.postcode)
         children: list[NewApplication] = []
-        for resident, person, birth in zip(
-            action.residents, move.identity, move.birth, strict=True
-        ):
-            born = birth.date_of_birth
+        for mover in movers:
+            born = mover.data.birth.date_of_birth
             year = year_group(born, where.move_date) if born is not None else None
             if born is None or year is None:
                 continue
             code = catchment.school_for(year).code if catchment else None
             children.append(
-                NewApplication(resident, person.name.model_dump_json(), born, year, code)
+                NewApplication(
+                    mover.resident, mover.data.identity.name.model_dump_json(), born, year, code
+                )
             )
         if not children:
             return ActionOutcome(outcome="no_action", code="no_school_age_child")

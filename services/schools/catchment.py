@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from services.common.council import age_on
+from contracts.shares import age_on
 
 __all__ = [
     "CATCHMENTS",

@@ -11,22 +11,25 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import from_structured
+from contracts.plan import PlanRequest
 from deploy.cli import app
 from services.benefits.activities import BenefitActivities
 from services.counciltax.activities import CouncilTaxActivities
 from services.electoral.activities import ElectoralActivities
 from services.schools.activities import SchoolActivities
-from workflows.catalogue import StepSpec, load_catalogue, plan_for
+from workflows.catalogue import StepSpec, load_catalogue, plan_for, unmet
+from workflows.lifeevents import plan_request
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "contracts" / "examples"
 POLICY = REPO_ROOT / "services" / "consent" / "policy.toml"
 
 
-def example(name: str, **data: Any) -> Any:
+def example(name: str, **data: Any) -> PlanRequest:
+    """The request the event's workflow makes of the planner."""
     document = json.loads((EXAMPLES / name).read_text())
     document["data"].update(data)
-    return from_structured(document)
+    return plan_request(from_structured(document))
 
 
 def steps(plan: Any) -> dict[str, str]:
@@ -129,3 +132,31 @@ def activity_names(service: type) -> set[str]:
         if (definition := getattr(member, "__temporal_activity_definition", None)) is not None
         and definition.name is not None
     }
+
+
+@pytest.mark.parametrize(
+    ("conditions", "facts", "reason"),
+    [
+        ({}, {}, ""),
+        ({"direction": ["into", "within"]}, {"direction": "within"}, ""),
+        ({"direction": ["into", "within"]}, {"direction": "out_of"}, "direction"),
+        ({"direction": ["into"]}, {}, "direction"),
+        ({"school_age_child": True}, {"school_age_child": True}, ""),
+        ({"school_age_child": True}, {"school_age_child": False}, "no_school_age_child"),
+        ({"school_age_child": True}, {}, "no_school_age_child"),
+        ({"deceased_had_a_claim": False}, {"deceased_had_a_claim": True}, "deceased_had_a_claim"),
+        # a code is not a yes, nor a yes a code
+        ({"school_age_child": True}, {"school_age_child": "true"}, "no_school_age_child"),
+        ({"direction": ["within"]}, {"direction": True}, "direction"),
+    ],
+)
+def test_conditions_are_data_tested_against_the_facts_a_workflow_states(
+    conditions: dict[str, Any], facts: dict[str, Any], reason: str
+) -> None:
+    assert unmet(conditions, facts) == reason
+
+
+def test_a_step_naming_an_activity_its_service_does_not_serve_is_refused() -> None:
+    spec = load_catalogue().steps[0].model_dump()
+    with pytest.raises(ValueError, match="is not served by"):
+        StepSpec.model_validate({**spec, "activity": "benefits.record_change_of_circumstances"})

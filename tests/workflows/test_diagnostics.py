@@ -10,8 +10,8 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.temporal import SEARCH_ATTRIBUTES
 from deploy.local.stack import StackConfig
-from workflows import search_attributes
 from workflows.diagnostics import StackCheckWorkflow
 from workflows.worker import build_worker
 
@@ -43,7 +43,7 @@ async def test_custom_search_attributes_are_registered(
         ListSearchAttributesRequest(namespace=stack.temporal_namespace)
     )
     registered = dict(listed.custom_attributes)
-    for key in search_attributes.ALL:
+    for key in SEARCH_ATTRIBUTES:
         assert key.name in registered
         assert registered[key.name] == IndexedValueType.Value(
             f"INDEXED_VALUE_TYPE_{key.indexed_value_type.name}"

@@ -24,15 +24,9 @@ from temporalio.worker import Worker
 
 from contracts import from_structured
 from contracts.actions import ActionOutcome, ServiceAction
-from services.consent.models import (
-    Decision,
-    ShareCompletion,
-    ShareDecision,
-    ShareRecorded,
-    ShareRequest,
-)
-from services.notifications.models import Notification
-from services.residents.models import (
+from contracts.consent import Decision, ShareCompletion, ShareDecision, ShareRecorded, ShareRequest
+from contracts.notifications import Notification
+from contracts.residents import (
     CaseworkerDecision,
     ContactPlan,
     Household,
@@ -40,15 +34,10 @@ from services.residents.models import (
     MoveRecord,
     PersonDetails,
 )
+from contracts.timeline import Confirmation, MatchDecision, StepStatus, Timeline
 from workflows.catalogue import load_catalogue
-from workflows.move import (
-    CONFIRM_WITHIN,
-    Confirmation,
-    MatchDecision,
-    MoveWorkflow,
-    StepStatus,
-    Timeline,
-)
+from workflows.move import MoveWorkflow
+from workflows.pipeline import CONFIRM_WITHIN
 from workflows.worker import build_worker
 
 EXAMPLE = json.loads(
@@ -64,6 +53,7 @@ class Council:
 
     doubtful: set[int] = field(default_factory=set)
     denied: dict[str, str] = field(default_factory=dict)  # recipient -> reason
+    objections: set[tuple[str, str]] = field(default_factory=set)  # (recipient, resident)
     actions: list[ServiceAction] = field(default_factory=list)
     notified: list[Notification] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
@@ -105,6 +95,8 @@ class Council:
         @activity.defn(name="decide_share")
         async def decide_share(request: ShareRequest) -> ShareDecision:
             reason = self.denied.get(request.recipient)
+            if (request.recipient, request.resident) in self.objections:
+                reason = "objection_recorded"
             return ShareDecision(
                 decision_id=f"dec-{uuid.uuid4().hex}",
                 decision=Decision.DENY if reason else Decision.ALLOW,
@@ -113,7 +105,7 @@ class Council:
                 recipient=request.recipient,
                 data_categories=request.data_categories,
                 reason=reason or "policy_allows",
-                share_token=None if reason else f"token-for-{request.recipient}",
+                share_token=None if reason else f"token-{request.recipient}-{request.resident}",
                 ledger_seq=1,
             )
 
@@ -165,6 +157,8 @@ async def start(env: WorkflowEnvironment, task_queue: str, **data: Any) -> Workf
 
 
 HISTORIES = Path(__file__).with_name("histories")
+PAT, ROBIN = "res_person000000000000", "res_person000000000001"
+SAM = ROBIN  # the second mover, whoever they are
 
 
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
@@ -226,15 +220,18 @@ async def test_every_step_runs_once_the_resident_confirms(
         "school-admissions",
         "benefits",
     ]
-    assert len(council.recorded) == 4
-    assert {n.template for n in council.notified} == {
-        "move.council-tax",
-        "move.electoral-register",
-        "move.school-admissions",
-        "move.benefits",
-    }
-    # Each service received only the categories its step names.
-    by_step = {a.step: set(a.data) for a in council.actions}
+    # A decision, a token and a ledger entry per mover per step: Pat and Robin.
+    assert len(council.recorded) == 8
+    assert [a.residents for a in council.actions] == [(PAT, ROBIN)] * 4
+    # The adult is told what was done; the child is not written to.
+    assert [(n.template, n.resident) for n in council.notified] == [
+        ("move.council-tax", PAT),
+        ("move.electoral-register", PAT),
+        ("move.school-admissions", PAT),
+        ("move.benefits", PAT),
+    ]
+    # Each service received only the categories its step names, each mover's own.
+    by_step = {a.step: set(a.shares[1].data) for a in council.actions}
     assert by_step["electoral-register"] == {"identity", "address"}
     assert by_step["school-admissions"] == {"identity", "birth", "address"}
 
@@ -279,6 +276,40 @@ async def test_a_denied_share_skips_its_step_with_the_reason_and_the_plan_goes_o
     assert seen["school-admissions"] == "skipped:direction"
     assert seen["council-tax"] == "done"
     assert "benefits" not in [a.step for a in council.actions]
+
+
+async def test_one_movers_objection_stops_only_their_share(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council(objections={("benefits", SAM)})
+    adults = [
+        {
+            "name": {"given_names": "Pat", "family_name": "Placeholder"},
+            "date_of_birth": "1980-01-31",
+        },
+        {
+            "name": {"given_names": "Sam", "family_name": "Placeholder"},
+            "date_of_birth": "1982-03-02",
+        },
+    ]
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(
+            time_skipping_env, queue, direction="out_of", new_address=None, movers=adults
+        )
+        await handle.result()
+        seen = await timeline(handle)
+        await keep_history(handle, "move-one-mover-objects")
+    benefits = next(e for e in seen.entries if e.step == "benefits")
+    assert benefits.status == StepStatus.DONE
+    assert [(p.resident, p.status, p.reason) for p in benefits.people] == [
+        (PAT, StepStatus.DONE, ""),
+        (SAM, StepStatus.SKIPPED, "objection_recorded"),
+    ]
+    acted = {a.step: a for a in council.actions}
+    assert acted["benefits"].residents == (PAT,)
+    assert acted["council-tax"].residents == (PAT, SAM)
+    assert ("move.benefits", SAM) not in [(n.template, n.resident) for n in council.notified]
+    assert ("move.benefits", PAT) in [(n.template, n.resident) for n in council.notified]
 
 
 async def test_a_declined_offer_is_skipped(time_skipping_env: WorkflowEnvironment) -> None:

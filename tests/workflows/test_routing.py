@@ -5,8 +5,8 @@ from __future__ import annotations
 from temporalio.workflow import _Definition
 
 from contracts import EVENT_TYPES
+from contracts.temporal import WORKFLOW_FOR_EVENT_TYPE, workflow_id_for
 from workflows.lifeevents import WORKFLOWS
-from workflows.routing import WORKFLOW_FOR_EVENT_TYPE, workflow_id_for
 
 
 def test_every_event_type_has_a_workflow() -> None:

@@ -28,14 +28,15 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from contracts import CloudEvent, from_structured, to_binary
+from contracts.temporal import workflow_id_for
+from contracts.timeline import Timeline
 from deploy.local.services import SERVICES
 from services.common.codec import data_converter
 from services.common.settings import Settings
 from services.consent.auth import ApiAuth, Role
 from services.consent.keys import api_auth_key
 from services.consent.settings import ConsentSettings
-from workflows.move import MoveWorkflow, Timeline
-from workflows.routing import workflow_id_for
+from workflows.move import MoveWorkflow
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent

@@ -8,7 +8,7 @@ import pytest
 from services.benefits.activities import BenefitActivities
 from services.benefits.seed import seed_claims
 from services.benefits.store import BenefitStore
-from tests.services.counciltax.support import keys, sqlite_store
+from tests.support.council import keys, sqlite_store
 
 
 @pytest.fixture

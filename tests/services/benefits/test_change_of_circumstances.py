@@ -11,7 +11,7 @@ import pytest
 from services.benefits.activities import BenefitActivities
 from services.benefits.seed import DEMO_CLAIMS, seed_claims
 from services.benefits.store import BenefitStore, ChangeRecord
-from tests.services.counciltax.support import (
+from tests.support.council import (
     REFUSALS,
     Refusal,
     action,

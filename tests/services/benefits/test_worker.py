@@ -8,10 +8,11 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ServiceAction
-from services.benefits.activities import RECORD_CHANGE, BenefitActivities
+from contracts.temporal import Activity
+from services.benefits.activities import BenefitActivities
 from services.benefits.seed import DEMO_CLAIMS, seed_claims
 from services.benefits.store import BenefitStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     action,
     crashing_after_commit,
     keys,
@@ -29,7 +30,10 @@ async def test_a_retry_after_a_crash_past_the_commit_changes_once(
         service = BenefitActivities(store, keys())
         attempts: list[int] = []
         crashing = crashing_after_commit(
-            service.record_change_of_circumstances, ServiceAction, RECORD_CHANGE, attempts
+            service.record_change_of_circumstances,
+            ServiceAction,
+            Activity.BENEFITS_RECORD_CHANGE,
+            attempts,
         )
         data = {
             "identity": [{"name": {"family_name": "Nonesuch"}}],
@@ -39,7 +43,10 @@ async def test_a_retry_after_a_crash_past_the_commit_changes_once(
         claimant = (DEMO_CLAIMS[2].resident,)
 
         outcome = await through_temporal(
-            time_skipping_env, [crashing], RECORD_CHANGE, action(service, data, claimant)
+            time_skipping_env,
+            [crashing],
+            Activity.BENEFITS_RECORD_CHANGE,
+            action(service, data, claimant),
         )
 
         assert attempts == [1, 2]

@@ -24,11 +24,11 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from contracts import from_structured
+from contracts.timeline import Outcome
 from deploy.local.stack import StackConfig
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
 from tests.support import subprocess_env
-from workflows.recording import Outcome
 from workflows.worker import build_worker
 
 pytestmark = pytest.mark.stack

@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts import AddressChangedV1, CloudEvent, from_structured
+from contracts.timeline import Outcome
 from deploy.local.stack import StackConfig
 from services.common.codec import (
     ENCODING,
@@ -43,7 +44,6 @@ from services.common.codec import (
 )
 from services.common.settings import Settings
 from workflows.diagnostics import StackCheckWorkflow
-from workflows.recording import Outcome
 from workflows.worker import build_worker
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "contracts" / "examples"

@@ -20,12 +20,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
+from contracts.consent import ConsentGrant, ShareRequest
+from contracts.shares import DataCategory, data_hash
 from services.common.database import make_engine
+from services.common.sharetokens import ShareTokenIssuer
 from services.consent.gate import ConsentGate
-from services.consent.models import ConsentGrant, DataCategory, ShareRequest
 from services.consent.policy import load_policy
 from services.consent.store import ConsentStore
-from services.consent.tokens import ShareTokenIssuer, data_hash
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from services.consent.activities import DECIDE_SHARE, RECORD_SHARE, ConsentActivities
-from services.consent.gate import ConsentGate
-from services.consent.ledger import verify_ledger
-from services.consent.models import (
+from contracts.consent import (
     ConsentGrant,
     Decision,
     ShareCompletion,
@@ -26,6 +23,10 @@ from services.consent.models import (
     ShareRecorded,
     ShareRequest,
 )
+from contracts.temporal import Activity
+from services.consent.activities import ConsentActivities
+from services.consent.gate import ConsentGate
+from services.consent.ledger import verify_ledger
 
 
 @workflow.defn(name="ConsentTwoSharesTest")
@@ -41,7 +42,7 @@ class TwoSharesWorkflow:
         decisions = []
         for round_ in range(2):
             decision = await workflow.execute_activity(
-                DECIDE_SHARE,
+                Activity.DECIDE_SHARE,
                 request,
                 result_type=ShareDecision,
                 task_queue=consent_queue,
@@ -51,7 +52,7 @@ class TwoSharesWorkflow:
             if decision.share_token is not None:
                 # ... the recipient verified the token and took the data ...
                 await workflow.execute_activity(
-                    RECORD_SHARE,
+                    Activity.RECORD_SHARE,
                     ShareCompletion(share_token=decision.share_token),
                     result_type=ShareRecorded,
                     task_queue=consent_queue,

@@ -26,14 +26,15 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.pool import NullPool
 
+from contracts.consent import ConsentGrant
+from contracts.shares import data_hash
 from services.common.database import make_engine
+from services.common.sharetokens import ShareTokenIssuer, ShareTokenVerifier
 from services.consent.api import build_api
 from services.consent.auth import ApiAuth, Role
 from services.consent.gate import ConsentGate
-from services.consent.models import ConsentGrant
 from services.consent.policy import load_policy
 from services.consent.store import ConsentStore
-from services.consent.tokens import ShareTokenIssuer, ShareTokenVerifier, data_hash
 
 AUTH = ApiAuth(secrets.token_bytes(32))
 DATA = {"case_ref": "CASE-0100", "flags": ["synthetic"]}
@@ -197,7 +198,7 @@ async def test_an_incomplete_consent_is_rejected(
 
 # --- fuzzing from the OpenAPI document -------------------------------------------------
 
-FUZZ_RESIDENT = "res_fuzzresident01"
+FUZZ_RESIDENT = "res_fuzzresident000001"
 
 
 def _fuzz_app() -> FastAPI:

@@ -13,9 +13,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from services.consent.gate import ConsentGate, GateError
-from services.consent.ledger import verify_ledger
-from services.consent.models import (
+from contracts.consent import (
     ConsentChange,
     ConsentGrant,
     ConsentStatus,
@@ -25,6 +23,8 @@ from services.consent.models import (
     ShareCompletion,
     ShareRequest,
 )
+from services.consent.gate import ConsentGate, GateError
+from services.consent.ledger import verify_ledger
 from services.consent.store import outbox
 
 MakeRequest = Callable[..., ShareRequest]
@@ -306,7 +306,7 @@ async def test_objection_is_honoured_where_the_basis_allows_it(
     await gate.withdraw_objection(resident, objection.objection_id)
     assert (await gate.decide_share(public_task)).decision is Decision.ALLOW
     with pytest.raises(GateError, match="not_found"):
-        await gate.withdraw_objection("res_someoneelse1", objection.objection_id)
+        await gate.withdraw_objection("res_someoneelse0000001", objection.objection_id)
 
 
 async def test_consent_is_only_recorded_where_the_policy_relies_on_it(
@@ -337,7 +337,7 @@ async def test_concurrent_decisions_keep_one_unbroken_chain(
 # --- the consent record's required elements (no store needed) -------------------------
 
 _GRANT: dict[str, Any] = {
-    "resident": "res_synthetic0001",
+    "resident": "res_synthetic000000001",
     "controller": "council",
     "recipient": "blue-badge",
     "purpose": "blue-badge-renewal",

@@ -15,14 +15,15 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
+from contracts.consent import ShareRequest
+from contracts.shares import DataCategory, data_hash
 from deploy.cli import app
 from services.common.database import make_engine
+from services.common.sharetokens import ShareTokenIssuer
 from services.consent.gate import ConsentGate
 from services.consent.ledger import Problem, entry_hash, verify_ledger
-from services.consent.models import DataCategory, ShareRequest
 from services.consent.policy import load_policy
 from services.consent.store import LEDGER_COLUMNS, ConsentStore, LedgerRow, ledger, ledger_row
-from services.consent.tokens import ShareTokenIssuer, data_hash
 
 ENTRIES = 12
 
@@ -31,7 +32,7 @@ async def fill(gate: ConsentGate, count: int = ENTRIES) -> None:
     for i in range(count):
         await gate.decide_share(
             ShareRequest(
-                resident=f"res_synthetic{i:04d}",
+                resident=f"res_synthetic{i:09d}",
                 purpose="council-tax-liability",
                 recipient="council-tax",
                 data_categories=[DataCategory.IDENTITY],
@@ -99,7 +100,9 @@ async def insert_linked(conn: AsyncConnection) -> None:
     """A well-forged entry at 5: linked to 4, correctly hashed; the rest renumbered."""
     before = await row(conn, 4)
     await move(conn, ledger.c.seq >= 5, 1)
-    forged = dataclasses.replace(before, seq=5, resident="res_forgedentry1", prev_hash=before.hash)
+    forged = dataclasses.replace(
+        before, seq=5, resident="res_forgedentry0000001", prev_hash=before.hash
+    )
     forged = dataclasses.replace(forged, hash=entry_hash(before.hash, 5, forged))
     await conn.execute(insert(ledger).values(**as_values(forged)))
 

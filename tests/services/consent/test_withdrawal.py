@@ -12,16 +12,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from contracts.consent import ConsentChange, ConsentGrant, Decision, ShareCompletion, ShareRequest
 from services.common.kafka import make_broker
 from services.common.topics import ensure_topics
 from services.consent.gate import ConsentGate
-from services.consent.models import (
-    ConsentChange,
-    ConsentGrant,
-    Decision,
-    ShareCompletion,
-    ShareRequest,
-)
 from services.consent.publisher import KafkaSend, OutboxRelay
 from services.consent.service import open_service
 from services.consent.settings import ConsentSettings

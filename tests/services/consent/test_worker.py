@@ -18,11 +18,11 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from contracts.consent import ShareDecision, ShareRequest
+from contracts.temporal import Activity, TaskQueue
 from deploy.local.stack import StackConfig
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
-from services.consent.activities import DECIDE_SHARE
-from services.consent.models import ShareDecision, ShareRequest
 from tests.support import subprocess_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -33,7 +33,7 @@ class OneDecisionWorkflow:
     @workflow.run
     async def run(self, request: ShareRequest, consent_queue: str) -> ShareDecision:
         return await workflow.execute_activity(
-            DECIDE_SHARE,
+            Activity.DECIDE_SHARE,
             request,
             result_type=ShareDecision,
             task_queue=consent_queue,
@@ -43,6 +43,7 @@ class OneDecisionWorkflow:
 
 @pytest.mark.stack
 async def test_the_process_serves_and_stops_on_sigterm(
+    namespace: str,
     stack: StackConfig,
     tmp_path: Path,
     free_port: Callable[[], int],
@@ -50,12 +51,12 @@ async def test_the_process_serves_and_stops_on_sigterm(
     make_request: Callable[..., ShareRequest],
 ) -> None:
     port = free_port()
-    queue = f"consent-{uuid.uuid4().hex[:8]}"
+    queue = TaskQueue.CONSENT  # in the test's own namespace
     # The process encrypts its payloads; the test's client must hold the same key ring.
     keys = new_key_spec()
     client = await Client.connect(
         stack.temporal_address,
-        namespace=stack.temporal_namespace,
+        namespace=namespace,
         data_converter=data_converter(Settings(payload_keys=keys)),
     )
     env = subprocess_env()
@@ -65,7 +66,7 @@ async def test_the_process_serves_and_stops_on_sigterm(
         LIFEEVENTS_TEMPORAL_ADDRESS=stack.temporal_address,
         LIFEEVENTS_CONSENT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'consent.db'}",
         LIFEEVENTS_CONSENT_HTTP_PORT=str(port),
-        LIFEEVENTS_CONSENT_TASK_QUEUE=queue,
+        LIFEEVENTS_TEMPORAL_NAMESPACE=namespace,
         LIFEEVENTS_LOG_FORMAT="json",
         LIFEEVENTS_PAYLOAD_KEYS=keys,
     )

@@ -7,7 +7,7 @@ import pytest
 
 from services.counciltax.activities import CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
-from tests.services.counciltax.support import fresh_postgres_url, keys, postgres_server
+from tests.support.council import fresh_postgres_url, keys, postgres_server
 
 
 @pytest.fixture(scope="session")

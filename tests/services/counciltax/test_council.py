@@ -17,22 +17,22 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.exceptions import ApplicationError
 
+from contracts.notifications import Notification
 from services.benefits.activities import BenefitActivities
 from services.benefits.seed import DEMO_CLAIMS, seed_claims
 from services.benefits.store import BenefitStore
 from services.common.council import CouncilSettings, ShareKeySource
 from services.common.logging import configure_logging
-from services.consent.keys import public_key_pem
+from services.common.sharetokens import public_key_pem
 from services.counciltax.activities import CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
 from services.electoral.activities import ElectoralActivities
 from services.electoral.store import ElectoralStore
 from services.notifications.activities import NotificationActivities
-from services.notifications.models import Notification
 from services.notifications.store import NotificationStore
 from services.schools.activities import SchoolActivities
 from services.schools.store import SchoolStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     GATE_KEY,
     OTHER_KEY,
     action,
@@ -189,7 +189,9 @@ async def test_no_service_logs_personal_data(output: io.StringIO, tmp_path: Path
         school = SchoolActivities(sc, keys())
         outcomes.append(await school.offer_in_year_admission(action(school, schools, residents)))
         altered = action(school, schools, residents)
-        altered = altered.model_copy(update={"data": {**schools, "birth": schools["identity"]}})
+        first = altered.shares[0]
+        spoilt = first.model_copy(update={"data": {**first.data, "birth": first.data["identity"]}})
+        altered = altered.model_copy(update={"shares": (spoilt, *altered.shares[1:])})
         with pytest.raises(ApplicationError):
             await school.offer_in_year_admission(altered)
     async with sqlite_store(BenefitStore, tmp_path / "be") as be:

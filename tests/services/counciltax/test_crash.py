@@ -19,13 +19,14 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts.actions import ActionOutcome
+from contracts.temporal import Activity, TaskQueue
 from deploy.local.stack import StackConfig
 from services.common.codec import data_converter
 from services.common.settings import Settings
-from services.consent.keys import public_key_pem
-from services.counciltax.activities import RECORD_MOVE, TASK_QUEUE, CouncilTaxActivities
-from tests.services.counciltax.support import GATE_KEY, action, move, new_resident
+from services.common.sharetokens import public_key_pem
+from services.counciltax.activities import CouncilTaxActivities
 from tests.support import subprocess_env
+from tests.support.council import GATE_KEY, action, move, new_resident
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -37,9 +38,9 @@ class RecordMoveOnce:
     @workflow.run
     async def run(self, argument: dict[str, Any]) -> ActionOutcome:
         outcome: ActionOutcome = await workflow.execute_activity(
-            RECORD_MOVE,
+            Activity.COUNCIL_TAX_RECORD_MOVE,
             argument,
-            task_queue=TASK_QUEUE,
+            task_queue=TaskQueue.COUNCIL_TAX,
             result_type=ActionOutcome,
             start_to_close_timeout=timedelta(seconds=5),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200)),

@@ -14,18 +14,19 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from contracts.temporal import Activity, TaskQueue
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
-from services.consent.keys import public_key_pem
-from services.counciltax.activities import RECORD_MOVE, TASK_QUEUE, CouncilTaxActivities
-from tests.services.counciltax.support import (
+from services.common.sharetokens import public_key_pem
+from services.counciltax.activities import CouncilTaxActivities
+from tests.support import subprocess_env
+from tests.support.council import (
     GATE_KEY,
     CallService,
     action,
     move,
     new_resident,
 )
-from tests.support import subprocess_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -74,8 +75,8 @@ async def test_the_process_serves_and_stops_on_sigterm(
                 client.execute_workflow(
                     CallService.run,
                     args=[
-                        RECORD_MOVE,
-                        TASK_QUEUE,
+                        Activity.COUNCIL_TAX_RECORD_MOVE,
+                        TaskQueue.COUNCIL_TAX,
                         action(CouncilTaxActivities, data, (new_resident(),)).model_dump(
                             mode="json"
                         ),

@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.counciltax.activities import CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     OLD,
     REFUSALS,
     Refusal,
@@ -20,6 +20,8 @@ from tests.services.counciltax.support import (
     assert_refused_untouched,
     move,
     new_resident,
+    per_resident,
+    share,
     snapshot,
 )
 
@@ -109,6 +111,45 @@ async def test_other_adults_at_the_new_address_count_and_the_movers_join_their_a
     assert movers[0] in account.liable
 
 
+async def test_a_lone_adult_joining_two_adults_gets_no_discount_and_the_account_counts_three(
+    service: CouncilTaxActivities, store: CouncilTaxStore
+) -> None:
+    couple = residents(2)
+    there = await service.record_move(
+        action(service, data("into", [{"age": 50}, {"age": 48}]), couple)
+    )
+    assert there.references["adults"] == "2"
+    joining = data("into", [{"age": 30}])
+    # The index tells the workflow who already lives there: the two adults.
+    joining["household"]["other_adults"] = 2
+    lodger = residents(1)
+
+    outcome = await service.record_move(action(service, joining, lodger))
+
+    assert outcome.code == "account_joined"
+    assert outcome.references["single_person_discount"] == "none"
+    assert outcome.references["adults"] == "3"
+    [account] = await store.all_accounts()
+    assert account.adults == 3
+    assert account.discount_percent == 0
+    assert set(account.liable) == {*couple, *lodger}
+
+
+async def test_adults_the_account_counts_are_added_to_even_when_the_index_knows_fewer(
+    service: CouncilTaxActivities, store: CouncilTaxStore
+) -> None:
+    await service.record_move(
+        action(service, data("into", [{"age": 50}, {"age": 48}]), residents(2))
+    )
+    joining = data("into", [{"age": 30}])  # the index knew of no one living there
+
+    outcome = await service.record_move(action(service, joining, residents(1)))
+
+    assert outcome.references["adults"] == "3"
+    [account] = await store.all_accounts()
+    assert account.adults == 3
+
+
 async def test_into_the_area_opens_only(
     service: CouncilTaxActivities, store: CouncilTaxStore
 ) -> None:
@@ -150,12 +191,8 @@ async def test_the_same_step_twice_changes_once_and_answers_the_same(
 
     again = await service.record_move(first_action)
     # A retry may come with a new token for the same data: still the first outcome.
-    renewed = action(
-        service,
-        first_action.data,
-        first_action.residents,
-        workflow_id=first_action.workflow_id,
-        step=first_action.step,
+    renewed = first_action.model_copy(
+        update={"shares": tuple(share(service, s.resident, s.data) for s in first_action.shares)}
     )
     third = await service.record_move(renewed)
 
@@ -187,15 +224,21 @@ async def test_data_of_the_wrong_shape_is_refused_without_a_change(
     service: CouncilTaxActivities, store: CouncilTaxStore
 ) -> None:
     wrong = data("within")
-    wrong["household"] = {"members": []}
+    wrong["household"] = {"members": [{"age": -1}, {"age": 10}]}
     before = await snapshot(store)
     with pytest.raises(ApplicationError) as refused:
         await service.record_move(action(service, wrong, residents()))
     assert refused.value.type == "ShareDataInvalid"
-    assert refused.value.message == "invalid_data:household.members"
-    mismatched = action(service, data("within"), residents(3))
-    with pytest.raises(ApplicationError, match="residents_mismatch"):
-        await service.record_move(mismatched)
+    assert refused.value.message == "invalid_data:household.age"
+    # Two residents whose shares describe different moves are not one household's move.
+    one, other = residents(2)
+    disagreeing = action(service, data("within"), (one, other))
+    elsewhere = per_resident(data("within", new=address("9 Else Row", "AB9 9ZZ")), 2)[1]
+    disagreeing = disagreeing.model_copy(
+        update={"shares": (disagreeing.shares[0], share(service, other, elsewhere))}
+    )
+    with pytest.raises(ApplicationError, match="residents_disagree"):
+        await service.record_move(disagreeing)
     assert await snapshot(store) == before
 
 
@@ -203,7 +246,10 @@ async def test_an_unexpected_key_is_not_quoted_in_the_refusal(
     service: CouncilTaxActivities,
 ) -> None:
     odd = data("within")
-    odd["household"] = {**odd["household"], "Ysolde Carrowmore": 1}
+    odd["household"] = {
+        "members": [{"age": 40, "Ysolde Carrowmore": 1}, {"age": 10}],
+        "other_adults": 0,
+    }
     with pytest.raises(ApplicationError) as refused:
         await service.record_move(action(service, odd, residents()))
     assert refused.value.message == "invalid_data:household.<extra>"

@@ -9,9 +9,10 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ServiceAction
-from services.counciltax.activities import RECORD_MOVE, CouncilTaxActivities
+from contracts.temporal import Activity
+from services.counciltax.activities import CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     action,
     crashing_after_commit,
     keys,
@@ -28,7 +29,9 @@ async def test_a_retry_after_a_crash_past_the_commit_changes_once(
     async with sqlite_store(CouncilTaxStore, tmp_path) as store:
         service = CouncilTaxActivities(store, keys())
         attempts: list[int] = []
-        crashing = crashing_after_commit(service.record_move, ServiceAction, RECORD_MOVE, attempts)
+        crashing = crashing_after_commit(
+            service.record_move, ServiceAction, Activity.COUNCIL_TAX_RECORD_MOVE, attempts
+        )
         data = {
             "identity": [{"name": {"family_name": "Nonesuch"}}],
             "address": move("within"),
@@ -36,7 +39,9 @@ async def test_a_retry_after_a_crash_past_the_commit_changes_once(
         }
         sent = action(service, data, (new_resident(),))
 
-        outcome = await through_temporal(time_skipping_env, [crashing], RECORD_MOVE, sent)
+        outcome = await through_temporal(
+            time_skipping_env, [crashing], Activity.COUNCIL_TAX_RECORD_MOVE, sent
+        )
 
         assert attempts == [1, 2]
         assert outcome.code == "account_closed_and_opened"

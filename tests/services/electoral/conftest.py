@@ -7,7 +7,7 @@ import pytest
 
 from services.electoral.activities import ElectoralActivities
 from services.electoral.store import ElectoralStore
-from tests.services.counciltax.support import keys, sqlite_store
+from tests.support.council import keys, sqlite_store
 
 
 @pytest.fixture

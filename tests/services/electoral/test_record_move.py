@@ -9,7 +9,7 @@ import pytest
 
 from services.electoral.activities import ElectoralActivities
 from services.electoral.store import ElectoralStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     REFUSALS,
     Refusal,
     action,

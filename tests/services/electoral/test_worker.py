@@ -8,9 +8,10 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ServiceAction
-from services.electoral.activities import RECORD_MOVE, ElectoralActivities
+from contracts.temporal import Activity
+from services.electoral.activities import ElectoralActivities
 from services.electoral.store import ElectoralStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     action,
     crashing_after_commit,
     keys,
@@ -27,11 +28,16 @@ async def test_a_retry_after_a_crash_past_the_commit_changes_once(
     async with sqlite_store(ElectoralStore, tmp_path) as store:
         service = ElectoralActivities(store, keys())
         attempts: list[int] = []
-        crashing = crashing_after_commit(service.record_move, ServiceAction, RECORD_MOVE, attempts)
+        crashing = crashing_after_commit(
+            service.record_move, ServiceAction, Activity.ELECTORAL_RECORD_MOVE, attempts
+        )
         data = {"identity": [{"name": {"family_name": "Nonesuch"}}], "address": move("within")}
 
         outcome = await through_temporal(
-            time_skipping_env, [crashing], RECORD_MOVE, action(service, data, (new_resident(),))
+            time_skipping_env,
+            [crashing],
+            Activity.ELECTORAL_RECORD_MOVE,
+            action(service, data, (new_resident(),)),
         )
 
         assert attempts == [1, 2]

@@ -15,12 +15,11 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from contracts import from_structured, to_binary
+from contracts.temporal import SearchAttributes, workflow_id_for
 from contracts.topics import DLQ_ATTEMPTS_HEADER, DLQ_REASON_HEADER
 from services.intake.settings import IntakeSettings
 from tests.services.intake.support import SOURCE, bearer, example, issue_key, running
 from workflows.diagnostics import StackCheckWorkflow
-from workflows.routing import workflow_id_for
-from workflows.search_attributes import STAGE
 from workflows.worker import build_worker
 
 pytestmark = pytest.mark.stack
@@ -75,7 +74,9 @@ async def test_accepted_then_running_with_its_stage_then_completed(
             "status",
             id=workflow_id_for(SOURCE, event["id"]),
             task_queue=task_queue,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(STAGE, "planning")]),
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(SearchAttributes.STAGE, "planning")]
+            ),
         )
         running_now = await client.get(url, headers=bearer(issued))
         assert running_now.status_code == 200

@@ -7,7 +7,7 @@ import pytest
 
 from services.notifications.activities import NotificationActivities
 from services.notifications.store import NotificationStore
-from tests.services.counciltax.support import sqlite_store
+from tests.support.council import sqlite_store
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from contracts.addresses import UkAddress
+from contracts.notifications import Notification
 from services.notifications.activities import NotificationActivities
-from services.notifications.models import Notification
 from services.notifications.store import NotificationStore
 from services.notifications.templates import TEMPLATES, render
-from tests.services.counciltax.support import address, new_resident, snapshot
+from tests.support.council import address, new_resident, snapshot
 from workflows.catalogue import load_catalogue
 
 EMAIL = "sam.sample@example.org"

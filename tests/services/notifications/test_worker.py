@@ -7,10 +7,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from services.notifications.activities import SEND, NotificationActivities
-from services.notifications.models import Notification
+from contracts.notifications import Notification
+from contracts.temporal import Activity
+from services.notifications.activities import NotificationActivities
 from services.notifications.store import NotificationStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     crashing_after_commit,
     new_resident,
     sqlite_store,
@@ -24,7 +25,9 @@ async def test_a_retry_after_a_crash_past_the_commit_sends_once(
     async with sqlite_store(NotificationStore, tmp_path) as store:
         service = NotificationActivities(store)
         attempts: list[int] = []
-        crashing = crashing_after_commit(service.send, Notification, SEND, attempts)
+        crashing = crashing_after_commit(
+            service.send, Notification, Activity.NOTIFICATIONS_SEND, attempts
+        )
         sent = Notification(
             resident=new_resident(),
             template="move.benefits",
@@ -35,7 +38,9 @@ async def test_a_retry_after_a_crash_past_the_commit_sends_once(
             phone="+447700900123",
         )
 
-        outcome = await through_temporal(time_skipping_env, [crashing], SEND, sent)
+        outcome = await through_temporal(
+            time_skipping_env, [crashing], Activity.NOTIFICATIONS_SEND, sent
+        )
 
         assert attempts == [1, 2]
         assert outcome.code == "notified_by_sms"

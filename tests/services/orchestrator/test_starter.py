@@ -10,9 +10,9 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from contracts.temporal import workflow_id_for
 from services.orchestrator.starter import StartResult, TemporalUnavailable, WorkflowStarter
 from tests.services.orchestrator.support import birth_event, move_event
-from workflows.routing import workflow_id_for
 from workflows.worker import build_worker
 
 

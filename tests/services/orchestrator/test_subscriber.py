@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
 
 from contracts import KafkaRecord, to_binary
+from contracts.temporal import workflow_id_for
 from contracts.topics import (
     DLQ_ATTEMPTS_HEADER,
     DLQ_ORIGINAL_OFFSET_HEADER,
@@ -25,7 +26,6 @@ from tests.services.orchestrator.support import (
     move_event,
     settled_count,
 )
-from workflows.routing import workflow_id_for
 from workflows.worker import build_worker
 
 pytestmark = pytest.mark.stack

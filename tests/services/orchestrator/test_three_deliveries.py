@@ -9,6 +9,7 @@ import pytest
 from temporalio.client import Client
 
 from contracts import from_structured
+from contracts.temporal import workflow_id_for
 from tests.services.intake.support import BIRTH, bearer, example, issue_key, make_settings, running
 from tests.services.orchestrator.support import (
     Lane,
@@ -16,7 +17,6 @@ from tests.services.orchestrator.support import (
     eventually,
     settled_count,
 )
-from workflows.routing import workflow_id_for
 
 
 @pytest.mark.stack

@@ -10,7 +10,7 @@ from datetime import date
 
 from contracts.addresses import UkAddress
 from contracts.people import ContactDetails, PersonName
-from services.residents.models import PersonDetails
+from contracts.residents import PersonDetails
 
 NHS_A = "9991000011"
 NHS_B = "9991000038"

@@ -16,15 +16,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts.addresses import UkAddress
-from services.residents.activities import (
-    CONTACT_FOR,
-    MARK_DECEASED,
-    MATCH_PEOPLE,
-    RECORD_MOVE,
-    ResidentActivities,
-)
-from services.residents.index import ResidentIndex
-from services.residents.models import (
+from contracts.residents import (
     ContactPlan,
     DeathRecord,
     Household,
@@ -33,6 +25,9 @@ from services.residents.models import (
     PersonDetails,
     Resident,
 )
+from contracts.temporal import Activity
+from services.residents.activities import ResidentActivities
+from services.residents.index import ResidentIndex
 from tests.services.residents.support import NHS_A, address, person
 
 TIMEOUT = timedelta(seconds=10)
@@ -47,7 +42,7 @@ class ScenarioWorkflow:
         self, people: list[PersonDetails], new_home: UkAddress, queue: str
     ) -> tuple[list[MatchResult], Household, list[ContactPlan]]:
         matched = await workflow.execute_activity(
-            MATCH_PEOPLE,
+            Activity.MATCH_PEOPLE,
             people,
             result_type=list[MatchResult],
             task_queue=queue,
@@ -55,7 +50,7 @@ class ScenarioWorkflow:
         )
         keys = tuple(r.resident for r in matched if r.resident is not None)
         household = await workflow.execute_activity(
-            RECORD_MOVE,
+            Activity.RECORD_MOVE,
             MoveRecord(
                 residents=keys,
                 new_address=new_home,
@@ -69,7 +64,7 @@ class ScenarioWorkflow:
             start_to_close_timeout=TIMEOUT,
         )
         await workflow.execute_activity(
-            MARK_DECEASED,
+            Activity.MARK_DECEASED,
             DeathRecord(
                 resident=keys[0],
                 date_of_death=date(2026, 8, 7),
@@ -82,7 +77,7 @@ class ScenarioWorkflow:
         )
         plans = [
             await workflow.execute_activity(
-                CONTACT_FOR,
+                Activity.CONTACT_FOR,
                 key,
                 result_type=ContactPlan,
                 task_queue=queue,
@@ -98,7 +93,7 @@ class MatchWorkflow:
     @workflow.run
     async def run(self, people: list[PersonDetails], queue: str) -> list[MatchResult]:
         results: list[MatchResult] = await workflow.execute_activity(
-            MATCH_PEOPLE,
+            Activity.MATCH_PEOPLE,
             people,
             result_type=list[MatchResult],
             task_queue=queue,
@@ -115,7 +110,7 @@ class ContactWorkflow:
     @workflow.run
     async def run(self, resident: str, queue: str) -> ContactPlan:
         plan: ContactPlan = await workflow.execute_activity(
-            CONTACT_FOR,
+            Activity.CONTACT_FOR,
             resident,
             result_type=ContactPlan,
             task_queue=queue,
@@ -172,7 +167,7 @@ async def test_a_retry_after_the_commit_gets_the_first_answer(
     fails): the retry must not create a second resident, nor call the person doubtful."""
     real = ResidentActivities(index)
 
-    @activity.defn(name=MATCH_PEOPLE)
+    @activity.defn(name=Activity.MATCH_PEOPLE)
     async def loses_its_first_answer(people: list[PersonDetails]) -> list[MatchResult]:
         results = await real.match_people(people)
         if activity.info().attempt == 1:

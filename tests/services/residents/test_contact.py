@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 
 from contracts.people import ContactDetails
-from services.residents.index import ResidentIndex, ResidentIndexError
-from services.residents.models import (
+from contracts.residents import (
     Channel,
     DeathRecord,
     PersonDetails,
@@ -16,6 +15,7 @@ from services.residents.models import (
     SupportFlag,
     default_channels,
 )
+from services.residents.index import ResidentIndex, ResidentIndexError
 from tests.services.residents.support import address, person
 
 EMAIL = "rowan.testbury@example.org"

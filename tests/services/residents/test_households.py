@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from contracts.addresses import UkAddress
+from contracts.residents import DeathRecord, MoveRecord
 from services.residents.index import ResidentIndex, ResidentIndexError
-from services.residents.models import DeathRecord, MoveRecord
 from tests.services.residents.support import address, person
 
 MOVED = date(2026, 3, 1)

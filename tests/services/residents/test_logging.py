@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 import structlog
 
+from contracts.residents import CaseworkerDecision, MoveRecord, SupportFlag
 from services.common.logging import configure_logging
 from services.residents.index import ResidentIndex
-from services.residents.models import CaseworkerDecision, MoveRecord, SupportFlag
 from services.residents.seed import seed_demo
 from tests.services.residents.support import NHS_A, NI_A, address, person
 

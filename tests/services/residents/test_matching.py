@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from contracts.residents import CaseworkerDecision, MatchResult, PersonDetails
 from services.residents.index import ResidentIndex
-from services.residents.models import CaseworkerDecision, MatchResult, PersonDetails
 from services.residents.worker import open_index
 from tests.services.residents.support import NHS_A, NHS_B, NHS_C, NI_A, NI_B, address, person
 

@@ -7,7 +7,7 @@ import asyncio
 from collections import Counter
 from datetime import date
 
-from services.residents.models import MoveRecord
+from contracts.residents import MoveRecord
 from services.residents.seed import seed_demo
 from services.residents.worker import open_index
 from tests.services.residents.support import NHS_A, NHS_B, address, person

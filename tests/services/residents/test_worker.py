@@ -17,10 +17,10 @@ from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from contracts.residents import MatchResult, PersonDetails
+from contracts.temporal import Activity, TaskQueue
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
-from services.residents.activities import MATCH_PEOPLE
-from services.residents.models import MatchResult, PersonDetails
 from services.residents.worker import open_index
 from tests.services.residents.support import NHS_B, person
 from tests.support import subprocess_env
@@ -33,7 +33,7 @@ class MatchThroughProcess:
     @workflow.run
     async def run(self, people: list[PersonDetails], queue: str) -> list[MatchResult]:
         results: list[MatchResult] = await workflow.execute_activity(
-            MATCH_PEOPLE,
+            Activity.MATCH_PEOPLE,
             people,
             result_type=list[MatchResult],
             task_queue=queue,
@@ -48,14 +48,14 @@ async def test_the_process_serves_and_stops_on_sigterm(
 ) -> None:
     target = time_skipping_env.client.service_client.config.target_host
     database = tmp_path / "residents.db"
-    queue = f"residents-{uuid.uuid4().hex[:8]}"
+    # Tests run one at a time: no other worker polls this queue of the time-skipping server.
+    queue = TaskQueue.RESIDENTS
     keys = new_key_spec()
     env = subprocess_env()
     env.update(
         LIFEEVENTS_VAR_DIR=str(tmp_path / "var"),
         LIFEEVENTS_TEMPORAL_ADDRESS=target,
         LIFEEVENTS_RESIDENTS_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        LIFEEVENTS_RESIDENTS_TASK_QUEUE=queue,
         LIFEEVENTS_PAYLOAD_KEYS=keys,
         LIFEEVENTS_LOG_FORMAT="json",
     )

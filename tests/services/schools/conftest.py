@@ -7,7 +7,7 @@ import pytest
 
 from services.schools.activities import SchoolActivities
 from services.schools.store import SchoolStore
-from tests.services.counciltax.support import keys, sqlite_store
+from tests.support.council import keys, sqlite_store
 
 
 @pytest.fixture

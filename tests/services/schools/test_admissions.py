@@ -12,7 +12,7 @@ import pytest
 from services.schools.activities import SchoolActivities
 from services.schools.catchment import year_group
 from services.schools.store import SchoolStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     REFUSALS,
     Refusal,
     action,

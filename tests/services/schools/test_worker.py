@@ -8,13 +8,10 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ServiceAction
-from services.schools.activities import (
-    FIND_CATCHMENT,
-    OFFER_IN_YEAR_ADMISSION,
-    SchoolActivities,
-)
+from contracts.temporal import Activity
+from services.schools.activities import SchoolActivities
 from services.schools.store import SchoolStore
-from tests.services.counciltax.support import (
+from tests.support.council import (
     action,
     crashing_after_commit,
     keys,
@@ -34,14 +31,17 @@ async def test_catchment_then_one_application_despite_a_crash_past_the_commit(
         found = await through_temporal(
             time_skipping_env,
             service.all,
-            FIND_CATCHMENT,
+            Activity.SCHOOLS_FIND_CATCHMENT,
             action(service, {"address": move("within")}, child),
         )
         assert found.references["primary_school"] == "Fictitious Avenue Primary School"
 
         attempts: list[int] = []
         crashing = crashing_after_commit(
-            service.offer_in_year_admission, ServiceAction, OFFER_IN_YEAR_ADMISSION, attempts
+            service.offer_in_year_admission,
+            ServiceAction,
+            Activity.SCHOOLS_OFFER_IN_YEAR_ADMISSION,
+            attempts,
         )
         data = {
             "identity": [{"name": {"given_names": "Robin", "family_name": "Placeholder"}}],
@@ -49,7 +49,10 @@ async def test_catchment_then_one_application_despite_a_crash_past_the_commit(
             "address": move("within"),
         }
         outcome = await through_temporal(
-            time_skipping_env, [crashing], OFFER_IN_YEAR_ADMISSION, action(service, data, child)
+            time_skipping_env,
+            [crashing],
+            Activity.SCHOOLS_OFFER_IN_YEAR_ADMISSION,
+            action(service, data, child),
         )
 
         assert attempts == [1, 2]

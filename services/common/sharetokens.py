@@ -17,8 +17,6 @@ of the data it was handed must all agree.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -29,7 +27,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from pydantic import BaseModel
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
+
+from contracts.shares import data_hash
 
 __all__ = [
     "ISSUER",
@@ -38,9 +42,9 @@ __all__ = [
     "ShareTokenIssuer",
     "ShareTokenVerifier",
     "TokenProblem",
-    "canonical_json",
-    "data_hash",
     "decode_share_token",
+    "load_public_key",
+    "public_key_pem",
 ]
 
 ISSUER = "lifeevents-consent"
@@ -48,22 +52,15 @@ _ALGORITHM = "EdDSA"
 _REQUIRED = ["iss", "aud", "sub", "iat", "exp", "jti", "purpose", "cat", "basis", "dh"]
 
 
-def canonical_json(data: Any) -> bytes:
-    """One byte string for one value: sorted keys, no spaces, UTF-8, no NaN.
-
-    Pydantic models are dumped in JSON mode first, so a model and its JSON dict hash alike.
-    """
-    if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json", by_alias=True)
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+def public_key_pem(key: Ed25519PublicKey) -> str:
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def data_hash(data: Any) -> str:
-    """The `sha256:<hex>` a share token is bound to; raw bytes are hashed as they are."""
-    raw = data if isinstance(data, bytes) else canonical_json(data)
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+def load_public_key(pem: str | bytes) -> Ed25519PublicKey:
+    key = load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("the share-token key must be an Ed25519 public key")
+    return key
 
 
 class TokenProblem(StrEnum):

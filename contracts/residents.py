@@ -8,15 +8,16 @@ their pseudonymous key (`res_` + a random URL-safe token) everywhere outside the
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from contracts.addresses import UkAddress
 from contracts.base import ContractModel
 from contracts.dates import DateOfBirth, PastDate
 from contracts.errors import rule_error
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
+from contracts.keys import Direction, ReasonCode, ResidentKey, StepName, WorkflowId
 from contracts.people import ContactDetails, PersonName
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "Channel",
     "ContactPlan",
     "DeathRecord",
-    "Direction",
     "Flag",
     "Household",
     "MatchOutcome",
@@ -35,26 +35,13 @@ __all__ = [
     "PersonDetails",
     "PreferenceUpdate",
     "Resident",
-    "ResidentKey",
     "SupportFlag",
     "default_channels",
 ]
 
-ResidentKey = Annotated[
-    str,
-    StringConstraints(pattern=r"^res_[A-Za-z0-9_-]{16,64}$"),
-    Field(description="Pseudonymous resident key: `res_` and a random URL-safe token."),
-]
-
-# Workflow IDs and step names carry no personal data (DESIGN.md); they key idempotency.
-WorkflowId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-StepName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
-ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-
 Channel = Literal["portal", "email", "sms", "letter"]
 CHANNELS: tuple[Channel, ...] = ("portal", "email", "sms", "letter")
 Flag = Literal["deceased", "may_need_support"]
-Direction = Literal["into", "within", "out_of"]
 
 MatchOutcome = Literal["matched", "created", "doubtful"]
 MatchRule = Literal[
@@ -167,6 +154,12 @@ class Household(ContractModel):
 
     address: UkAddress | None
     residents: tuple[ResidentKey, ...]
+    other_adults: int = Field(
+        default=0,
+        ge=0,
+        description="Adults living there on the move date who were not part of the move (an "
+        "unknown date of birth counts as an adult).",
+    )
 
 
 class MoveRecord(ContractModel):

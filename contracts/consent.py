@@ -1,4 +1,4 @@
-"""The consent service's language: consent records, objections, share decisions, ledger views.
+"""Consent records, objections, share decisions and ledger views: the consent gate's language.
 
 Consent records carry the elements of ISO/IEC TS 27560 and the Kantara consent receipt that
 matter here: the resident (a pseudonymous key, never a name), the controller, the recipient
@@ -16,29 +16,19 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from contracts.base import ContractModel
+from contracts.keys import Code, DataHash, ResidentKey
+from contracts.shares import CategoryList, DataCategory
 
 __all__ = [
-    "RESIDENT_KEY_PATTERN",
-    "SPECIAL_CATEGORIES",
-    "CategoryList",
-    "Code",
     "ConsentChange",
     "ConsentEvent",
     "ConsentGrant",
     "ConsentMethod",
     "ConsentRecord",
     "ConsentStatus",
-    "DataCategory",
-    "DataHash",
     "DataUseEntry",
     "DataUseReport",
     "Decision",
@@ -46,33 +36,10 @@ __all__ = [
     "LawfulBasis",
     "Objection",
     "ObjectionRequest",
-    "ResidentKey",
     "ShareCompletion",
     "ShareDecision",
     "ShareRecorded",
     "ShareRequest",
-]
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-RESIDENT_KEY_PATTERN = r"^res_[A-Za-z0-9_-]{8,64}$"
-ResidentKey = Annotated[
-    str,
-    StringConstraints(pattern=RESIDENT_KEY_PATTERN),
-    Field(description="The resident's pseudonymous key, e.g. res_7Hq2…; never a name or number."),
-]
-Code = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9_-]{1,63}$"),
-    Field(description="A machine code: a service, purpose or controller identifier."),
-]
-DataHash = Annotated[
-    str,
-    StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$"),
-    Field(description="SHA-256 of the canonical JSON of the data to share: `sha256:<hex>`."),
 ]
 
 
@@ -92,46 +59,6 @@ class LawfulBasis(StrEnum):
         return self in (LawfulBasis.PUBLIC_TASK, LawfulBasis.CONSENT)
 
 
-class DataCategory(StrEnum):
-    """Categories of personal data, never the data. Special categories are UK GDPR Art. 9."""
-
-    IDENTITY = "identity"
-    CONTACT = "contact"
-    ADDRESS = "address"
-    HOUSEHOLD = "household"
-    BIRTH = "birth"
-    DEATH = "death"
-    FINANCIAL = "financial"
-    BENEFITS = "benefits"
-    EDUCATION = "education"
-    HEALTH = "health"
-    DISABILITY = "disability"
-    ETHNICITY = "ethnicity"
-    RELIGION = "religion"
-
-    @property
-    def special(self) -> bool:
-        return self in SPECIAL_CATEGORIES
-
-
-SPECIAL_CATEGORIES: frozenset[DataCategory] = frozenset(
-    {DataCategory.HEALTH, DataCategory.DISABILITY, DataCategory.ETHNICITY, DataCategory.RELIGION}
-)
-
-
-def _sorted_unique(categories: list[DataCategory]) -> list[DataCategory]:
-    if len(set(categories)) != len(categories):
-        raise ValueError("data categories must not repeat")
-    return sorted(categories)
-
-
-CategoryList = Annotated[
-    list[DataCategory],
-    Field(min_length=1, max_length=32, json_schema_extra={"uniqueItems": True}),
-    AfterValidator(_sorted_unique),
-]
-
-
 class ConsentMethod(StrEnum):
     """How consent was given (Kantara `consentType` / ISO 27560 `collection method`)."""
 
@@ -147,7 +74,7 @@ class ConsentStatus(StrEnum):
     EXPIRED = "expired"
 
 
-class ConsentEvent(StrictModel):
+class ConsentEvent(ContractModel):
     status: ConsentStatus
     at: AwareDatetime
 
@@ -156,7 +83,7 @@ class ConsentEvent(StrictModel):
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-class ConsentGrant(StrictModel):
+class ConsentGrant(ContractModel):
     """What the resident agreed to: every element required, none defaulted."""
 
     resident: ResidentKey
@@ -191,7 +118,7 @@ class ConsentRecord(ConsentGrant):
     events: list[ConsentEvent]
 
 
-class ObjectionRequest(StrictModel):
+class ObjectionRequest(ContractModel):
     resident: ResidentKey
     purpose: Code
 
@@ -208,7 +135,7 @@ class Decision(StrEnum):
     NEEDS_CONSENT = "needs_consent"
 
 
-class ShareRequest(StrictModel):
+class ShareRequest(ContractModel):
     """decide_share's question: may these categories of this resident's data go there?"""
 
     resident: ResidentKey
@@ -218,7 +145,7 @@ class ShareRequest(StrictModel):
     data_hash: DataHash
 
 
-class ShareDecision(StrictModel):
+class ShareDecision(ContractModel):
     decision_id: str
     decision: Decision
     resident: ResidentKey
@@ -233,13 +160,13 @@ class ShareDecision(StrictModel):
     ledger_seq: int
 
 
-class ShareCompletion(StrictModel):
+class ShareCompletion(ContractModel):
     """The sender says: the data under this token was handed over and accepted."""
 
     share_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
-class ShareRecorded(StrictModel):
+class ShareRecorded(ContractModel):
     decision_id: str
     ledger_seq: int
 
@@ -251,7 +178,7 @@ class EntryKind(StrEnum):
     OBJECTION = "objection"
 
 
-class DataUseEntry(StrictModel):
+class DataUseEntry(ContractModel):
     """One line of the resident's Art. 15 view: who, which categories, when, why, on what
     basis, and what happened."""
 
@@ -267,13 +194,13 @@ class DataUseEntry(StrictModel):
     ref: str
 
 
-class DataUseReport(StrictModel):
+class DataUseReport(ContractModel):
     resident: ResidentKey
     received: list[DataUseEntry] = Field(description="Completed shares: who received what.")
     entries: list[DataUseEntry] = Field(description="Every ledger entry about this resident.")
 
 
-class ConsentChange(StrictModel):
+class ConsentChange(ContractModel):
     """The body of a `consent.v1` record. On withdrawal, `stop_use` lists the shares whose
     data the recipient must stop using (their decision IDs, which were the token `jti`)."""
 

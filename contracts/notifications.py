@@ -17,7 +17,8 @@ from pydantic import Field, StringConstraints
 
 from contracts.addresses import UkAddress
 from contracts.base import ContractModel
-from services.residents.models import Channel, ResidentKey
+from contracts.keys import ResidentKey, StepName, WorkflowId
+from contracts.residents import Channel
 
 __all__ = ["InboxMessage", "Notification", "TemplateCode"]
 
@@ -36,8 +37,8 @@ class Notification(ContractModel):
         description="The service's `ActionOutcome.references`: codes, references and dates, "
         "never personal data; they fill the template.",
     )
-    workflow_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    step: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
+    workflow_id: WorkflowId
+    step: StepName
     deceased: bool = Field(
         default=False, description="True: nothing is sent or recorded for this resident."
     )

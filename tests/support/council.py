@@ -26,10 +26,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from contracts.actions import ActionOutcome, ServiceAction
+from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
+from contracts.shares import data_hash
 from services.common.council import CouncilActivities, CouncilStore, ShareKeySource
 from services.common.database import make_engine
-from services.consent.tokens import ShareTokenIssuer, data_hash
+from services.common.sharetokens import ShareTokenIssuer
 
 __all__ = [
     "GATE_KEY",
@@ -49,7 +50,9 @@ __all__ = [
     "keys",
     "move",
     "new_resident",
+    "per_resident",
     "postgres_server",
+    "share",
     "snapshot",
     "sqlite_store",
     "through_temporal",
@@ -120,6 +123,34 @@ def token(
     return issued
 
 
+def per_resident(data: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """Each resident's own data from a household's: `identity` and `birth` list one entry per
+    resident, `household` has one of its `members` per resident and `other_adults`, and the
+    other categories (the move's addresses) are every resident's alike."""
+    people: list[dict[str, Any]] = []
+    for index in range(count):
+        own: dict[str, Any] = {}
+        for category, value in data.items():
+            if category in ("identity", "birth"):
+                own[category] = value[index]
+            elif category == "household":
+                place = dict(value["members"][index])
+                place["other_adults"] = value.get("other_adults", 0)
+                own[category] = place
+            else:
+                own[category] = value
+        people.append(own)
+    return people
+
+
+def share(
+    service: CouncilActivities | type[CouncilActivities], resident: str, data: dict[str, Any]
+) -> ResidentShare:
+    """One resident's share with a good token for `service`."""
+    issued = token(data, recipient=service.recipient, purpose=service.purpose, resident=resident)
+    return ResidentShare(resident=resident, share_token=issued, data=data)
+
+
 def action(
     service: CouncilActivities | type[CouncilActivities],
     data: dict[str, Any],
@@ -129,19 +160,20 @@ def action(
     step: str = "step-1",
     share_token: str | None = None,
 ) -> ServiceAction:
-    """A `ServiceAction` with a good token for `service`, unless `share_token` is given."""
+    """A `ServiceAction` sharing each resident's part of the household's `data`, each with a
+    good token for `service` (the first resident's is `share_token` when given)."""
+    shares = [
+        share(service, resident, own)
+        for resident, own in zip(residents, per_resident(data, len(residents)), strict=True)
+    ]
+    if share_token is not None:
+        shares[0] = shares[0].model_copy(update={"share_token": share_token})
     return ServiceAction(
         workflow_id=workflow_id or f"move-{uuid.uuid4().hex}",
         step=step,
         event_id=str(uuid.uuid4()),
         event_type="lifeevents.address.changed.v1",
-        residents=residents,
-        share_token=share_token
-        if share_token is not None
-        else token(
-            data, recipient=service.recipient, purpose=service.purpose, resident=residents[0]
-        ),
-        data=data,
+        shares=tuple(shares),
     )
 
 
@@ -149,23 +181,30 @@ Refusal = Callable[[CouncilActivities, ServiceAction], ServiceAction]
 
 
 def _with(good: ServiceAction, **changes: Any) -> ServiceAction:
-    return good.model_copy(update=changes)
+    """`good` with its last resident's share changed: one bad share refuses them all."""
+    last = good.shares[-1].model_copy(update=changes)
+    return good.model_copy(update={"shares": (*good.shares[:-1], last)})
 
 
 def _token(service: CouncilActivities, good: ServiceAction, **overrides: Any) -> str:
+    last = good.shares[-1]
     arguments: dict[str, Any] = {
         "recipient": service.recipient,
         "purpose": service.purpose,
-        "resident": good.residents[0],
+        "resident": last.resident,
     }
     arguments.update(overrides)
-    return token(good.data, **arguments)
+    return token(last.data, **arguments)
 
 
 def _altered(good: ServiceAction) -> dict[str, Any]:
-    data = dict(good.data)
+    data = dict(good.shares[-1].data)
     data["address"] = dict(data["address"], move_date="2025-10-19")
     return data
+
+
+def _categories(good: ServiceAction) -> list[str]:
+    return sorted(good.shares[-1].data)[1:]
 
 
 # (problem code, how a good action is spoilt)
@@ -195,8 +234,17 @@ REFUSALS: list[tuple[str, Refusal]] = [
         lambda s, good: _with(good, share_token=_token(s, good, resident=new_resident())),
     ),
     (
+        "wrong_resident",
+        # Another resident of the same action: their token does not cover this one.
+        lambda s, good: (
+            _with(good, share_token=_token(s, good, resident=good.shares[0].resident))
+            if len(good.shares) > 1
+            else _with(good, share_token=_token(s, good, resident=new_resident()))
+        ),
+    ),
+    (
         "category_not_shared",
-        lambda s, good: _with(good, share_token=_token(s, good, categories=sorted(good.data)[1:])),
+        lambda s, good: _with(good, share_token=_token(s, good, categories=_categories(good))),
     ),
 ]
 

@@ -1,0 +1,162 @@
+"""Data categories, and the shapes each category has when a service receives it.
+
+A workflow hands a council service one `ResidentShare` per resident whose data a step
+shares (`contracts.actions`): that resident's data by category, and the share token the
+consent gate issued for exactly that data. The token's data hash is `data_hash` of the
+resident's `data`: one canonical JSON, so the workflow and the receiver hash alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from contracts.addresses import UkAddress
+from contracts.base import ContractModel
+from contracts.errors import rule_error
+from contracts.keys import Direction
+from contracts.people import PersonName
+
+__all__ = [
+    "ADULT_AGE",
+    "SPECIAL_CATEGORIES",
+    "CategoryList",
+    "DataCategory",
+    "HouseholdPlace",
+    "MoveAddress",
+    "PersonBirth",
+    "PersonIdentity",
+    "age_on",
+    "canonical_json",
+    "data_hash",
+]
+
+ADULT_AGE = 18
+
+
+def age_on(born: date, on: date) -> int:
+    """Completed years on a day."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+# --- the categories -------------------------------------------------------------------------
+
+
+class DataCategory(StrEnum):
+    """Categories of personal data, never the data. Special categories are UK GDPR Art. 9."""
+
+    IDENTITY = "identity"
+    CONTACT = "contact"
+    ADDRESS = "address"
+    HOUSEHOLD = "household"
+    BIRTH = "birth"
+    DEATH = "death"
+    FINANCIAL = "financial"
+    BENEFITS = "benefits"
+    EDUCATION = "education"
+    HEALTH = "health"
+    DISABILITY = "disability"
+    ETHNICITY = "ethnicity"
+    RELIGION = "religion"
+
+    @property
+    def special(self) -> bool:
+        return self in SPECIAL_CATEGORIES
+
+
+SPECIAL_CATEGORIES: frozenset[DataCategory] = frozenset(
+    {DataCategory.HEALTH, DataCategory.DISABILITY, DataCategory.ETHNICITY, DataCategory.RELIGION}
+)
+
+
+def _sorted_unique(categories: list[DataCategory]) -> list[DataCategory]:
+    if len(set(categories)) != len(categories):
+        raise ValueError("data categories must not repeat")
+    return sorted(categories)
+
+
+CategoryList = Annotated[
+    list[DataCategory],
+    Field(min_length=1, max_length=32, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_sorted_unique),
+]
+
+
+# --- the hash a share token is bound to -------------------------------------------------------
+
+
+def canonical_json(data: Any) -> bytes:
+    """One byte string for one value: sorted keys, no spaces, UTF-8, no NaN.
+
+    Pydantic models are dumped in JSON mode first, so a model and its JSON dict hash alike.
+    """
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json", by_alias=True)
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def data_hash(data: Any) -> str:
+    """The `sha256:<hex>` a share token is bound to; raw bytes are hashed as they are."""
+    raw = data if isinstance(data, bytes) else canonical_json(data)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+# --- one resident's data, by category ---------------------------------------------------------
+
+
+class PersonIdentity(ContractModel):
+    """`identity`: who the resident is."""
+
+    name: PersonName
+    date_of_birth: date | None = Field(
+        default=None, description="As the event gives it; null when not known."
+    )
+
+
+class PersonBirth(ContractModel):
+    """`birth`: when the resident was born, when known."""
+
+    date_of_birth: date | None = None
+
+
+class MoveAddress(ContractModel):
+    """`address` for a change of address: where from, where to, when, and which way."""
+
+    direction: Direction
+    move_date: date
+    old_address: UkAddress | None = None
+    new_address: UkAddress | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MoveAddress:
+        if self.direction != "into" and self.old_address is None:
+            raise rule_error("old_address_required", "old_address is required unless 'into'")
+        if self.direction != "out_of" and self.new_address is None:
+            raise rule_error("new_address_required", "new_address is required unless 'out_of'")
+        return self
+
+
+class HouseholdPlace(ContractModel):
+    """`household`: the resident's place in the household they are part of after the event:
+    their `age` on the day, or only whether they are an adult (18+), and how many adults
+    already live there who are not part of the event. With neither age nor adult, the
+    resident counts as an adult (no discount is given on a guess)."""
+
+    age: int | None = Field(default=None, ge=0, le=130)
+    adult: bool | None = None
+    other_adults: int = Field(
+        default=0, ge=0, le=50, description="Adults already living there; 0 when none or unknown."
+    )
+
+    @property
+    def is_adult(self) -> bool:
+        if self.age is not None:
+            return self.age >= ADULT_AGE
+        return self.adult is not False

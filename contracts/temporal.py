@@ -1,0 +1,144 @@
+"""Temporal names: task queues, activities, workflows and search attributes, spelled once.
+
+As `contracts.topics` does for Kafka: workflows, services, the catalogue loader and the tests
+all take the names from here, and a test checks that every activity named here is served by
+exactly one worker, on the queue named here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+from temporalio.common import SearchAttributeKey
+
+__all__ = [
+    "ACTIVITY_QUEUE",
+    "SEARCH_ATTRIBUTES",
+    "WORKFLOW_FOR_EVENT_TYPE",
+    "Activity",
+    "SearchAttributes",
+    "TaskQueue",
+    "search_attribute_declarations",
+    "workflow_id_for",
+]
+
+
+class TaskQueue(StrEnum):
+    """One queue per worker process. A council service's queue is also its name as a
+    recipient in the data-sharing policy and in the service catalogue."""
+
+    WORKFLOWS = "lifeevents-workflows"
+    CONSENT = "consent"
+    RESIDENTS = "residents"
+    COUNCIL_TAX = "council-tax"
+    ELECTORAL = "electoral-services"
+    SCHOOLS = "school-admissions"
+    BENEFITS = "benefits"
+    NOTIFICATIONS = "notifications"
+
+
+class Activity(StrEnum):
+    # the workflow worker's own
+    PLAN_EVENT = "plan_event"
+    ECHO = "echo"
+    # consent gate and ledger
+    DECIDE_SHARE = "decide_share"
+    RECORD_SHARE = "record_share"
+    # resident index
+    MATCH_PEOPLE = "residents.match_people"
+    RESOLVE_DOUBTFUL = "residents.resolve_doubtful"
+    RECORD_MOVE = "residents.record_move"
+    MARK_DECEASED = "residents.mark_deceased"
+    FLAG_SUPPORT = "residents.flag_support"
+    SET_PREFERENCES = "residents.set_preferences"
+    CONTACT_FOR = "residents.contact_for"
+    # council services
+    COUNCIL_TAX_RECORD_MOVE = "council_tax.record_move"
+    ELECTORAL_RECORD_MOVE = "electoral.record_move"
+    SCHOOLS_FIND_CATCHMENT = "schools.find_catchment"
+    SCHOOLS_OFFER_IN_YEAR_ADMISSION = "schools.offer_in_year_admission"
+    BENEFITS_RECORD_CHANGE = "benefits.record_change_of_circumstances"
+    NOTIFICATIONS_SEND = "notifications.send"
+
+
+ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
+    {
+        Activity.PLAN_EVENT: TaskQueue.WORKFLOWS,
+        Activity.ECHO: TaskQueue.WORKFLOWS,
+        Activity.DECIDE_SHARE: TaskQueue.CONSENT,
+        Activity.RECORD_SHARE: TaskQueue.CONSENT,
+        Activity.MATCH_PEOPLE: TaskQueue.RESIDENTS,
+        Activity.RESOLVE_DOUBTFUL: TaskQueue.RESIDENTS,
+        Activity.RECORD_MOVE: TaskQueue.RESIDENTS,
+        Activity.MARK_DECEASED: TaskQueue.RESIDENTS,
+        Activity.FLAG_SUPPORT: TaskQueue.RESIDENTS,
+        Activity.SET_PREFERENCES: TaskQueue.RESIDENTS,
+        Activity.CONTACT_FOR: TaskQueue.RESIDENTS,
+        Activity.COUNCIL_TAX_RECORD_MOVE: TaskQueue.COUNCIL_TAX,
+        Activity.ELECTORAL_RECORD_MOVE: TaskQueue.ELECTORAL,
+        Activity.SCHOOLS_FIND_CATCHMENT: TaskQueue.SCHOOLS,
+        Activity.SCHOOLS_OFFER_IN_YEAR_ADMISSION: TaskQueue.SCHOOLS,
+        Activity.BENEFITS_RECORD_CHANGE: TaskQueue.BENEFITS,
+        Activity.NOTIFICATIONS_SEND: TaskQueue.NOTIFICATIONS,
+    }
+)
+"""The one queue each activity is served on."""
+
+
+# --- workflows --------------------------------------------------------------------------------
+
+WORKFLOW_FOR_EVENT_TYPE: Mapping[str, str] = MappingProxyType(
+    {
+        "lifeevents.birth.registered.v1": "BirthWorkflow",
+        "lifeevents.address.changed.v1": "MoveWorkflow",
+        "lifeevents.death.registered.v1": "BereavementWorkflow",
+    }
+)
+"""Which workflow a life event starts. The orchestrator starts workflows by name, so it
+needs none of the workflow code."""
+
+
+def workflow_id_for(source: str, event_id: str) -> str:
+    """A stable workflow ID for one event, whoever delivers it and however often.
+
+    A digest rather than the raw attributes: IDs stay one length, and whatever a producer put
+    in its `source` or `id` never shows in the Temporal UI's workflow list.
+    """
+    digest = hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()
+    return f"lifeevent-{digest[:32]}"
+
+
+# --- search attributes --------------------------------------------------------------------------
+
+
+class SearchAttributes:
+    """The custom search attributes ops engineers filter on in the Temporal UI. None may
+    ever carry personal data: event IDs and codes only."""
+
+    LIFE_EVENT_TYPE = SearchAttributeKey.for_keyword("LifeEventType")
+    LIFE_EVENT_ID = SearchAttributeKey.for_keyword("LifeEventId")
+    STAGE = SearchAttributeKey.for_keyword("LifeEventStage")
+    NEEDS_PERSON = SearchAttributeKey.for_bool("NeedsPerson")
+    COUNCIL_AREA = SearchAttributeKey.for_keyword("CouncilArea")
+
+
+SEARCH_ATTRIBUTES = (
+    SearchAttributes.LIFE_EVENT_TYPE,
+    SearchAttributes.LIFE_EVENT_ID,
+    SearchAttributes.STAGE,
+    SearchAttributes.NEEDS_PERSON,
+    SearchAttributes.COUNCIL_AREA,
+)
+
+# The names the Temporal CLI takes for `--search-attribute Name=Type`.
+_CLI_TYPE_NAMES = {"KEYWORD": "Keyword", "BOOL": "Bool"}
+
+
+def search_attribute_declarations() -> list[str]:
+    """`Name=Type` for each search attribute, as `temporal server start-dev` registers them."""
+    return [
+        f"{key.name}={_CLI_TYPE_NAMES[key.indexed_value_type.name]}" for key in SEARCH_ATTRIBUTES
+    ]

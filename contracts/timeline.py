@@ -1,0 +1,91 @@
+"""What a life-event workflow shows and takes while it runs, and what it returns.
+
+The timeline is the answer to the workflow's `timeline` query: the same view for ops, the
+resident (portal) and the caseworker. Confirmations and caseworker decisions are the
+workflow's updates. None of it carries personal data: steps, services and reasons are
+codes, people are pseudonymous resident keys.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import ContractModel
+from contracts.keys import ResidentKey
+
+__all__ = [
+    "Confirmation",
+    "MatchDecision",
+    "Outcome",
+    "PersonStatus",
+    "Receipt",
+    "StepStatus",
+    "Timeline",
+    "TimelineEntry",
+]
+
+
+class StepStatus(StrEnum):
+    WAITING = "waiting"
+    WAITING_FOR_RESIDENT = "waiting_for_resident"
+    DONE = "done"
+    SKIPPED = "skipped"
+    NEEDS_PERSON = "needs_person"
+
+
+class PersonStatus(ContractModel):
+    """What a step did with one resident's data: shared and acted on, or why not."""
+
+    resident: ResidentKey
+    status: Literal[StepStatus.DONE, StepStatus.SKIPPED]
+    reason: str = Field(default="", description="Why not, as a code: `objection_recorded`, …")
+
+
+class TimelineEntry(ContractModel):
+    step: str
+    service: str
+    status: StepStatus
+    reason: str = ""
+    outcome: str = ""
+    people: tuple[PersonStatus, ...] = Field(
+        default=(), description="Per resident, once the consent gate has decided about each."
+    )
+
+
+class Timeline(ContractModel):
+    event_id: str
+    stage: str
+    needs_person: bool
+    entries: list[TimelineEntry]
+    caseworker_tasks: list[str]
+
+
+class Confirmation(ContractModel):
+    """The resident's answer to a step that waits for them."""
+
+    step: str
+    accept: bool
+
+
+class Receipt(ContractModel):
+    message: str
+
+
+class MatchDecision(ContractModel):
+    """A caseworker's decision on a doubtful match: the person at `mover` (their place in
+    the event), linked to an existing resident or created anew."""
+
+    mover: int = Field(ge=0)
+    decision: str = Field(description="`link` or `create`.")
+    resident: str | None = None
+
+
+class Outcome(ContractModel):
+    """What a life-event workflow reports when it ends: identifiers and a stage only."""
+
+    type: str
+    id: str
+    stage: str

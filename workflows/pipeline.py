@@ -1,0 +1,396 @@
+"""The life-event pipeline: what every life-event workflow does, whatever the event.
+
+A life-event workflow (a move, a birth, a death) subclasses `LifeEventPipeline` and keeps
+only what is particular to its event: whom to match, the facts its plan's conditions test,
+each step's data per person. The pipeline gives it
+
+- the timeline (query), stages and search attributes, for ops, residents and caseworkers;
+- resident confirmations with a deadline (update `confirm`), after which a caseworker
+  takes over; caseworker tasks with escalation (updates `decide_match`, `resolve_task`);
+- identity matching in the resident index, with a caseworker deciding a doubtful match;
+- the step: (resident confirms) → consent gate, one decision per person → the service's
+  action with each allowed person's data and share token → each share recorded on the
+  ledger → each person to be told is notified.
+
+Data about a person is decided about that person: a refusal for one resident leaves the
+others' shares standing, and both show on the timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts import CloudEvent
+    from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
+    from contracts.consent import (
+        Decision,
+        ShareCompletion,
+        ShareDecision,
+        ShareRecorded,
+        ShareRequest,
+    )
+    from contracts.notifications import Notification
+    from contracts.plan import Fact, Plan, PlannedStep, PlanRequest
+    from contracts.residents import CaseworkerDecision, ContactPlan, MatchResult, PersonDetails
+    from contracts.shares import data_hash
+    from contracts.temporal import ACTIVITY_QUEUE, Activity, SearchAttributes
+    from contracts.timeline import (
+        Confirmation,
+        MatchDecision,
+        Outcome,
+        PersonStatus,
+        Receipt,
+        StepStatus,
+        Timeline,
+        TimelineEntry,
+    )
+
+__all__ = ["CASEWORKER_WITHIN", "CONFIRM_WITHIN", "LifeEventPipeline", "Sharing"]
+
+CONFIRM_WITHIN = timedelta(days=14)
+CASEWORKER_WITHIN = timedelta(days=5)
+
+# Patches, in the order they were added. Histories recorded before each still replay.
+_STAGE_WHILE_WAITING = "stage-while-waiting-for-resident"
+_DECISION_PER_PERSON = "decision-per-person"
+
+_QUICK = timedelta(seconds=30)
+# A refusal from the gate or a receiver is an answer, not a fault: never retried.
+_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["ShareRefused", "ShareDataInvalid", "ResidentIndexError"],
+)
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """One resident's part in a step: exactly the data the step would share about them, and
+    whether they are told what was done (an adult is; a child is not written to)."""
+
+    resident: str
+    data: dict[str, Any]
+    notify: bool
+
+
+class LifeEventPipeline:
+    """Base of every life-event workflow: state, handlers and the steps they share."""
+
+    def __init__(self) -> None:
+        self._event_id = ""
+        self._stage = "received"
+        self._entries: dict[str, TimelineEntry] = {}
+        self._tasks: list[str] = []
+        self._awaiting: set[str] = set()
+        self._confirmations: dict[str, bool] = {}
+        self._match_decisions: dict[int, MatchDecision] = {}
+
+    # -- what ops, residents and caseworkers see ------------------------------------------
+
+    @workflow.query
+    def timeline(self) -> Timeline:
+        return Timeline(
+            event_id=self._event_id,
+            stage=self._stage,
+            needs_person=bool(self._tasks),
+            entries=list(self._entries.values()),
+            caseworker_tasks=list(self._tasks),
+        )
+
+    @workflow.update
+    def confirm(self, confirmation: Confirmation) -> Receipt:
+        self._confirmations[confirmation.step] = confirmation.accept
+        return Receipt(message="Thank you, we have your answer.")
+
+    @confirm.validator
+    def _confirmable(self, confirmation: Confirmation) -> None:
+        entry = self._entries.get(confirmation.step)
+        if entry is not None and entry.status is StepStatus.NEEDS_PERSON:
+            # Refused politely, and not recorded: a caseworker already has this in hand.
+            raise ValueError(
+                "Thank you. The time to answer has passed, so a caseworker will contact you "
+                "about this instead."
+            )
+        if confirmation.step not in self._awaiting:
+            raise ValueError("This step is not waiting for an answer.")
+
+    @workflow.update
+    def decide_match(self, decision: MatchDecision) -> Receipt:
+        self._match_decisions[decision.mover] = decision
+        return Receipt(message="Decision recorded.")
+
+    @decide_match.validator
+    def _decidable(self, decision: MatchDecision) -> None:
+        if f"match:{decision.mover}" not in self._tasks or decision.mover in self._match_decisions:
+            raise ValueError("No identity decision is waiting for that mover.")
+        if decision.decision not in {"link", "create"}:
+            raise ValueError("decision must be link or create")
+        if decision.decision == "link" and not decision.resident:
+            raise ValueError("a link needs the resident key")
+
+    @workflow.update
+    def resolve_task(self, task: str) -> Receipt:
+        """A caseworker has dealt with a task outside the automated plan."""
+        self._close_task(task)
+        return Receipt(message="Task closed.")
+
+    @resolve_task.validator
+    def _resolvable(self, task: str) -> None:
+        if task not in self._tasks or task.startswith("match:"):
+            raise ValueError("No such open task (identity decisions use decide_match).")
+
+    # -- the parts of a run -------------------------------------------------------------------
+
+    async def begin(self, event: CloudEvent[Any], facts: dict[str, Fact]) -> Plan:
+        """Say which event this is, and plan it from the catalogue."""
+        self._event_id = event.id
+        workflow.upsert_search_attributes(
+            [
+                SearchAttributes.LIFE_EVENT_TYPE.value_set(event.type),
+                SearchAttributes.LIFE_EVENT_ID.value_set(event.id),
+            ]
+        )
+        self._set_stage("planning")
+        plan: Plan = await workflow.execute_activity(
+            Activity.PLAN_EVENT,
+            PlanRequest(event_type=event.type, event_id=event.id, facts=facts),
+            result_type=Plan,
+            start_to_close_timeout=_QUICK,  # on this worker's own queue
+        )
+        for step in plan.steps:
+            self._entries[step.name] = TimelineEntry(
+                step=step.name,
+                service=step.service,
+                status=StepStatus.WAITING if step.applies else StepStatus.SKIPPED,
+                reason=step.reason,
+            )
+        return plan
+
+    async def match(self, people: Sequence[PersonDetails]) -> tuple[str, ...]:
+        """Each person's resident key; a doubtful match waits for a caseworker's decision."""
+        self._set_stage("matching")
+        matches: list[MatchResult] = await self._call(
+            Activity.MATCH_PEOPLE, list(people), list[MatchResult]
+        )
+        keys: list[str] = []
+        for index, match in enumerate(matches):
+            if match.resident is not None:
+                keys.append(match.resident)
+                continue
+            # Doubtful: a caseworker decides who this is; automation does not guess.
+            decision = await self._wait_for_caseworker(index)
+            resolved: MatchResult = await self._call(
+                Activity.RESOLVE_DOUBTFUL,
+                CaseworkerDecision(
+                    person=people[index],
+                    decision="link" if decision.decision == "link" else "create",
+                    resident=decision.resident,
+                    workflow_id=workflow.info().workflow_id,
+                    step=f"match-{index}",
+                ),
+                MatchResult,
+            )
+            assert resolved.resident is not None
+            keys.append(resolved.resident)
+        return tuple(keys)
+
+    async def carry_out(
+        self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
+    ) -> None:
+        """One step of the plan: confirm → gate per person → action → ledger → notify."""
+        if step.confirm and not await self._confirmed(step):
+            return
+        if not workflow.patched(_DECISION_PER_PERSON):
+            # Recorded when one decision stood for the household: replay it as it ran.
+            people = [Sharing(people[0].resident, people[0].data, notify=True)]
+        shares: list[ResidentShare] = []
+        refused: dict[str, str] = {}
+        for person in people:
+            decision = await self._decide(step, person)
+            if decision.decision is Decision.ALLOW and decision.share_token is not None:
+                shares.append(
+                    ResidentShare(
+                        resident=person.resident,
+                        share_token=decision.share_token,
+                        data=person.data,
+                    )
+                )
+            else:
+                refused[person.resident] = decision.reason
+        if not shares:
+            self._update(step.name, StepStatus.SKIPPED, reason=next(iter(refused.values())))
+            self._people(step.name, people, refused)
+            return
+        try:
+            outcome: ActionOutcome = await workflow.execute_activity(
+                step.activity,
+                ServiceAction(
+                    workflow_id=workflow.info().workflow_id,
+                    step=step.name,
+                    event_id=event.id,
+                    event_type=event.type,
+                    shares=tuple(shares),
+                ),
+                result_type=ActionOutcome,
+                task_queue=step.service,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=_RETRY,
+            )
+        except ActivityError as error:
+            if not isinstance(error.cause, ApplicationError):
+                raise
+            reason = error.cause.type or "refused"
+            self._update(step.name, StepStatus.SKIPPED, reason=reason)
+            self._people(
+                step.name, people, {p.resident: refused.get(p.resident, reason) for p in people}
+            )
+            return
+        for share in shares:
+            await self._call(
+                Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
+            )
+        for person in people:
+            if person.notify and person.resident not in refused:
+                await self._notify(step, outcome, person.resident)
+        self._update(step.name, StepStatus.DONE, outcome=outcome.code)
+        self._people(step.name, people, refused)
+
+    async def finish(self, event: CloudEvent[Any]) -> Outcome:
+        """Wait for every open caseworker task, then complete."""
+        if self._tasks:
+            self._set_stage("needs_person")
+            try:
+                await workflow.wait_condition(lambda: not self._tasks, timeout=CASEWORKER_WITHIN)
+            except TimeoutError:
+                self._set_stage("escalated")  # overdue: the caseworker queue shows it first
+                await workflow.wait_condition(lambda: not self._tasks)
+        self._set_stage("complete")
+        return Outcome(type=event.type, id=event.id, stage=self._stage)
+
+    # -- inside a step ------------------------------------------------------------------------
+
+    async def _decide(self, step: PlannedStep, person: Sharing) -> ShareDecision:
+        decision: ShareDecision = await self._call(
+            Activity.DECIDE_SHARE,
+            ShareRequest(
+                resident=person.resident,
+                purpose=step.purpose,
+                recipient=step.service,
+                data_categories=list(step.categories),
+                data_hash=data_hash(person.data),
+            ),
+            ShareDecision,
+        )
+        return decision
+
+    async def _confirmed(self, step: PlannedStep) -> bool:
+        self._awaiting.add(step.name)
+        self._update(step.name, StepStatus.WAITING_FOR_RESIDENT)
+        # Added after the first release: ops filter on the stage while a resident is asked.
+        # Moves recorded before it replay without these search-attribute updates.
+        shows_wait = workflow.patched(_STAGE_WHILE_WAITING)
+        if shows_wait:
+            self._set_stage("waiting_for_resident")
+        try:
+            await workflow.wait_condition(
+                lambda: step.name in self._confirmations, timeout=CONFIRM_WITHIN
+            )
+        except TimeoutError:
+            self._awaiting.discard(step.name)
+            self._update(step.name, StepStatus.NEEDS_PERSON, reason="no_answer_in_time")
+            self._open_task(f"confirm:{step.name}")
+            if shows_wait:
+                self._set_stage("acting")
+            return False
+        self._awaiting.discard(step.name)
+        if shows_wait:
+            self._set_stage("acting")
+        if not self._confirmations[step.name]:
+            self._update(step.name, StepStatus.SKIPPED, reason="declined_by_resident")
+            return False
+        return True
+
+    async def _notify(self, step: PlannedStep, outcome: ActionOutcome, resident: str) -> None:
+        contact: ContactPlan = await self._call(Activity.CONTACT_FOR, resident, ContactPlan)
+        await self._call(
+            Activity.NOTIFICATIONS_SEND,
+            Notification(
+                resident=resident,
+                template=step.notification,
+                references=outcome.references,
+                workflow_id=workflow.info().workflow_id,
+                step=step.name,
+                deceased=contact.deceased,
+                channels=contact.channels,
+                email=contact.email,
+                phone=contact.phone,
+                address=contact.address,
+            ),
+            ActionOutcome,
+        )
+
+    async def _wait_for_caseworker(self, mover: int) -> MatchDecision:
+        task = f"match:{mover}"
+        self._open_task(task)
+        try:
+            await workflow.wait_condition(
+                lambda: mover in self._match_decisions, timeout=CASEWORKER_WITHIN
+            )
+        except TimeoutError:
+            # Escalated: still a person's decision, now overdue; the wait goes on.
+            self._set_stage("escalated")
+            await workflow.wait_condition(lambda: mover in self._match_decisions)
+        self._close_task(task)
+        self._set_stage("matching")
+        return self._match_decisions[mover]
+
+    async def _call(self, activity: Activity, argument: Any, result_type: type[Any]) -> Any:
+        """A platform activity (index, gate, ledger, notifications) on the queue that serves it."""
+        return await workflow.execute_activity(
+            activity,
+            argument,
+            result_type=result_type,
+            task_queue=ACTIVITY_QUEUE[activity],
+            start_to_close_timeout=_QUICK,
+            retry_policy=_RETRY,
+        )
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _update(
+        self, step: str, status: StepStatus, *, reason: str = "", outcome: str = ""
+    ) -> None:
+        entry = self._entries[step]
+        self._entries[step] = entry.model_copy(
+            update={"status": status, "reason": reason, "outcome": outcome}
+        )
+
+    def _people(self, step: str, people: Sequence[Sharing], refused: dict[str, str]) -> None:
+        statuses = tuple(
+            PersonStatus(resident=p.resident, status=StepStatus.SKIPPED, reason=refused[p.resident])
+            if p.resident in refused
+            else PersonStatus(resident=p.resident, status=StepStatus.DONE)
+            for p in people
+        )
+        self._entries[step] = self._entries[step].model_copy(update={"people": statuses})
+
+    def _set_stage(self, stage: str) -> None:
+        self._stage = stage
+        workflow.upsert_search_attributes([SearchAttributes.STAGE.value_set(stage)])
+
+    def _open_task(self, task: str) -> None:
+        self._tasks.append(task)
+        workflow.upsert_search_attributes([SearchAttributes.NEEDS_PERSON.value_set(True)])
+
+    def _close_task(self, task: str) -> None:
+        self._tasks.remove(task)
+        workflow.upsert_search_attributes(
+            [SearchAttributes.NEEDS_PERSON.value_set(bool(self._tasks))]
+        )
