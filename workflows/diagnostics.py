@@ -25,6 +25,7 @@ async def echo(text: str) -> str:
 class StackCheckWorkflow:
     @workflow.run
     async def run(self, text: str) -> str:
-        return await workflow.execute_activity(
+        echoed: str = await workflow.execute_activity(
             Activity.ECHO, text, result_type=str, start_to_close_timeout=timedelta(seconds=30)
         )
+        return echoed

@@ -47,14 +47,22 @@ ADULT = HOUSEHOLD["data"]["movers"][0]  # synthetic: Pat Placeholder, born 1980-
 PERSONAL = ("Placeholder", "1980-01-31", "AB2 4FG", "Fictitious Avenue", "AB5 6DE", "Invented Row")
 
 
-def move(old: dict[str, Any], new: dict[str, Any], move_date: str) -> CloudEvent[Any]:
+SAM = {"name": {"given_names": "Sam", "family_name": "Placeholder"}, "date_of_birth": "1983-04-05"}
+
+
+def move(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    move_date: str,
+    movers: list[dict[str, Any]] | None = None,
+) -> CloudEvent[Any]:
     return from_structured(
         {
             **HOUSEHOLD,
             "id": str(uuid.uuid4()),
             "data": {
                 **HOUSEHOLD["data"],
-                "movers": [ADULT],
+                "movers": movers or [ADULT],
                 "old_address": old,
                 "new_address": new,
                 "move_date": move_date,
@@ -226,7 +234,42 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
             e for e in ledger["entries"] if e["recipient"] == "benefits" and e["outcome"] == "deny"
         ]
         assert [d["reason"] for d in denials] == ["objection"]
-        moves_seen = 3
+
+        # Sam moves in with Pat, and on together: one decision each. Pat's objection stops
+        # Pat's data going to benefits, and only Pat's; Sam's share goes ahead.
+        claims_before = rows(var / "benefits" / "benefits.db", "benefit_changes")
+        fourth = move(first_home, second_home, "2025-12-15", movers=[SAM, ADULT])
+        await publish(bootstrap, fourth)
+        seen = await finished(client, fourth)
+        benefits = seen.entries[3]
+        assert (benefits.step, benefits.status.value) == ("benefits", "done")
+        with sqlite3.connect(var / "residents" / "residents.db") as connection:
+            [(sam,)] = connection.execute(
+                "SELECT key FROM residents WHERE key != ?", (resident,)
+            ).fetchall()
+        assert [(p.resident, p.status.value, p.reason) for p in benefits.people] == [
+            (sam, "done", ""),
+            (resident, "skipped", "objection"),
+        ]
+        # Pat's claim was not touched: nothing of Pat's reached benefits.
+        assert rows(var / "benefits" / "benefits.db", "benefit_changes") == claims_before
+        ledgers = {}
+        for who in (resident, sam):
+            own = ApiAuth(signing_key).mint(who, Role.RESIDENT)
+            async with httpx.AsyncClient(
+                base_url=consent_api, headers={"Authorization": f"Bearer {own}"}
+            ) as consent:
+                ledgers[who] = (await consent.get(f"/residents/{who}/ledger")).json()
+        assert ledgers[sam]["resident"] == sam
+        sams = {(e["recipient"], e["kind"], e["outcome"]) for e in ledgers[sam]["entries"]}
+        assert ("benefits", "decision", "allow") in sams
+        assert ("benefits", "share", "completed") in sams
+        assert not {e["ref"] for e in ledgers[sam]["entries"]} & {
+            e["ref"] for e in ledgers[resident]["entries"]
+        }
+        pats = [e for e in ledgers[resident]["entries"] if e["recipient"] == "benefits"]
+        assert [e["reason"] for e in pats if e["outcome"] == "deny"] == ["objection"] * 2
+        moves_seen = 4
 
         # No name, date of birth or address in plain text in Temporal's database or WAL.
         stored = b"".join(p.read_bytes() for p in (var / "temporal").glob("temporal.db*"))
@@ -246,7 +289,7 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
         )
         assert listed.returncode == 0, listed.stderr
         ids = {w["execution"]["workflowId"] for w in json.loads(listed.stdout)}
-        assert ids == {workflow_id_for(e.source, e.id) for e in (first, second, third)}
+        assert ids == {workflow_id_for(e.source, e.id) for e in (first, second, third, fourth)}
         assert len(ids) == moves_seen
         codec_token = (var / "secrets" / "codec-tokens").read_text().split()[0]
         codec = f"http://127.0.0.1:{env['LIFEEVENTS_CODEC_PORT']}"
