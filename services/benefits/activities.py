@@ -22,7 +22,7 @@ from contracts.base import ContractModel
 from contracts.shares import HouseholdPlace, MoveAddress, PersonIdentity
 from contracts.temporal import Activity, TaskQueue
 from services.benefits.store import BenefitStore
-from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
+from services.common.council import CouncilActivities, Shared, same_for_all
 
 __all__ = ["PURPOSE", "BenefitActivities", "BenefitMover"]
 
@@ -40,18 +40,9 @@ class BenefitActivities(CouncilActivities):
     purpose = PURPOSE
     store: BenefitStore
 
-    @classmethod
-    def serving(cls, store: BenefitStore, settings: CouncilSettings) -> BenefitActivities:
-        return cls(store, settings.share_keys())
-
     @activity.defn(name=Activity.BENEFITS_RECORD_CHANGE)
     async def record_change_of_circumstances(self, action: ServiceAction) -> ActionOutcome:
-        async def change(
-            conn: AsyncConnection, movers: list[Shared[BenefitMover]]
-        ) -> ActionOutcome:
-            return await self._record(conn, action, movers)
-
-        return await self.perform(action, BenefitMover, change)
+        return await self.perform(action, BenefitMover, self._record)
 
     async def _record(
         self, conn: AsyncConnection, action: ServiceAction, movers: list[Shared[BenefitMover]]

@@ -352,6 +352,11 @@ class CouncilActivities:
         # before the activity answers (set by `run_worker` from the settings only).
         self.kill_after_commit = False
 
+    @classmethod
+    def serving(cls, store: Any, settings: CouncilSettings) -> Self:
+        """The activities as `python -m services.<name>` serves them."""
+        return cls(store, settings.share_keys())
+
     @property
     def task_queue(self) -> str:
         return self.recipient
@@ -384,7 +389,9 @@ class CouncilActivities:
         self,
         action: ServiceAction,
         model: type[M],
-        change: Callable[[AsyncConnection, list[Shared[M]]], Awaitable[ActionOutcome]],
+        change: Callable[
+            [AsyncConnection, ServiceAction, list[Shared[M]]], Awaitable[ActionOutcome]
+        ],
     ) -> ActionOutcome:
         key = ActionKey(action.workflow_id, action.step)
         first = await self.store.recorded(key)
@@ -396,7 +403,7 @@ class CouncilActivities:
         shared = self.parse(model, action)
 
         async def run(conn: AsyncConnection) -> ActionOutcome:
-            return await change(conn, shared)
+            return await change(conn, action, shared)
 
         decisions = ",".join(c.decision_id for c in claims)
         outcome = await self.store.once(key, run, decision_id=decisions)

@@ -26,7 +26,7 @@ from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
 from contracts.shares import HouseholdPlace, MoveAddress, PersonIdentity
 from contracts.temporal import Activity, TaskQueue
-from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
+from services.common.council import CouncilActivities, Shared, same_for_all
 from services.counciltax.areas import council_for
 from services.counciltax.store import CouncilTaxStore
 
@@ -47,16 +47,12 @@ class CouncilTaxActivities(CouncilActivities):
     purpose = PURPOSE
     store: CouncilTaxStore
 
-    @classmethod
-    def serving(cls, store: CouncilTaxStore, settings: CouncilSettings) -> CouncilTaxActivities:
-        return cls(store, settings.share_keys())
-
     @activity.defn(name=Activity.COUNCIL_TAX_RECORD_MOVE)
     async def record_move(self, action: ServiceAction) -> ActionOutcome:
         return await self.perform(action, CouncilTaxMover, self._record_move)
 
     async def _record_move(
-        self, conn: AsyncConnection, movers: list[Shared[CouncilTaxMover]]
+        self, conn: AsyncConnection, action: ServiceAction, movers: list[Shared[CouncilTaxMover]]
     ) -> ActionOutcome:
         store = self.store
         where = same_for_all(m.data.address for m in movers)
@@ -77,15 +73,13 @@ class CouncilTaxActivities(CouncilActivities):
         joining = [m for m in movers if m.data.household.is_adult]
         already = same_for_all(m.data.household.other_adults for m in movers)
         open_there = await store.open_accounts_at(conn, where.new_address)
+        counted = (await store.adults_on(conn, open_there[0]) or 0) if open_there else 0
+        adults = max(already, counted) + len(joining)
+        discount = SINGLE_PERSON_DISCOUNT if adults == 1 else 0
         if open_there:
             reference = open_there[0]
-            counted = await store.adults_on(conn, reference) or 0
-            adults = max(already, counted) + len(joining)
-            discount = SINGLE_PERSON_DISCOUNT if adults == 1 else 0
             await store.review(conn, reference, adults, discount)
         else:
-            adults = already + len(joining)
-            discount = SINGLE_PERSON_DISCOUNT if adults == 1 else 0
             reference = await store.open_account(
                 conn, where.new_address, where.move_date, adults, discount
             )

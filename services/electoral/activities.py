@@ -27,7 +27,7 @@ from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
 from contracts.shares import MoveAddress, PersonIdentity, age_on
 from contracts.temporal import Activity, TaskQueue
-from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
+from services.common.council import CouncilActivities, Shared, same_for_all
 from services.electoral.store import ElectoralStore
 
 __all__ = ["MINIMUM_AGE", "PURPOSE", "ElectoralActivities", "ElectoralMover"]
@@ -48,18 +48,9 @@ class ElectoralActivities(CouncilActivities):
     purpose = PURPOSE
     store: ElectoralStore
 
-    @classmethod
-    def serving(cls, store: ElectoralStore, settings: CouncilSettings) -> ElectoralActivities:
-        return cls(store, settings.share_keys())
-
     @activity.defn(name=Activity.ELECTORAL_RECORD_MOVE)
     async def record_move(self, action: ServiceAction) -> ActionOutcome:
-        async def change(
-            conn: AsyncConnection, movers: list[Shared[ElectoralMover]]
-        ) -> ActionOutcome:
-            return await self._record_move(conn, action, movers)
-
-        return await self.perform(action, ElectoralMover, change)
+        return await self.perform(action, ElectoralMover, self._record_move)
 
     async def _record_move(
         self, conn: AsyncConnection, action: ServiceAction, movers: list[Shared[ElectoralMover]]

@@ -25,7 +25,7 @@ from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
 from contracts.shares import MoveAddress, PersonBirth, PersonIdentity
 from contracts.temporal import Activity, TaskQueue
-from services.common.council import CouncilActivities, CouncilSettings, Shared, same_for_all
+from services.common.council import CouncilActivities, Shared, same_for_all
 from services.schools.catchment import catchment_for, district, year_group, year_name
 from services.schools.store import NewApplication, SchoolStore
 
@@ -50,10 +50,6 @@ class SchoolActivities(CouncilActivities):
     purpose = PURPOSE
     store: SchoolStore
 
-    @classmethod
-    def serving(cls, store: SchoolStore, settings: CouncilSettings) -> SchoolActivities:
-        return cls(store, settings.share_keys())
-
     @activity.defn(name=Activity.SCHOOLS_FIND_CATCHMENT)
     async def find_catchment(self, action: ServiceAction) -> ActionOutcome:
         """Read only: the catchment schools of the new address."""
@@ -76,10 +72,7 @@ class SchoolActivities(CouncilActivities):
 
     @activity.defn(name=Activity.SCHOOLS_OFFER_IN_YEAR_ADMISSION)
     async def offer_in_year_admission(self, action: ServiceAction) -> ActionOutcome:
-        async def change(conn: AsyncConnection, movers: list[Shared[SchoolMover]]) -> ActionOutcome:
-            return await self._apply(conn, action, movers)
-
-        return await self.perform(action, SchoolMover, change)
+        return await self.perform(action, SchoolMover, self._apply)
 
     async def _apply(
         self, conn: AsyncConnection, action: ServiceAction, movers: list[Shared[SchoolMover]]
