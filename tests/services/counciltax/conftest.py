@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from services.counciltax.activities import CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
-from tests.support.council import fresh_postgres_url, keys, postgres_server
-
-
-@pytest.fixture(scope="session")
-def postgres_socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from postgres_server(tmp_path_factory)
+from tests.support.council import keys
+from tests.support.postgres import fresh_postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

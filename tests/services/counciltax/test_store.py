@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.actions import ActionOutcome
 from services.common.council import ActionKey, Change
 from services.counciltax.store import CouncilTaxStore, accounts
-from tests.support.council import fresh_postgres_url
+from tests.support.postgres import fresh_postgres_url
 
 
 async def test_concurrent_duplicates_in_two_processes_change_once(postgres_socket_dir: str) -> None:
