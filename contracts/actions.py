@@ -38,6 +38,9 @@ class ResidentShare(ContractModel):
 
 
 class ServiceAction(ContractModel):
+    """One step of a plan for a council service: the life event it is about, and one share
+    per resident whose data the step hands over."""
+
     workflow_id: WorkflowId = Field(description="With `step`, the action's idempotency key.")
     step: StepName
     event_id: str = Field(min_length=1, max_length=256)
@@ -47,6 +50,9 @@ class ServiceAction(ContractModel):
         max_length=20,
         description="One per resident whose data the step shares; residents the gate refused "
         "are not here.",
+        # Each resident once is unique by a property, which JSON Schema cannot say; what it
+        # can (no two shares alike) it says.
+        json_schema_extra={"uniqueItems": True},
     )
 
     @model_validator(mode="after")
@@ -61,6 +67,8 @@ class ServiceAction(ContractModel):
 
 
 class ActionOutcome(ContractModel):
+    """What the service did, as a code, and its own references for the notification."""
+
     outcome: Literal["done", "no_action"]
     code: str = Field(description="What was done, as a code, e.g. `account_closed_and_opened`.")
     references: dict[str, str] = Field(

@@ -1,4 +1,5 @@
-"""UK postal addresses, with a validated postcode and an optional UPRN."""
+"""UK postal addresses, with a validated postcode and an optional UPRN, and the addresses a
+move needs by its direction."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 
 from contracts.base import ContractModel
 from contracts.errors import rule_error
+from contracts.rules import Rule, present, unless
 
-__all__ = ["AddressLine", "UkAddress", "UkPostcode", "Uprn", "normalise_postcode"]
+__all__ = [
+    "NEW_ADDRESS_REQUIRED",
+    "OLD_ADDRESS_REQUIRED",
+    "AddressLine",
+    "UkAddress",
+    "UkPostcode",
+    "Uprn",
+    "normalise_postcode",
+]
 
 # The format rules of the UK postcode (outward code: area, district; inward code: sector,
 # unit), as published for GOV.UK forms, plus the one historic exception GIR 0AA.
@@ -76,3 +86,17 @@ class UkAddress(ContractModel):
     )
     postcode: UkPostcode
     uprn: Uprn | None = None
+
+
+# A move (`contracts.keys.Direction`) into the council area may come from an address we do
+# not know, and one out of it may go to one: every model of a move states the same two rules.
+OLD_ADDRESS_REQUIRED = Rule(
+    "old_address_required",
+    "old_address is required unless 'into'",
+    unless("direction", "into", present("old_address")),
+)
+NEW_ADDRESS_REQUIRED = Rule(
+    "new_address_required",
+    "new_address is required unless 'out_of'",
+    unless("direction", "out_of", present("new_address")),
+)

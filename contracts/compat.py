@@ -148,6 +148,8 @@ def _compare(
 
     if "properties" in old or "properties" in new:
         _compare_objects(old, new, old_root, new_root, path, found, seen)
+    if "additionalProperties" in old or "additionalProperties" in new:
+        _compare_additional(old, new, old_root, new_root, path, found, seen)
     if "items" in old or "items" in new:
         if "items" in old and "items" in new:
             _compare(old["items"], new["items"], old_root, new_root, f"{path}[]", found, seen)
@@ -276,7 +278,24 @@ def _compare_objects(
         _compare(
             old_props[name], new_props[name], old_root, new_root, f"{path}.{name}", found, seen
         )
-    if old.get("additionalProperties", True) != new.get("additionalProperties", True):
+
+
+def _compare_additional(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    old_root: Mapping[str, Any],
+    new_root: Mapping[str, Any],
+    path: str,
+    found: list[Incompatibility],
+    seen: frozenset[tuple[int, int]],
+) -> None:
+    # Closed objects say false; a map (a dict of codes, the data by category) says what its
+    # values are, and is compared as values are.
+    before = old.get("additionalProperties", True)
+    after = new.get("additionalProperties", True)
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        _compare(before, after, old_root, new_root, f"{path}.*", found, seen)
+    elif before != after:
         found.append(Incompatibility(path, "additionalProperties changed", "both"))
 
 

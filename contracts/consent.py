@@ -16,13 +16,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.base import ContractModel
+from contracts.errors import rule_error
 from contracts.keys import Code, DataHash, ResidentKey
-from contracts.shares import CategoryList, DataCategory
+from contracts.rules import Rule, contains_any, equals, stated, when
+from contracts.shares import SPECIAL_CATEGORIES, CategoryList, DataCategory
 
 __all__ = [
+    "SPECIAL_CATEGORY",
     "ConsentChange",
     "ConsentEvent",
     "ConsentGrant",
@@ -82,9 +85,21 @@ class ConsentEvent(ContractModel):
 # Given times may run a little ahead of ours (another machine's clock); not more.
 _CLOCK_SKEW = timedelta(minutes=5)
 
+SPECIAL_CATEGORY = Rule(
+    "special_category",
+    "special_category must say whether any data category is special",
+    when(
+        contains_any("data_categories", sorted(c.value for c in SPECIAL_CATEGORIES)),
+        equals("special_category", True),
+        equals("special_category", False),
+    ),
+)
+
 
 class ConsentGrant(ContractModel):
     """What the resident agreed to: every element required, none defaulted."""
+
+    model_config = ConfigDict(json_schema_extra=stated(SPECIAL_CATEGORY))
 
     resident: ResidentKey
     controller: Code = Field(description="The data controller (the council), e.g. `council`.")
@@ -104,26 +119,32 @@ class ConsentGrant(ContractModel):
     def _consistent(self) -> ConsentGrant:
         special = any(c.special for c in self.data_categories)
         if self.special_category != special:
-            raise ValueError("special_category must say whether any data category is special")
+            raise SPECIAL_CATEGORY.error()
         if self.expires_at <= self.given_at:
-            raise ValueError("expires_at must be after given_at")
+            raise rule_error("consent_expiry", "expires_at must be after given_at")
         if self.given_at > datetime.now(UTC) + _CLOCK_SKEW:
-            raise ValueError("given_at is in the future")
+            raise rule_error("given_in_future", "given_at is in the future")
         return self
 
 
 class ConsentRecord(ConsentGrant):
+    """A recorded consent: what was agreed, its ID, its status now and every status change."""
+
     consent_id: str
     status: ConsentStatus
     events: list[ConsentEvent]
 
 
 class ObjectionRequest(ContractModel):
+    """The resident objects to the use of their data for a purpose (UK GDPR Art. 21)."""
+
     resident: ResidentKey
     purpose: Code
 
 
 class Objection(ObjectionRequest):
+    """A recorded objection; `withdrawn_at` once the resident has taken it back."""
+
     objection_id: str
     recorded_at: AwareDatetime
     withdrawn_at: AwareDatetime | None = None
@@ -146,6 +167,9 @@ class ShareRequest(ContractModel):
 
 
 class ShareDecision(ContractModel):
+    """decide_share's answer, written to the ledger as entry `ledger_seq`: allow (with a
+    share token for exactly the data asked about), deny, or needs consent."""
+
     decision_id: str
     decision: Decision
     resident: ResidentKey
@@ -167,6 +191,8 @@ class ShareCompletion(ContractModel):
 
 
 class ShareRecorded(ContractModel):
+    """record_share's answer: the share under this decision is the ledger's entry `ledger_seq`."""
+
     decision_id: str
     ledger_seq: int
 
@@ -195,6 +221,8 @@ class DataUseEntry(ContractModel):
 
 
 class DataUseReport(ContractModel):
+    """Everything the ledger holds about one resident's data (UK GDPR Art. 15)."""
+
     resident: ResidentKey
     received: list[DataUseEntry] = Field(description="Completed shares: who received what.")
     entries: list[DataUseEntry] = Field(description="Every ledger entry about this resident.")

@@ -6,15 +6,16 @@
     python -m contracts.generate --publish --restate  # ... and restated ones (see below)
 
 Published snapshots are the promise made to other teams: ``--publish`` adds a snapshot for
-a type that has none, and refuses to touch one whose type has changed incompatibly.
+a type (an event type, or a shape of ``contracts.shapes``) that has none, and refuses to
+touch one whose type has changed incompatibly.
 
 The promise is what the models accept, which the schema describes. When a schema comes to
 state what the models already enforced (a rule written into the schema, a value they
 already took), the events that are valid stay the same, but the compatibility check, which
 compares schemas, reports the change. ``--restate`` takes such snapshots again, printing
 every reported change it accepts: it is for that case only, with tests showing the models
-already did what the schema now says (tests/contracts/test_schema_rules.py), never for a
-change of the models, which needs a new type.
+already did what the schema now says (tests/contracts/test_schema_rules.py and
+test_shape_rules.py), never for a change of the models, which needs a new type.
 """
 
 from __future__ import annotations

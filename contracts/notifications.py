@@ -30,6 +30,8 @@ TemplateCode = Annotated[
 
 
 class Notification(ContractModel):
+    """One message to one resident about one workflow step, and how to reach them."""
+
     resident: ResidentKey
     template: TemplateCode
     references: dict[str, str] = Field(

@@ -48,6 +48,9 @@ class PlannedStep(ContractModel):
 
 
 class Plan(ContractModel):
+    """Every step of the service catalogue (at `catalogue_version`) for one life event,
+    whether it applies to this event or not."""
+
     event_type: str
     event_id: str
     catalogue_version: str

@@ -10,18 +10,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from contracts.addresses import UkAddress
+from contracts.addresses import NEW_ADDRESS_REQUIRED, UkAddress
 from contracts.base import ContractModel
 from contracts.dates import DateOfBirth, PastDate
-from contracts.errors import rule_error
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
 from contracts.keys import Direction, ReasonCode, ResidentKey, StepName, WorkflowId
 from contracts.people import ContactDetails, PersonName
+from contracts.rules import Rule, absent, equals, present, stated, unique, when
 
 __all__ = [
     "CHANNELS",
+    "DECISION_RESIDENT",
+    "DUPLICATE_CHANNEL",
+    "MATCH_RESIDENT",
     "CaseworkerDecision",
     "Channel",
     "ContactPlan",
@@ -90,9 +93,18 @@ class PersonDetails(ContractModel):
         )
 
 
+MATCH_RESIDENT = Rule(
+    "match_resident",
+    "resident is given unless the match is doubtful",
+    when(equals("outcome", "doubtful"), absent("resident"), present("resident")),
+)
+
+
 class MatchResult(ContractModel):
     """Who a person is in the index. `doubtful` names no resident: a caseworker decides
     (`candidate_keys` lists the residents the caseworker should look at)."""
+
+    model_config = ConfigDict(json_schema_extra=stated(MATCH_RESIDENT))
 
     outcome: MatchOutcome
     resident: ResidentKey | None
@@ -103,7 +115,7 @@ class MatchResult(ContractModel):
     @model_validator(mode="after")
     def _consistent(self) -> MatchResult:
         if (self.outcome == "doubtful") != (self.resident is None):
-            raise rule_error("match_resident", "resident is given unless the match is doubtful")
+            raise MATCH_RESIDENT.error()
         return self
 
 
@@ -165,6 +177,8 @@ class Household(ContractModel):
 class MoveRecord(ContractModel):
     """Residents (already matched) move together; idempotent on `workflow_id` + `step`."""
 
+    model_config = ConfigDict(json_schema_extra=stated(NEW_ADDRESS_REQUIRED))
+
     residents: tuple[ResidentKey, ...] = Field(min_length=1, max_length=20)
     new_address: UkAddress | None
     move_date: date
@@ -175,11 +189,13 @@ class MoveRecord(ContractModel):
     @model_validator(mode="after")
     def _consistent(self) -> MoveRecord:
         if self.direction != "out_of" and self.new_address is None:
-            raise rule_error("new_address_required", "new_address is required unless 'out_of'")
+            raise NEW_ADDRESS_REQUIRED.error()
         return self
 
 
 class DeathRecord(ContractModel):
+    """A resident has died; idempotent on `workflow_id` + `step`."""
+
     resident: ResidentKey
     date_of_death: PastDate
     workflow_id: WorkflowId
@@ -195,8 +211,13 @@ class SupportFlag(ContractModel):
     step: StepName
 
 
+DUPLICATE_CHANNEL = Rule("duplicate_channel", "channels must not repeat", unique("channels"))
+
+
 class PreferenceUpdate(ContractModel):
     """The resident's own choice. `channels=None` goes back to the default order."""
+
+    model_config = ConfigDict(json_schema_extra=stated(DUPLICATE_CHANNEL))
 
     resident: ResidentKey
     channels: tuple[Channel, ...] | None = Field(default=None, min_length=1, max_length=4)
@@ -205,7 +226,7 @@ class PreferenceUpdate(ContractModel):
     @model_validator(mode="after")
     def _distinct(self) -> PreferenceUpdate:
         if self.channels is not None and len(set(self.channels)) != len(self.channels):
-            raise rule_error("duplicate_channel", "channels must not repeat")
+            raise DUPLICATE_CHANNEL.error()
         return self
 
 
@@ -221,9 +242,18 @@ class ContactPlan(ContractModel):
     address: UkAddress | None = None
 
 
+DECISION_RESIDENT = Rule(
+    "decision_resident",
+    "resident is given exactly when linking",
+    when(equals("decision", "link"), present("resident"), absent("resident")),
+)
+
+
 class CaseworkerDecision(ContractModel):
     """A caseworker's answer to a doubtful match: `link` the person to an existing resident,
     or `create` a new one. Idempotent on `workflow_id` + `step`."""
+
+    model_config = ConfigDict(json_schema_extra=stated(DECISION_RESIDENT))
 
     person: PersonDetails
     decision: Literal["link", "create"]
@@ -234,5 +264,5 @@ class CaseworkerDecision(ContractModel):
     @model_validator(mode="after")
     def _consistent(self) -> CaseworkerDecision:
         if (self.decision == "link") != (self.resident is not None):
-            raise rule_error("decision_resident", "resident is given exactly when linking")
+            raise DECISION_RESIDENT.error()
         return self

@@ -8,15 +8,17 @@ schema states, as one titled entry of the model's ``allOf`` (``stated(...)`` as 
 and a violation's ``rule`` code names the ``allOf`` entry that says why.
 
 The Python condition and the JSON Schema are still two spellings of one rule; the tests in
-tests/contracts/test_schema_rules.py hold them together. Rules on one value are stated
-where the value's schema is (a pattern, a const). Rules that JSON Schema cannot state (the
-clock, check digits, comparing two fields' values) stay in the validators only: they are
-``MODEL_ONLY_RULES``, and each schema's description lists them in words.
+tests/contracts/test_schema_rules.py (events) and test_shape_rules.py (the other shapes)
+hold them together. Rules on one value are stated where the value's schema is (a pattern,
+a const, uniqueItems). Rules that JSON Schema cannot state (the clock, check digits,
+comparing two fields' values, items unique by one of their properties) stay in the
+validators only: they are ``MODEL_ONLY_RULES``, and each schema's description lists them
+in words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +29,15 @@ from contracts.errors import rule_error
 __all__ = [
     "MODEL_ONLY_RULES",
     "Rule",
+    "absent",
     "any_present",
+    "contains_any",
+    "equals",
     "present",
     "stated",
+    "unique",
     "unless",
+    "when",
 ]
 
 JsonSchema = dict[str, Any]
@@ -63,9 +70,34 @@ def any_present(*fields: str) -> JsonSchema:
     return {"anyOf": [present(field) for field in fields]}
 
 
+def absent(field: str) -> JsonSchema:
+    """The field is not there, or null (as a model field that is ``None``)."""
+    return {"properties": {field: {"type": "null"}}}
+
+
+def equals(field: str, value: Any) -> JsonSchema:
+    """The field is there with exactly ``value``."""
+    return {"required": [field], "properties": {field: {"const": value}}}
+
+
+def contains_any(field: str, values: Iterable[Any]) -> JsonSchema:
+    """The field is there, a list holding at least one of ``values``."""
+    return {"required": [field], "properties": {field: {"contains": {"enum": list(values)}}}}
+
+
+def unique(field: str) -> JsonSchema:
+    """The field, when it is a list, holds no item twice."""
+    return {"properties": {field: {"uniqueItems": True}}}
+
+
+def when(condition: JsonSchema, then: JsonSchema, otherwise: JsonSchema) -> JsonSchema:
+    """``then`` holds where ``condition`` does, ``otherwise`` elsewhere."""
+    return {"if": condition, "then": then, "else": otherwise}
+
+
 def unless(field: str, value: Any, then: JsonSchema) -> JsonSchema:
     """``then`` holds unless ``field`` is there with exactly ``value``."""
-    return {"if": {"required": [field], "properties": {field: {"const": value}}}, "else": then}
+    return {"if": equals(field, value), "else": then}
 
 
 def stated(*rules: Rule) -> Callable[[JsonSchema], None]:
@@ -94,4 +126,8 @@ MODEL_ONLY_RULES: Mapping[str, str] = {
     "subject_not_opaque": "refuses NHS numbers (modulus 11) and NI numbers written any way",
     "name_characters": "unassigned code points depend on the Unicode version, and private "
     "use beyond the basic plane needs dialect-specific escapes (the rest is in the pattern)",
+    "resident_repeated": "unique by one property of the items: uniqueItems compares whole "
+    "items, so the schema says only that no two shares are equal",
+    "consent_expiry": "compares two fields' values",
+    "given_in_future": "the clock",
 }

@@ -14,13 +14,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from contracts.addresses import UkAddress
+from contracts.addresses import NEW_ADDRESS_REQUIRED, OLD_ADDRESS_REQUIRED, UkAddress
 from contracts.base import ContractModel
 from contracts.errors import rule_error
 from contracts.keys import Direction
 from contracts.people import PersonName
+from contracts.rules import stated
 
 __all__ = [
     "ADULT_AGE",
@@ -48,7 +49,8 @@ def age_on(born: date, on: date) -> int:
 
 
 class DataCategory(StrEnum):
-    """Categories of personal data, never the data. Special categories are UK GDPR Art. 9."""
+    """Categories of personal data, never the data. The special categories (UK GDPR Art. 9)
+    are health, disability, ethnicity and religion."""
 
     IDENTITY = "identity"
     CONTACT = "contact"
@@ -76,10 +78,11 @@ SPECIAL_CATEGORIES: frozenset[DataCategory] = frozenset(
 
 def _sorted_unique(categories: list[DataCategory]) -> list[DataCategory]:
     if len(set(categories)) != len(categories):
-        raise ValueError("data categories must not repeat")
+        raise rule_error("category_repeated", "data categories must not repeat")
     return sorted(categories)
 
 
+# Any order is taken (and sorted); a repeat is refused, which the schema says as uniqueItems.
 CategoryList = Annotated[
     list[DataCategory],
     Field(min_length=1, max_length=32, json_schema_extra={"uniqueItems": True}),
@@ -129,6 +132,8 @@ class PersonBirth(ContractModel):
 class MoveAddress(ContractModel):
     """`address` for a change of address: where from, where to, when, and which way."""
 
+    model_config = ConfigDict(json_schema_extra=stated(OLD_ADDRESS_REQUIRED, NEW_ADDRESS_REQUIRED))
+
     direction: Direction
     move_date: date
     old_address: UkAddress | None = None
@@ -137,9 +142,9 @@ class MoveAddress(ContractModel):
     @model_validator(mode="after")
     def _consistent(self) -> MoveAddress:
         if self.direction != "into" and self.old_address is None:
-            raise rule_error("old_address_required", "old_address is required unless 'into'")
+            raise OLD_ADDRESS_REQUIRED.error()
         if self.direction != "out_of" and self.new_address is None:
-            raise rule_error("new_address_required", "new_address is required unless 'out_of'")
+            raise NEW_ADDRESS_REQUIRED.error()
         return self
 
 

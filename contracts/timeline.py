@@ -56,6 +56,9 @@ class TimelineEntry(ContractModel):
 
 
 class Timeline(ContractModel):
+    """The `timeline` query's answer: the stage, whether a person is needed, one entry per
+    step, and the open caseworker tasks."""
+
     event_id: str
     stage: str
     needs_person: bool
@@ -71,6 +74,8 @@ class Confirmation(ContractModel):
 
 
 class Receipt(ContractModel):
+    """An update's answer: a fixed acknowledgement, never personal data."""
+
     message: str
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from contracts.addresses import UkAddress
+from contracts.addresses import NEW_ADDRESS_REQUIRED, OLD_ADDRESS_REQUIRED, UkAddress
 from contracts.base import ContractModel
 from contracts.dates import DateOfBirth, uk_today
 from contracts.errors import rule_error
@@ -15,7 +15,7 @@ from contracts.events.common import Payload, Reference
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
 from contracts.keys import Direction
 from contracts.people import ContactDetails, PersonName
-from contracts.rules import Rule, present, stated, unless
+from contracts.rules import stated
 
 __all__ = ["MOVE_DATE_MAX_AGE", "MOVE_DATE_MAX_LEAD", "AddressChangedV1", "Mover", "Tenure"]
 
@@ -42,18 +42,6 @@ Tenure = Literal[
     "temporary_accommodation",
     "other",
 ]
-
-
-OLD_ADDRESS_REQUIRED = Rule(
-    "old_address_required",
-    "old_address is required unless 'into'",
-    unless("direction", "into", present("old_address")),
-)
-NEW_ADDRESS_REQUIRED = Rule(
-    "new_address_required",
-    "new_address is required unless 'out_of'",
-    unless("direction", "out_of", present("new_address")),
-)
 
 
 class AddressChangedV1(Payload):

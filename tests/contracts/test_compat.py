@@ -11,6 +11,7 @@ import pytest
 
 from contracts.compat import check_compatibility
 from contracts.generate import PUBLISHED_DIR
+from contracts.shapes import SHAPES
 
 BIRTH = "lifeevents.birth.registered.v1.json"
 MOVE = "lifeevents.address.changed.v1.json"
@@ -195,3 +196,59 @@ def test_identical_and_reworded_schemas_are_compatible(name: str) -> None:
                 rule["description"] = "A rule, reworded."
 
     assert check_compatibility(published(name), changed(name, reword)) == []
+
+
+# --- the shapes: the same check, the same promise -----------------------------------------
+
+ACTION = "lifeevents.action.service-action.v1"
+OUTCOME = "lifeevents.action.outcome.v1"
+PREFERENCES = "lifeevents.residents.preference-update.v1"
+
+
+def test_every_published_shape_is_compatible_with_itself_reworded() -> None:
+    def reword(s: dict[str, Any]) -> None:
+        s["description"] = "Reworded."
+        for definition in s.get("$defs", {}).values():
+            definition["description"] = "Reworded too."
+
+    for name in SHAPES:
+        assert check_compatibility(published(f"{name}.json"), changed(f"{name}.json", reword)) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "expected"),
+    [
+        (
+            ACTION,
+            lambda s: s["$defs"]["ResidentShare"]["properties"].pop("share_token"),
+            "$.shares[].share_token: field removed (breaks existing both)",
+        ),
+        (
+            ACTION,
+            lambda s: s["properties"]["shares"].pop("uniqueItems"),
+            "$.shares: uniqueItems changed from True to None (breaks existing both)",
+        ),
+        (
+            OUTCOME,
+            lambda s: s["properties"]["references"].update(
+                additionalProperties={"type": "integer"}
+            ),
+            "$.references.*: type changed from ['string'] to ['integer'] (breaks existing both)",
+        ),
+        (
+            OUTCOME,
+            lambda s: s["properties"]["references"].update(additionalProperties=False),
+            "$.references: additionalProperties changed (breaks existing both)",
+        ),
+        (
+            PREFERENCES,
+            lambda s: s.pop("allOf"),
+            "$: rule 'duplicate_channel' no longer stated (breaks existing consumers)",
+        ),
+    ],
+)
+def test_breaking_a_shape_is_reported(
+    name: str, change: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    found = check_compatibility(published(f"{name}.json"), changed(f"{name}.json", change))
+    assert expected in {str(i) for i in found}, [str(i) for i in found]

@@ -1,0 +1,304 @@
+"""One valid example of every shape (synthetic people, JSON as it crosses the wire).
+
+Imported as a plain module (see conftest). ``example(name)`` is a fresh copy each call.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+RESIDENT = "res_Synthetic000000000001"
+OTHER = "res_Synthetic000000000002"
+WORKFLOW = "lifeevent-0123456789abcdef0123456789abcdef"
+EVENT_ID = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c01"
+MOVE = "lifeevents.address.changed.v1"
+HASH = "sha256:" + "0" * 64
+TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJqdGkiOiJkZWNfMDEifQ.c2lnbmF0dXJl"
+DECISION_ID = "dec_0123456789abcdef0123456789abcdef"
+CONSENT_ID = "con_0123456789abcdef0123456789abcdef"
+
+OLD_ADDRESS: dict[str, Any] = {
+    "lines": ["12 Hypothetical Road"],
+    "town": "Exampletown",
+    "postcode": "AB4 6LN",
+    "uprn": "999000000012",
+}
+NEW_ADDRESS: dict[str, Any] = {
+    "lines": ["7 Example Way"],
+    "town": "Sampleford",
+    "postcode": "YO9 8WY",
+}
+NAME: dict[str, Any] = {"given_names": "Imaginary Albert", "family_name": "Testworth"}
+CONTACT: dict[str, Any] = {"email": "fictiona.testworth@example.com", "phone": "+442079460007"}
+PERSON: dict[str, Any] = {
+    "name": NAME,
+    "date_of_birth": "1938-02-14",
+    "nhs_number": "9990000034",
+    "national_insurance_number": "CE000000A",
+    "contact": CONTACT,
+    "address": OLD_ADDRESS,
+}
+GRANT: dict[str, Any] = {
+    "resident": RESIDENT,
+    "controller": "council",
+    "recipient": "blue-badge",
+    "purpose": "blue-badge-renewal",
+    "data_categories": ["identity", "disability"],
+    "special_category": True,
+    "lawful_basis": "consent",
+    "method": "portal",
+    "given_at": "2025-01-10T10:00:00Z",
+    "notice_version": "privacy-notice-2025-01",
+    "expires_at": "2026-01-10T10:00:00Z",
+}
+USE: dict[str, Any] = {
+    "seq": 7,
+    "at": "2025-08-12T11:06:00Z",
+    "kind": "share",
+    "recipient": "council-tax",
+    "purpose": "council-tax-liability",
+    "data_categories": ["address", "identity"],
+    "lawful_basis": "public_task",
+    "outcome": "completed",
+    "reason": "policy_allows",
+    "ref": DECISION_ID,
+}
+
+EXAMPLES: dict[str, dict[str, Any] | str] = {
+    # consent gate
+    "lifeevents.consent.share-request.v1": {
+        "resident": RESIDENT,
+        "purpose": "council-tax-liability",
+        "recipient": "council-tax",
+        "data_categories": ["identity", "address"],
+        "data_hash": HASH,
+    },
+    "lifeevents.consent.share-decision.v1": {
+        "decision_id": DECISION_ID,
+        "decision": "allow",
+        "resident": RESIDENT,
+        "purpose": "council-tax-liability",
+        "recipient": "council-tax",
+        "data_categories": ["address", "identity"],
+        "lawful_basis": "public_task",
+        "reason": "policy_allows",
+        "share_token": TOKEN,
+        "token_expires_at": "2025-08-12T11:20:00Z",
+        "ledger_seq": 6,
+    },
+    "lifeevents.consent.share-completion.v1": {"share_token": TOKEN},
+    "lifeevents.consent.share-recorded.v1": {"decision_id": DECISION_ID, "ledger_seq": 7},
+    "lifeevents.consent.grant.v1": GRANT,
+    "lifeevents.consent.record.v1": {
+        **GRANT,
+        "consent_id": CONSENT_ID,
+        "status": "given",
+        "events": [{"status": "given", "at": "2025-01-10T10:00:00Z"}],
+    },
+    "lifeevents.consent.objection-request.v1": {"resident": RESIDENT, "purpose": "benefits"},
+    "lifeevents.consent.objection.v1": {
+        "resident": RESIDENT,
+        "purpose": "benefits",
+        "objection_id": "obj_0123456789abcdef0123456789abcdef",
+        "recorded_at": "2025-08-01T09:00:00Z",
+        "withdrawn_at": None,
+    },
+    "lifeevents.consent.change.v1": {
+        "change": "withdrawn",
+        "consent_id": CONSENT_ID,
+        "resident": RESIDENT,
+        "purpose": "blue-badge-renewal",
+        "recipient": "blue-badge",
+        "data_categories": ["disability", "identity"],
+        "at": "2025-09-01T12:00:00Z",
+        "stop_use": [DECISION_ID],
+    },
+    "lifeevents.consent.data-use-report.v1": {
+        "resident": RESIDENT,
+        "received": [USE],
+        "entries": [USE, {**USE, "seq": 6, "kind": "decision", "outcome": "allow"}],
+    },
+    # council services
+    "lifeevents.action.service-action.v1": {
+        "workflow_id": WORKFLOW,
+        "step": "council-tax",
+        "event_id": EVENT_ID,
+        "event_type": MOVE,
+        "shares": [
+            {
+                "resident": RESIDENT,
+                "share_token": TOKEN,
+                "data": {"identity": {"name": NAME, "date_of_birth": "1938-02-14"}},
+            },
+            {
+                "resident": OTHER,
+                "share_token": TOKEN + "2",
+                "data": {"identity": {"name": {"family_name": "Testworth"}}},
+            },
+        ],
+    },
+    "lifeevents.action.outcome.v1": {
+        "outcome": "done",
+        "code": "account_closed_and_opened",
+        "references": {"account": "CT-000123", "final_bill_date": "2025-08-31"},
+    },
+    # data categories
+    "lifeevents.share.data-category.v1": "household",
+    "lifeevents.share.identity.v1": {"name": NAME, "date_of_birth": None},
+    "lifeevents.share.birth.v1": {"date_of_birth": "2019-05-01"},
+    "lifeevents.share.address.v1": {
+        "direction": "within",
+        "move_date": "2025-08-01",
+        "old_address": OLD_ADDRESS,
+        "new_address": NEW_ADDRESS,
+    },
+    "lifeevents.share.household.v1": {"age": 44, "adult": None, "other_adults": 1},
+    # resident index
+    "lifeevents.residents.person-details.v1": PERSON,
+    "lifeevents.residents.match-result.v1": {
+        "outcome": "matched",
+        "resident": RESIDENT,
+        "candidates": 1,
+        "rule": "nhs_number",
+        "candidate_keys": [],
+    },
+    "lifeevents.residents.caseworker-decision.v1": {
+        "person": PERSON,
+        "decision": "link",
+        "resident": RESIDENT,
+        "workflow_id": WORKFLOW,
+        "step": "match-0",
+    },
+    "lifeevents.residents.move-record.v1": {
+        "residents": [RESIDENT, OTHER],
+        "new_address": NEW_ADDRESS,
+        "move_date": "2025-08-01",
+        "direction": "within",
+        "workflow_id": WORKFLOW,
+        "step": "record-move",
+    },
+    "lifeevents.residents.household.v1": {
+        "address": NEW_ADDRESS,
+        "residents": [RESIDENT, OTHER],
+        "other_adults": 0,
+    },
+    "lifeevents.residents.death-record.v1": {
+        "resident": RESIDENT,
+        "date_of_death": "2025-08-07",
+        "workflow_id": WORKFLOW,
+        "step": "mark-deceased",
+    },
+    "lifeevents.residents.support-flag.v1": {
+        "resident": RESIDENT,
+        "reason": "bereaved",
+        "workflow_id": WORKFLOW,
+        "step": "flag-support",
+    },
+    "lifeevents.residents.preference-update.v1": {
+        "resident": RESIDENT,
+        "channels": ["email", "letter"],
+        "portal_account": True,
+    },
+    "lifeevents.residents.resident.v1": {
+        "key": RESIDENT,
+        "contact": CONTACT,
+        "portal_account": True,
+        "channels": ["portal", "email", "sms", "letter"],
+        "channels_chosen": False,
+        "flags": [],
+        "address": NEW_ADDRESS,
+        "household": [OTHER],
+    },
+    "lifeevents.residents.contact-plan.v1": {
+        "resident": RESIDENT,
+        "deceased": False,
+        "channels": ["email", "letter"],
+        "email": CONTACT["email"],
+        "phone": None,
+        "address": NEW_ADDRESS,
+    },
+    # notifications
+    "lifeevents.notifications.notification.v1": {
+        "resident": RESIDENT,
+        "template": "move.council-tax",
+        "references": {"account": "CT-000123"},
+        "workflow_id": WORKFLOW,
+        "step": "council-tax",
+        "deceased": False,
+        "channels": ["email", "letter"],
+        "email": CONTACT["email"],
+        "phone": None,
+        "address": NEW_ADDRESS,
+    },
+    # life-event workflows
+    "lifeevents.workflow.plan-request.v1": {
+        "event_type": MOVE,
+        "event_id": EVENT_ID,
+        "facts": {"direction": "within", "school_age_child": False},
+    },
+    "lifeevents.workflow.plan.v1": {
+        "event_type": MOVE,
+        "event_id": EVENT_ID,
+        "catalogue_version": "2025-08",
+        "steps": [
+            {
+                "name": "council-tax",
+                "service": "council-tax",
+                "activity": "council_tax.record_move",
+                "purpose": "council-tax-liability",
+                "categories": ["identity", "address", "household"],
+                "confirm": False,
+                "notification": "move.council-tax",
+                "description": "Close the old council tax account and open the new one.",
+                "applies": True,
+                "reason": "",
+            },
+            {
+                "name": "school-admissions",
+                "service": "school-admissions",
+                "activity": "schools.offer_in_year_admission",
+                "purpose": "school-admission",
+                "categories": ["identity", "birth", "address"],
+                "confirm": True,
+                "notification": "move.school-admissions",
+                "description": "Offer a school place near the new address.",
+                "applies": False,
+                "reason": "no_school_age_child",
+            },
+        ],
+    },
+    "lifeevents.workflow.timeline.v1": {
+        "event_id": EVENT_ID,
+        "stage": "waiting_for_resident",
+        "needs_person": False,
+        "entries": [
+            {
+                "step": "council-tax",
+                "service": "council-tax",
+                "status": "done",
+                "reason": "",
+                "outcome": "account_closed_and_opened",
+                "people": [
+                    {"resident": RESIDENT, "status": "done", "reason": ""},
+                    {"resident": OTHER, "status": "skipped", "reason": "objection_recorded"},
+                ],
+            },
+            {"step": "school-admissions", "service": "school-admissions", "status": "waiting"},
+        ],
+        "caseworker_tasks": [],
+    },
+    "lifeevents.workflow.confirmation.v1": {"step": "school-admissions", "accept": True},
+    "lifeevents.workflow.match-decision.v1": {"mover": 0, "decision": "link", "resident": RESIDENT},
+    "lifeevents.workflow.receipt.v1": {"message": "Thank you, we have your answer."},
+    "lifeevents.workflow.outcome.v1": {
+        "type": MOVE,
+        "id": EVENT_ID,
+        "stage": "done",
+    },
+}
+
+
+def example(name: str) -> Any:
+    """A fresh copy of the example of shape ``name``."""
+    return copy.deepcopy(EXAMPLES[name])
