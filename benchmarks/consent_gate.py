@@ -40,7 +40,6 @@ from services.common.sharetokens import ShareTokenIssuer
 from services.consent.gate import ConsentGate
 from services.consent.ledger import NewEntry, entry_hash, verify_ledger
 from services.consent.policy import load_policy
-from services.consent.service import make_store_engine
 from services.consent.store import GENESIS_HASH, ConsentStore, consents, ledger, ledger_head
 
 CONSENT_SHARES = [
@@ -183,11 +182,10 @@ async def run_backend(url: str, label: str, args: argparse.Namespace) -> None:
     print(f"\n== {label}")
     if "postgresql" in url:
         settings = {"synchronous_commit": args.pg_synchronous_commit}
-        engine = make_store_engine(url, connect_args={"server_settings": settings})
+        store = await ConsentStore.open(url, connect_args={"server_settings": settings})
     else:
-        engine = make_store_engine(url)
-    store = ConsentStore(engine)
-    await store.create()
+        store = await ConsentStore.open(url)
+    engine = store.engine
     await populate(engine, args.consents, args.ledger)
     issuer = ShareTokenIssuer(Ed25519PrivateKey.generate(), ttl=timedelta(minutes=5))
     gate = ConsentGate(store, load_policy(), issuer, topic="consent.v1")
@@ -238,7 +236,7 @@ async def run_backend(url: str, label: str, args: argparse.Namespace) -> None:
         f"  verify: {result.entries:,} entries in {took:.1f} s "
         f"({result.entries / took:,.0f} entries/s), ok={result.ok}"
     )
-    await engine.dispose()
+    await store.close()
 
 
 def start_postgres(folder: Path) -> tuple[Any, str]:

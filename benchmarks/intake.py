@@ -91,13 +91,9 @@ async def measure(
 
 
 async def issue_key(database_url: str) -> str:
-    store = IntakeStore.open(database_url)
-    try:
-        await store.create_schema()
+    async with await IntakeStore.open(database_url) as store:
         issued = await ApiKeys(store).issue(SOURCE, [EXAMPLE["type"]])
         return issued.secret
-    finally:
-        await store.close()
 
 
 async def topic_size(bootstrap: str, topic: str) -> int:

@@ -1,25 +1,25 @@
-"""The workflow worker: runs every workflow of the project on the workflow task queue."""
+"""The workflow worker: runs every workflow of the project on the workflow task queue.
+
+`python -m workflows.worker` is the shared worker process (`services.common.worker`); tests
+run the same worker in-process through `build_worker`.
+"""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from services.common.lifecycle import wait_for_shutdown_signal
-from services.common.logging import configure_logging
 from services.common.settings import Settings
-from services.common.temporal import connect
+from services.common.worker import Served, run_worker
 from workflows.activities import plan_event
 from workflows.diagnostics import StackCheckWorkflow, echo
 from workflows.lifeevents import WORKFLOWS
 
-__all__ = ["build_worker", "main"]
-
-log = structlog.get_logger(__name__)
+__all__ = ["PASSTHROUGH_MODULES", "build_worker", "main", "served"]
 
 
 # Validation libraries the contracts call lazily, from inside workflows: pass them through
@@ -27,27 +27,29 @@ log = structlog.get_logger(__name__)
 PASSTHROUGH_MODULES = ("contracts", "email_validator", "idna", "phonenumbers", "dns")
 
 
-def build_worker(client: Client, task_queue: str) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[StackCheckWorkflow, *WORKFLOWS],
+def served(task_queue: str) -> Served:
+    return Served(
+        task_queue,
         activities=[echo, plan_event],
+        workflows=[StackCheckWorkflow, *WORKFLOWS],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),
     )
 
 
-async def main() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    client = await connect(settings)
-    async with build_worker(client, settings.temporal_task_queue):
-        log.info("worker.started", task_queue=settings.temporal_task_queue)
-        received = await wait_for_shutdown_signal()
-        log.info("worker.stopping", signal=received.name)
+def build_worker(client: Client, task_queue: str) -> Worker:
+    return served(task_queue).worker(client)
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[Served]:
+    yield served(settings.temporal_task_queue)
+
+
+def main() -> None:
+    run_worker("workflows", Settings, serve)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.benefits.activities import BenefitActivities
 from services.benefits.store import BenefitStore
-from services.common.council import run_worker
+from services.common.council import run_service
 
 if __name__ == "__main__":
-    run_worker("benefits", BenefitStore, BenefitActivities.serving)
+    run_service("benefits", BenefitStore, BenefitActivities.serving)

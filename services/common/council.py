@@ -35,7 +35,8 @@ import os
 import secrets
 import signal
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -58,14 +59,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Worker
 
 from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
 from contracts.addresses import UkAddress
-from services.common.database import make_engine
-from services.common.lifecycle import wait_for_shutdown_signal
-from services.common.logging import configure_logging
-from services.common.settings import Settings
+from services.common.database import Store
+from services.common.settings import Settings, StoreOwner
 from services.common.sharetokens import (
     ShareClaims,
     ShareTokenError,
@@ -73,7 +71,7 @@ from services.common.sharetokens import (
     TokenProblem,
     load_public_key,
 )
-from services.common.temporal import connect
+from services.common.worker import Served, run_worker
 
 __all__ = [
     "ActionKey",
@@ -89,7 +87,7 @@ __all__ = [
     "data_invalid",
     "new_reference",
     "property_key",
-    "run_worker",
+    "run_service",
     "same_for_all",
     "share_refused",
 ]
@@ -238,30 +236,17 @@ def action_table(metadata: MetaData, prefix: str) -> Table:
 Change = Callable[[AsyncConnection], Awaitable[ActionOutcome]]
 
 
-class CouncilStore:
+class CouncilStore(Store):
     """A service's own store. Subclasses set `metadata` (their tables) and `actions`
     (`action_table(metadata, …)`), and add their own data access."""
 
-    metadata: MetaData
     actions: Table
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         # One writer at a time in this process: SQLite would otherwise fail a second
         # writer's upgrade from read to write at once rather than wait.
         self._write_lock = asyncio.Lock()
-
-    @classmethod
-    async def open(cls, url: str) -> Self:
-        """The store on `url`, tables created if missing (schema migrations: future work).
-        Statement parameters stay out of SQLAlchemy's log lines and exception texts."""
-        store = cls(make_engine(url))
-        async with store.engine.begin() as conn:
-            await conn.run_sync(cls.metadata.create_all)
-        return store
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
     def _where(self, key: ActionKey) -> Any:
         c = self.actions.c
@@ -349,7 +334,7 @@ class CouncilActivities:
         self.store = store
         self.keys = keys
         # Failpoint for the crash test: SIGKILL the process right after a change committed,
-        # before the activity answers (set by `run_worker` from the settings only).
+        # before the activity answers (set by `run_service` from the settings only).
         self.kill_after_commit = False
 
     @classmethod
@@ -449,24 +434,6 @@ class CouncilSettings(Settings):
         description="Failpoint for the crash test: SIGKILL the worker after a change is "
         "committed and before the activity answers. Never set in production.",
     )
-    council_tax_database_url: str | None = None
-    electoral_database_url: str | None = None
-    schools_database_url: str | None = None
-    benefits_database_url: str | None = None
-    notifications_database_url: str | None = None
-
-    def database_url(self, service: str) -> str:
-        """The service's URL setting; unset, SQLite at <var_dir>/<service>/<service>.db."""
-        configured: dict[str, str | None] = {
-            "counciltax": self.council_tax_database_url,
-            "electoral": self.electoral_database_url,
-            "schools": self.schools_database_url,
-            "benefits": self.benefits_database_url,
-            "notifications": self.notifications_database_url,
-        }
-        return configured[service] or (
-            f"sqlite+aiosqlite:///{self.var_dir / service / f'{service}.db'}"
-        )
 
     def share_keys(self) -> ShareKeySource:
         if self.share_token_public_key is not None:
@@ -485,34 +452,20 @@ class ServedActivities(Protocol):
     def all(self) -> list[Callable[..., Any]]: ...
 
 
-def run_worker(
-    service: str,
+def run_service(
+    service: StoreOwner,
     store_type: type[S],
     activities: Callable[[S, CouncilSettings], ServedActivities],
 ) -> None:
-    """`python -m services.<service>`: open the store, serve the activities on the
-    service's task queue until SIGTERM or Ctrl-C, then finish what is held and close."""
-    settings = CouncilSettings()
-    configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_serve(service, settings, store_type, activities))
+    """`python -m services.<service>`: the shared worker process (`services.common.worker`)
+    serving the activities on their task queue from the service's own store."""
 
+    @asynccontextmanager
+    async def serve(settings: CouncilSettings) -> AsyncIterator[Served]:
+        async with await store_type.open(settings.database_url(service)) as store:
+            served = activities(store, settings)
+            if isinstance(served, CouncilActivities):
+                served.kill_after_commit = settings.council_kill_after_commit
+            yield Served(served.task_queue, served.all)
 
-async def _serve(
-    service: str,
-    settings: CouncilSettings,
-    store_type: type[S],
-    activities: Callable[[S, CouncilSettings], ServedActivities],
-) -> None:
-    store = await store_type.open(settings.database_url(service))
-    try:
-        served = activities(store, settings)
-        if isinstance(served, CouncilActivities):
-            served.kill_after_commit = settings.council_kill_after_commit
-        client = await connect(settings)
-        async with Worker(client, task_queue=served.task_queue, activities=served.all):
-            log.info(f"{service}.started", task_queue=served.task_queue)
-            received = await wait_for_shutdown_signal()
-            log.info(f"{service}.stopping", signal=received.name)
-    finally:
-        await store.close()
-    log.info(f"{service}.stopped")
+    run_worker(service, CouncilSettings, serve)

@@ -1,25 +1,70 @@
-"""Async SQLAlchemy engines for the services' own stores: SQLite by default, or PostgreSQL.
+"""The services' own stores: SQLite by default, or PostgreSQL, through async SQLAlchemy.
 
-Each service owns its store and its URL setting (`LIFEEVENTS_<SERVICE>_DATABASE_URL`); this
-module only knows how to open one well.
+Each service owns its store; its URL comes from `Settings.database_url(service)`
+(`LIFEEVENTS_<SERVICE>_DATABASE_URL`, else a SQLite file under var_dir), and every store is
+opened the one way, `await SomeStore.open(url)`: the engine made well (below), the tables
+created if missing, and the rows every store of its kind starts with.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 
-__all__ = ["make_engine", "make_sessionmaker"]
+__all__ = ["Store", "make_engine", "make_sessionmaker"]
+
+
+class Store:
+    """Base of every service's store: its tables (`metadata`) on one engine.
+
+    Open one with `await SomeStore.open(url)` (tables created if missing; schema migrations
+    are future work) and close it with `close()`, or `async with await SomeStore.open(url)`.
+    """
+
+    metadata: ClassVar[MetaData]
+    # Engine options of every store of this kind (`make_engine` keyword arguments).
+    engine_options: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, url: str, **engine_options: Any) -> Self:
+        """The store on `url`, ready to use; `engine_options` add to `engine_options`."""
+        store = cls(make_engine(url, **{**cls.engine_options, **engine_options}))
+        try:
+            async with store.engine.begin() as conn:
+                await conn.run_sync(cls.metadata.create_all)
+                await store.prepare(conn)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def prepare(self, conn: AsyncConnection) -> None:
+        """Write the rows a new store starts with (a lock row, a chain head), in the
+        transaction that created the tables; none by default."""
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

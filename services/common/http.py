@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import structlog
 import uvicorn
 
 from services.common.lifecycle import wait_for_shutdown_signal
 
-__all__ = ["Server", "serve_until_signalled"]
+__all__ = ["Server", "serve_until_signalled", "serving"]
 
 log = structlog.get_logger(__name__)
 
@@ -38,3 +38,16 @@ async def serve_until_signalled(config: uvicorn.Config, service: str) -> None:
     else:
         stopping.cancel()
     await serving
+
+
+@contextlib.asynccontextmanager
+async def serving(config: uvicorn.Config) -> AsyncIterator[Server]:
+    """Serve while the block runs (beside a Temporal worker, say); on leaving it, finish the
+    requests in flight and stop."""
+    server = Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await task

@@ -8,25 +8,43 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.temporal import TaskQueue
 from contracts.topics import LIFE_EVENTS, LIFE_EVENTS_DLQ
 
-__all__ = ["ENV_FILE", "Settings", "split_host_port"]
+__all__ = ["ENV_FILE", "STORE_OWNERS", "Settings", "StoreOwner", "split_host_port"]
 
 # The settings file read besides the environment: `.env` in the working directory, another
 # file if LIFEEVENTS_ENV_FILE names one, none if it is empty. The test suite empties it, so
 # that a developer's `.env` (which may point at a real Kafka and Temporal) never reaches a test.
 ENV_FILE = os.environ.get("LIFEEVENTS_ENV_FILE", ".env") or None
 
+# Every service with a store of its own, by its folder under services/: it names the store's
+# URL setting (LIFEEVENTS_<SERVICE>_DATABASE_URL) and its default file.
+StoreOwner = Literal[
+    "consent",
+    "intake",
+    "residents",
+    "counciltax",
+    "electoral",
+    "schools",
+    "benefits",
+    "notifications",
+]
+STORE_OWNERS: tuple[StoreOwner, ...] = get_args(StoreOwner)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="LIFEEVENTS_", env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
+        env_prefix="LIFEEVENTS_",
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_by_name=True,  # a field with more than one variable name is still its name
     )
 
     embedded_stack: bool = Field(
@@ -66,6 +84,31 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+
+    # Each service's own store: an SQLAlchemy async URL (postgresql+asyncpg://… works from the
+    # same code); unset, a SQLite file under var_dir. Read through `database_url(service)`.
+    consent_database_url: str | None = None
+    intake_database_url: str | None = None
+    residents_database_url: str | None = None
+    counciltax_database_url: str | None = Field(
+        default=None,
+        # The earlier name, LIFEEVENTS_COUNCIL_TAX_DATABASE_URL, is still read.
+        validation_alias=AliasChoices(
+            "LIFEEVENTS_COUNCILTAX_DATABASE_URL", "LIFEEVENTS_COUNCIL_TAX_DATABASE_URL"
+        ),
+    )
+    electoral_database_url: str | None = None
+    schools_database_url: str | None = None
+    benefits_database_url: str | None = None
+    notifications_database_url: str | None = None
+
+    def database_url(self, service: StoreOwner) -> str:
+        """The service's store: `LIFEEVENTS_<SERVICE>_DATABASE_URL` when set, else SQLite at
+        <var_dir>/<service>/<service>.db."""
+        if service not in STORE_OWNERS:
+            raise ValueError(f"no store setting for {service!r}")
+        configured: str | None = getattr(self, f"{service}_database_url")
+        return configured or f"sqlite+aiosqlite:///{self.var_dir / service / f'{service}.db'}"
 
 
 def split_host_port(address: str) -> tuple[str, int]:

@@ -33,7 +33,7 @@ def verify(
     ] = None,
 ) -> None:
     """Walk the hash chain; name the first altered, removed, inserted or reordered entry."""
-    url = database_url or ConsentSettings().consent_database_url
+    url = database_url or ConsentSettings().database_url("consent")
     started = time.perf_counter()
     result = asyncio.run(_verify(url))
     took = time.perf_counter() - started

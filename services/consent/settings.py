@@ -14,10 +14,6 @@ __all__ = ["ConsentSettings"]
 
 
 class ConsentSettings(Settings):
-    consent_database_url: str = Field(
-        default="sqlite+aiosqlite:///var/consent/consent.db",
-        description="SQLite by default; postgresql+asyncpg://… for PostgreSQL.",
-    )
     consent_policy_path: Path = Field(
         default=DEFAULT_POLICY_PATH, description="The data-sharing policy (TOML)."
     )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -46,6 +46,7 @@ from contracts.consent import (
     Objection,
 )
 from contracts.shares import DataCategory
+from services.common.database import Store
 
 __all__ = [
     "GENESIS_HASH",
@@ -271,23 +272,27 @@ _ACTIVE_OBJECTION = (
 _INSERT_GRANT = insert(grants)
 
 
-class ConsentStore:
+class ConsentStore(Store):
     """Data access for consents, objections, shares, the ledger and the outbox."""
 
+    metadata = metadata
+    # Without the pool's rollback on check-in: every connection the store uses ends its
+    # transaction itself (commit, or rollback on close), so that second rollback would only
+    # cost a round trip per decision.
+    engine_options: ClassVar[Mapping[str, Any]] = {"pool_reset_on_return": None}
+
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         # Writers in this process queue here rather than in the database: SQLite's busy
         # handler sleeps in steps of up to 100 ms, an asyncio lock hands over at once.
         # Other processes are still serialised by the database (see ledger.lock_tail).
         self._write_lock = asyncio.Lock()
 
-    async def create(self) -> None:
-        """Create missing tables and the chain head (schema migrations are future work)."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-            head = await conn.scalar(select(ledger_head.c.id).where(ledger_head.c.id == 1))
-            if head is None:
-                await conn.execute(insert(ledger_head).values(id=1, seq=0, hash=GENESIS_HASH))
+    async def prepare(self, conn: AsyncConnection) -> None:
+        """The chain head."""
+        head = await conn.scalar(select(ledger_head.c.id).where(ledger_head.c.id == 1))
+        if head is None:
+            await conn.execute(insert(ledger_head).values(id=1, seq=0, hash=GENESIS_HASH))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:

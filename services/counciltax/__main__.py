@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.common.council import run_worker
+from services.common.council import run_service
 from services.counciltax.activities import CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
 
 if __name__ == "__main__":
-    run_worker("counciltax", CouncilTaxStore, CouncilTaxActivities.serving)
+    run_service("counciltax", CouncilTaxStore, CouncilTaxActivities.serving)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.common.council import run_worker
+from services.common.council import run_service
 from services.electoral.activities import ElectoralActivities
 from services.electoral.store import ElectoralStore
 
 if __name__ == "__main__":
-    run_worker("electoral", ElectoralStore, ElectoralActivities.serving)
+    run_service("electoral", ElectoralStore, ElectoralActivities.serving)

@@ -85,8 +85,7 @@ async def running_intake(
     """Open the store, and connect to Kafka and Temporal in the background (never blocking
     start-up: while Kafka is down, publishing answers 503, and status queries answer 503
     while Temporal is)."""
-    store = IntakeStore.open(settings.database_url)
-    await store.create_schema()
+    store = await IntakeStore.open(settings.database_url("intake"))
     publisher = Publisher(
         settings.kafka_bootstrap_servers,
         settings.life_events_topic,

@@ -26,12 +26,8 @@ keys_app = typer.Typer(
 
 def _with_keys(action: Callable[[ApiKeys], Awaitable[T]]) -> T:
     async def run() -> T:
-        store = IntakeStore.open(IntakeSettings().database_url)
-        try:
-            await store.create_schema()
+        async with await IntakeStore.open(IntakeSettings().database_url("intake")) as store:
             return await action(ApiKeys(store))
-        finally:
-            await store.close()
 
     return asyncio.run(run())
 

@@ -20,10 +20,6 @@ class IntakeSettings(Settings):
         default=None,
         description="Base URL callers reach the API at, for tracking URLs; default: as asked.",
     )
-    intake_database_url: str | None = Field(
-        default=None,
-        description="SQLAlchemy async URL; default a SQLite file under var_dir/intake/.",
-    )
 
     intake_max_body_bytes: int = Field(default=256 * KIB, ge=1, description="One event.")
     intake_max_batch_body_bytes: int = Field(default=4096 * KIB, ge=1, description="A batch.")
@@ -52,9 +48,3 @@ class IntakeSettings(Settings):
         default="lifeevents-intake-dlq-index",
         description="Consumer group of the intake's dead-letter index.",
     )
-
-    @property
-    def database_url(self) -> str:
-        if self.intake_database_url:
-            return self.intake_database_url
-        return f"sqlite+aiosqlite:///{self.var_dir / 'intake' / 'intake.db'}"

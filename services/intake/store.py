@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.database import make_engine, make_sessionmaker
+from services.common.database import Store, make_sessionmaker
 
 __all__ = [
     "AcceptedEvent",
@@ -93,25 +93,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class IntakeStore:
+class IntakeStore(Store):
     """Data access for the intake; request handling lives in `api`, never here."""
+
+    metadata = Base.metadata
 
     def __init__(self, engine: AsyncEngine) -> None:
         if engine.dialect.name not in {"sqlite", "postgresql"}:
             raise ValueError("the intake store runs on SQLite or PostgreSQL")
-        self.engine = engine
+        super().__init__(engine)
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
-
-    @classmethod
-    def open(cls, url: str) -> IntakeStore:
-        return cls(make_engine(url))
-
-    async def create_schema(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
     # --- API keys -------------------------------------------------------------------------
 

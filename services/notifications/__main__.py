@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from services.common.council import run_worker
+from services.common.council import run_service
 from services.notifications.activities import NotificationActivities
 from services.notifications.store import NotificationStore
 
 if __name__ == "__main__":
-    run_worker("notifications", NotificationStore, NotificationActivities.serving)
+    run_service("notifications", NotificationStore, NotificationActivities.serving)

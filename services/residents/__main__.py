@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from services.residents.worker import main
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

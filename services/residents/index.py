@@ -35,7 +35,7 @@ from contracts.residents import (
 from services.residents.matching import decide, identifiers_of, name_key
 from services.residents.store import ResidentStore
 
-__all__ = ["ResidentIndex", "ResidentIndexError", "new_resident_key"]
+__all__ = ["ResidentIndex", "ResidentIndexError", "new_resident_key", "open_index"]
 
 log = structlog.get_logger(__name__)
 
@@ -342,3 +342,8 @@ def _channel(value: str) -> Channel:
         if value == channel:
             return channel
     raise ResidentIndexError("stored_channel_unknown")
+
+
+async def open_index(database_url: str) -> ResidentIndex:
+    """The index on its store, opened. Close with `index.store.close()`."""
+    return ResidentIndex(await ResidentStore.open(database_url))

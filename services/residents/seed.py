@@ -39,9 +39,8 @@ from contracts import (
 )
 from contracts.residents import DeathRecord, MatchResult, MoveRecord, PersonDetails
 from services.common.logging import configure_logging
-from services.residents.index import ResidentIndex
-from services.residents.settings import ResidentsSettings
-from services.residents.worker import open_index
+from services.common.settings import Settings
+from services.residents.index import ResidentIndex, open_index
 
 __all__ = ["EXAMPLES_DIR", "seed_demo"]
 
@@ -113,9 +112,9 @@ async def seed_demo(
 
 
 async def _main() -> None:
-    settings = ResidentsSettings()
+    settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    index = await open_index(settings.database_url)
+    index = await open_index(settings.database_url("residents"))
     try:
         report = await seed_demo(index)
     finally:

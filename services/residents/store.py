@@ -52,6 +52,7 @@ from contracts.addresses import UkAddress
 from contracts.people import ContactDetails, PersonName
 from contracts.residents import Channel, Flag
 from contracts.shares import ADULT_AGE, age_on
+from services.common.database import Store
 from services.residents.matching import Candidate, name_key
 
 __all__ = [
@@ -204,22 +205,19 @@ def _address_values(address: UkAddress | None) -> dict[str, Any]:
     }
 
 
-class ResidentStore:
+class ResidentStore(Store):
     """Data access for residents, names, identifiers, contacts, flags and residences."""
 
+    metadata = metadata
+
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self._write_lock = asyncio.Lock()
 
-    async def create(self) -> None:
-        """Create missing tables and the lock row (schema migrations are future work)."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-            if await conn.scalar(select(index_lock.c.id).where(index_lock.c.id == 1)) is None:
-                await conn.execute(insert(index_lock).values(id=1, version=0))
-
-    async def close(self) -> None:
-        await self.engine.dispose()
+    async def prepare(self, conn: AsyncConnection) -> None:
+        """The lock row."""
+        if await conn.scalar(select(index_lock.c.id).where(index_lock.c.id == 1)) is None:
+            await conn.execute(insert(index_lock).values(id=1, version=0))
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from services.common.council import run_worker
+from services.common.council import run_service
 from services.schools.activities import SchoolActivities
 from services.schools.store import SchoolStore
 
 if __name__ == "__main__":
-    run_worker("schools", SchoolStore, SchoolActivities.serving)
+    run_service("schools", SchoolStore, SchoolActivities.serving)

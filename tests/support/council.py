@@ -280,11 +280,8 @@ StoreT = TypeVar("StoreT", bound=CouncilStore)
 
 @asynccontextmanager
 async def sqlite_store(store_type: type[StoreT], folder: Path) -> AsyncIterator[StoreT]:
-    opened = await store_type.open(f"sqlite+aiosqlite:///{folder / 'store.db'}")
-    try:
+    async with await store_type.open(f"sqlite+aiosqlite:///{folder / 'store.db'}") as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 # --- through Temporal -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.settings import Settings, split_host_port
+from services.common.settings import STORE_OWNERS, Settings, StoreOwner, split_host_port
 from tests.support import subprocess_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -24,6 +24,49 @@ def test_every_endpoint_comes_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert settings.temporal_address == "council.tmprl.cloud:7233"
     assert settings.temporal_namespace == "council.a1b2c"
     assert settings.embedded_stack is False
+
+
+@pytest.fixture
+def no_store_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No store URL set, and var_dir in the test's folder; returns var_dir."""
+    for service in STORE_OWNERS:
+        monkeypatch.delenv(f"LIFEEVENTS_{service.upper()}_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LIFEEVENTS_COUNCIL_TAX_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LIFEEVENTS_VAR_DIR", str(tmp_path / "var"))
+    return tmp_path / "var"
+
+
+@pytest.mark.parametrize("service", STORE_OWNERS)
+def test_every_store_is_under_var_dir_unless_its_setting_names_another(
+    service: StoreOwner, no_store_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = f"sqlite+aiosqlite:///{no_store_settings / service / f'{service}.db'}"
+    assert Settings().database_url(service) == default
+
+    url = f"postgresql+asyncpg://db.internal/{service}"
+    monkeypatch.setenv(f"LIFEEVENTS_{service.upper()}_DATABASE_URL", url)
+    settings = Settings()
+    assert settings.database_url(service) == url
+    # One service's setting moves that service's store only.
+    assert all(
+        settings.database_url(other).startswith(f"sqlite+aiosqlite:///{no_store_settings}/")
+        for other in STORE_OWNERS
+        if other != service
+    )
+
+
+def test_council_tax_store_setting_keeps_its_earlier_name(
+    no_store_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIFEEVENTS_COUNCIL_TAX_DATABASE_URL", "postgresql+asyncpg://db/ctax")
+    assert Settings().database_url("counciltax") == "postgresql+asyncpg://db/ctax"
+
+
+def test_every_service_with_a_store_has_a_store_setting() -> None:
+    with_a_store = {path.parent.name for path in (REPO_ROOT / "services").glob("*/store.py")}
+    assert with_a_store == set(STORE_OWNERS)
+    with pytest.raises(ValueError, match="no store setting"):
+        Settings().database_url("orchestrator")  # type: ignore[arg-type]
 
 
 def settings_seen_in(directory: Path, **environ: str) -> dict[str, str]:

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.consent import ConsentGrant, ShareRequest
 from contracts.shares import DataCategory, data_hash
-from services.common.database import make_engine
 from services.common.sharetokens import ShareTokenIssuer
 from services.consent.gate import ConsentGate
 from services.consent.policy import load_policy
@@ -42,20 +41,14 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[ConsentStore]:
-    engine = make_engine(database_url)
-    store = ConsentStore(engine)
-    await store.create()
-    yield store
-    await engine.dispose()
+    async with await ConsentStore.open(database_url) as store:
+        yield store
 
 
 @pytest.fixture
 async def sqlite_store(sqlite_url: str) -> AsyncIterator[ConsentStore]:
-    engine = make_engine(sqlite_url)
-    store = ConsentStore(engine)
-    await store.create()
-    yield store
-    await engine.dispose()
+    async with await ConsentStore.open(sqlite_url) as store:
+        yield store
 
 
 @dataclass

@@ -28,7 +28,6 @@ from sqlalchemy.pool import NullPool
 
 from contracts.consent import ConsentGrant
 from contracts.shares import data_hash
-from services.common.database import make_engine
 from services.common.sharetokens import ShareTokenIssuer, ShareTokenVerifier
 from services.consent.api import build_api
 from services.consent.auth import ApiAuth, Role
@@ -206,9 +205,8 @@ def _fuzz_app() -> FastAPI:
     # app from its own event loops, so the store opens a connection per use (NullPool).
     folder = Path(tempfile.mkdtemp(prefix="consent-fuzz-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    engine = make_engine(f"sqlite+aiosqlite:///{folder / 'consent.db'}", poolclass=NullPool)
-    store = ConsentStore(engine)
-    asyncio.run(store.create())
+    url = f"sqlite+aiosqlite:///{folder / 'consent.db'}"
+    store = asyncio.run(ConsentStore.open(url, poolclass=NullPool))
     issuer = ShareTokenIssuer(Ed25519PrivateKey.generate(), ttl=timedelta(minutes=5))
     return build_api(ConsentGate(store, load_policy(), issuer, topic="consent.v1"), AUTH)
 

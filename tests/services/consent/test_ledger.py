@@ -209,12 +209,9 @@ def test_cli_verify_reports_ok_and_the_first_bad_entry(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'consent.db'}"
 
     async def build() -> None:
-        engine = make_engine(url)
-        store = ConsentStore(engine)
-        await store.create()
-        issuer = ShareTokenIssuer(Ed25519PrivateKey.generate(), ttl=timedelta(minutes=5))
-        await fill(ConsentGate(store, load_policy(), issuer, topic="consent.v1"))
-        await engine.dispose()
+        async with await ConsentStore.open(url) as store:
+            issuer = ShareTokenIssuer(Ed25519PrivateKey.generate(), ttl=timedelta(minutes=5))
+            await fill(ConsentGate(store, load_policy(), issuer, topic="consent.v1"))
 
     async def break_it() -> None:
         engine = make_engine(url)

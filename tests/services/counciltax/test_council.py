@@ -125,7 +125,12 @@ async def test_no_consent_service_to_ask_is_a_retryable_failure(tmp_path: Path) 
 
 
 def test_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("SHARE_TOKEN_PUBLIC_KEY", "COUNCIL_TAX_DATABASE_URL", "SCHOOLS_DATABASE_URL"):
+    for name in (
+        "SHARE_TOKEN_PUBLIC_KEY",
+        "COUNCILTAX_DATABASE_URL",
+        "COUNCIL_TAX_DATABASE_URL",
+        "SCHOOLS_DATABASE_URL",
+    ):
         monkeypatch.delenv(f"LIFEEVENTS_{name}", raising=False)
     monkeypatch.setenv("LIFEEVENTS_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("LIFEEVENTS_SCHOOLS_DATABASE_URL", "postgresql+asyncpg://db/schools")

@@ -1,4 +1,4 @@
-"""`python -m services.counciltax` (the same `run_worker` every council service runs) serves
+"""`python -m services.counciltax` (the same `run_service` every council service runs) serves
 its activities with encrypted payloads, verifies tokens with the public key it is given, and
 stops cleanly on SIGTERM; its output names no one. Runs against the time-skipping server."""
 

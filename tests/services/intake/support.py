@@ -59,20 +59,13 @@ def make_settings(
 async def issue_key(
     settings: IntakeSettings, source: str = SOURCE, types: Iterable[str] = (MOVE,)
 ) -> IssuedKey:
-    store = IntakeStore.open(settings.database_url)
-    try:
-        await store.create_schema()
+    async with await IntakeStore.open(settings.database_url("intake")) as store:
         return await ApiKeys(store).issue(source, types)
-    finally:
-        await store.close()
 
 
 async def revoke_key(settings: IntakeSettings, key_id: str) -> bool:
-    store = IntakeStore.open(settings.database_url)
-    try:
+    async with await IntakeStore.open(settings.database_url("intake")) as store:
         return await ApiKeys(store).revoke(key_id)
-    finally:
-        await store.close()
 
 
 def bearer(issued: IssuedKey) -> dict[str, str]:

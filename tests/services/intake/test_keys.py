@@ -19,10 +19,8 @@ from tests.services.intake.support import BIRTH, MOVE, SOURCE
 
 @pytest.fixture
 async def keys(tmp_path: Path) -> AsyncIterator[ApiKeys]:
-    store = IntakeStore.open(f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}")
-    await store.create_schema()
-    yield ApiKeys(store)
-    await store.close()
+    async with await IntakeStore.open(f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}") as store:
+        yield ApiKeys(store)
 
 
 async def test_a_key_is_random_long_and_stored_only_as_its_hash(
@@ -91,7 +89,7 @@ def test_the_cli_issues_once_lists_without_secrets_and_revokes(
     assert "shown only now" in issued.stderr
     key_id = secret.split("_")[1]
     assert (tmp_path / "var" / "intake" / "intake.db").exists()
-    assert IntakeSettings().database_url.endswith("var/intake/intake.db")
+    assert IntakeSettings().database_url("intake").endswith("var/intake/intake.db")
 
     listed = runner.invoke(keys_app, ["list"])
     assert listed.exit_code == 0

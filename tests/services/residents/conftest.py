@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.residents.index import ResidentIndex
-from services.residents.worker import open_index
+from services.residents.index import ResidentIndex, open_index
 from tests.support.postgres import fresh_postgres_url
 
 

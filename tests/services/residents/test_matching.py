@@ -8,8 +8,7 @@ from datetime import date
 import pytest
 
 from contracts.residents import CaseworkerDecision, MatchResult, PersonDetails
-from services.residents.index import ResidentIndex
-from services.residents.worker import open_index
+from services.residents.index import ResidentIndex, open_index
 from tests.services.residents.support import NHS_A, NHS_B, NHS_C, NI_A, NI_B, address, person
 
 BORN = date(1984, 5, 17)

@@ -8,8 +8,8 @@ from collections import Counter
 from datetime import date
 
 from contracts.residents import MoveRecord
+from services.residents.index import open_index
 from services.residents.seed import seed_demo
-from services.residents.worker import open_index
 from tests.services.residents.support import NHS_A, NHS_B, address, person
 
 BORN = date(1984, 5, 17)

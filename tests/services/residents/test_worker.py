@@ -21,7 +21,7 @@ from contracts.residents import MatchResult, PersonDetails
 from contracts.temporal import Activity, TaskQueue
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
-from services.residents.worker import open_index
+from services.residents.index import open_index
 from tests.services.residents.support import NHS_B, person
 from tests.support import subprocess_env
 
