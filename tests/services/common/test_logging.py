@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
 import structlog
 
 from services.common.logging import REDACTED, configure_logging
@@ -16,14 +14,6 @@ NAME = "Zebedee Quillfeather"
 DATE_OF_BIRTH = "1987-03-14"
 NI_NUMBER = "QQ123456C"
 SECRETS = (NAME, "Zebedee", "Quillfeather", DATE_OF_BIRTH, NI_NUMBER)
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging("DEBUG", "json", stream=stream)
-    yield stream
-    structlog.contextvars.clear_contextvars()
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:

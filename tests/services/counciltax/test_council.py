@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.exceptions import ApplicationError
 
@@ -22,7 +20,6 @@ from services.benefits.activities import BenefitActivities
 from services.benefits.seed import DEMO_CLAIMS, seed_claims
 from services.benefits.store import BenefitStore
 from services.common.council import CouncilSettings, ShareKeySource
-from services.common.logging import configure_logging
 from services.common.sharetokens import public_key_pem
 from services.counciltax.activities import CouncilTaxActivities
 from services.counciltax.store import CouncilTaxStore
@@ -155,18 +152,6 @@ SECRETS = (
     "ysolde@example.org",
     "+447700900123",
 )
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("DEBUG", "json", stream=stream)
-    yield stream
-    structlog.contextvars.clear_contextvars()
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def test_no_service_logs_personal_data(output: io.StringIO, tmp_path: Path) -> None:

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from datetime import date
 
-import pytest
-import structlog
-
 from contracts.residents import CaseworkerDecision, MoveRecord, SupportFlag
-from services.common.logging import configure_logging
 from services.residents.index import ResidentIndex
 from services.residents.seed import seed_demo
 from tests.services.residents.support import NHS_A, NI_A, address, person
@@ -45,18 +39,6 @@ SECRETS = (
     "+442079460007",
     "Hypothetical Road",
 )
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("DEBUG", "json", stream=stream)
-    yield stream
-    structlog.contextvars.clear_contextvars()
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def test_nothing_personal_is_logged_while_matching(
