@@ -11,7 +11,6 @@ and the model must still agree on every one. The rules no JSON Schema can state 
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
@@ -19,12 +18,20 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 from payload_strategies import contract_settings, typed_payloads
-from tests_contracts_support import example_data, example_event
+from tests_contracts_support import (
+    DELETE,
+    changed,
+    example_data,
+    example_event,
+    schema_file,
+    stated_rules,
+    validator,
+    without_rule,
+)
 
 from contracts import ContractViolation, from_structured, parse_payload, to_structured
-from contracts.generate import CONTRACTS_DIR, SCHEMAS_DIR
+from contracts.generate import CONTRACTS_DIR
 from contracts.registry import EVENT_TYPES, schema_uri
 from contracts.rules import MODEL_ONLY_RULES
 
@@ -33,37 +40,12 @@ MOVE = "lifeevents.address.changed.v1"
 DEATH = "lifeevents.death.registered.v1"
 
 
-def _schema(name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads((SCHEMAS_DIR / name).read_text("utf-8"))
-    return schema
+PAYLOAD_SCHEMAS = {t: schema_file(f"{t}.json") for t in EVENT_TYPES}
+PAYLOADS = {t: validator(s) for t, s in PAYLOAD_SCHEMAS.items()}
+EVENTS = {t: validator(schema_file(f"{t}.cloudevent.json")) for t in EVENT_TYPES}
 
-
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-PAYLOAD_SCHEMAS = {t: _schema(f"{t}.json") for t in EVENT_TYPES}
-PAYLOADS = {t: _validator(s) for t, s in PAYLOAD_SCHEMAS.items()}
-EVENTS = {t: _validator(_schema(f"{t}.cloudevent.json")) for t in EVENT_TYPES}
-
-_DELETE = object()
 # The modules whose models make up the events' schemas, besides contracts/events/.
 EVENT_MODULES = ["people.py", "addresses.py", "dates.py", "identifiers.py", "cloudevents.py"]
-
-
-def _changed(document: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """A copy with each dotted path set to its value (or deleted)."""
-    result = copy.deepcopy(document)
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        target: Any = result
-        for part in parents:
-            target = target[int(part)] if part.isdigit() else target[part]
-        if value is _DELETE:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return result
 
 
 def _model_rules(event_type: str, data: dict[str, Any]) -> set[str]:
@@ -73,18 +55,6 @@ def _model_rules(event_type: str, data: dict[str, Any]) -> set[str]:
     except ContractViolation as violation:
         return {v.rule for v in violation.violations}
     return set()
-
-
-def _without_rule(node: Any, code: str) -> Any:
-    """The schema with the ``allOf`` entry titled ``code`` taken out wherever it is."""
-    if isinstance(node, list):
-        return [_without_rule(v, code) for v in node]
-    if not isinstance(node, dict):
-        return node
-    result = {k: _without_rule(v, code) for k, v in node.items()}
-    if "allOf" in result:
-        result["allOf"] = [e for e in result["allOf"] if e.get("title") != code]
-    return result
 
 
 # --- the rules stated as allOf entries ---------------------------------------------------
@@ -124,21 +94,21 @@ STATED = [
         BIRTH,
         "birth-registered",
         {"parents": []},
-        {"parents": [], "informant": _DELETE},
+        {"parents": [], "informant": DELETE},
     ),
     (
         "parent_or_informant_required",
         BIRTH,
         "birth-registered",
         {"informant": None},
-        {"parents": _DELETE, "informant": None},
+        {"parents": DELETE, "informant": None},
     ),
     (
         "old_address_required",
         MOVE,
         "address-changed-household",
-        {"direction": "into", "old_address": _DELETE},
-        {"direction": "within", "old_address": _DELETE},
+        {"direction": "into", "old_address": DELETE},
+        {"direction": "within", "old_address": DELETE},
     ),
     (
         "old_address_required",
@@ -151,8 +121,8 @@ STATED = [
         "new_address_required",
         MOVE,
         "address-changed-household",
-        {"direction": "out_of", "new_address": _DELETE},
-        {"direction": "into", "new_address": _DELETE},
+        {"direction": "out_of", "new_address": DELETE},
+        {"direction": "into", "new_address": DELETE},
     ),
     (
         "new_address_required",
@@ -180,28 +150,19 @@ def test_a_stated_rule_is_kept_and_broken_alike(
     code: str, event_type: str, example: str, keeps: dict[str, Any], breaks: dict[str, Any]
 ) -> None:
     schema = PAYLOADS[event_type]
-    kept = _changed(example_data(example), keeps)
+    kept = changed(example_data(example), keeps)
     assert schema.is_valid(kept), [e.message for e in schema.iter_errors(kept)]
     assert _model_rules(event_type, kept) == set()
 
-    broken = _changed(example_data(example), breaks)
+    broken = changed(example_data(example), breaks)
     assert not schema.is_valid(broken)
     assert _model_rules(event_type, broken) == {code}
     # ... and it is that rule which refuses it in the schema.
-    assert _validator(_without_rule(PAYLOAD_SCHEMAS[event_type], code)).is_valid(broken)
-
-
-def _stated_rules(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*(_stated_rules(v) for v in node))
-    if not isinstance(node, dict):
-        return set()
-    titles = {entry["title"] for entry in node.get("allOf", ())}
-    return titles.union(*(_stated_rules(v) for v in node.values()))
+    assert validator(without_rule(PAYLOAD_SCHEMAS[event_type], code)).is_valid(broken)
 
 
 def test_every_stated_rule_is_tested_here_and_none_is_model_only() -> None:
-    stated = _stated_rules(list(PAYLOAD_SCHEMAS.values()))
+    stated = stated_rules(list(PAYLOAD_SCHEMAS.values()))
     assert stated == {case[0] for case in STATED}
     assert not stated & MODEL_ONLY_RULES.keys()
 
@@ -226,7 +187,7 @@ def test_every_rule_of_the_event_contracts_is_stated_or_model_only() -> None:
     raised = set()
     for module in _EVENT_CONTRACTS:
         raised |= set(re.findall(r'rule_error\(\s*"([a-z_]+)"', module.read_text("utf-8")))
-    stated = _stated_rules(list(PAYLOAD_SCHEMAS.values()))
+    stated = stated_rules(list(PAYLOAD_SCHEMAS.values()))
     unclassified = raised - stated - STATED_ON_THE_VALUE.keys() - MODEL_ONLY_RULES.keys()
     assert not unclassified, "state these rules in the schema, or say why they cannot be"
     assert not STATED_ON_THE_VALUE.keys() & MODEL_ONLY_RULES.keys()
@@ -257,11 +218,11 @@ def test_a_stated_pattern_is_kept_and_broken_alike(
     path: str, good: str, bad: str, rule: str
 ) -> None:
     schema = PAYLOADS[DEATH]
-    kept = _changed(example_data("death-registered"), {path: good})
+    kept = changed(example_data("death-registered"), {path: good})
     assert schema.is_valid(kept), [e.message for e in schema.iter_errors(kept)]
     assert _model_rules(DEATH, kept) == set()
 
-    broken = _changed(example_data("death-registered"), {path: bad})
+    broken = changed(example_data("death-registered"), {path: bad})
     errors = list(schema.iter_errors(broken))
     assert [".".join(map(str, e.absolute_path)) for e in errors] == [path]
     # Optional fields are "X or null": the string branch fails on its pattern.
@@ -274,7 +235,7 @@ def test_a_stated_pattern_is_kept_and_broken_alike(
 def test_what_a_name_pattern_cannot_say_is_the_models_alone(unassigned: str) -> None:
     # Unassigned code points and private use beyond the basic plane: the schema takes them,
     # the model does not (MODEL_ONLY_RULES says why).
-    data = _changed(example_data("death-registered"), {"deceased.name.given_names": unassigned})
+    data = changed(example_data("death-registered"), {"deceased.name.given_names": unassigned})
     assert PAYLOADS[DEATH].is_valid(data)
     assert _model_rules(DEATH, data) == {"name_characters"}
     assert "name_characters" in MODEL_ONLY_RULES
@@ -291,20 +252,20 @@ def test_a_null_dataschema_is_an_absent_one_for_both(event_type: str) -> None:
         DEATH: "death-registered",
     }[event_type]
     event = example_event(example)
-    for changes in ({"dataschema": None}, {"dataschema": _DELETE}):
-        document = _changed(event, changes)
+    for changes in ({"dataschema": None}, {"dataschema": DELETE}):
+        document = changed(event, changes)
         assert EVENTS[event_type].is_valid(document)
         parsed = from_structured(document)
         assert parsed.dataschema is None
         # Sent on without it: CloudEvents attributes are absent rather than null.
         assert "dataschema" not in json.loads(to_structured(parsed))
-    given = from_structured(_changed(event, {"dataschema": schema_uri(event_type)}))
+    given = from_structured(changed(event, {"dataschema": schema_uri(event_type)}))
     assert given.dataschema == schema_uri(event_type)
 
 
 @pytest.mark.parametrize("value", ["", "urn:lifeevents:schema:other.v1", 1])
 def test_any_other_dataschema_is_refused_by_both(value: object) -> None:
-    document = _changed(example_event("death-registered"), {"dataschema": value})
+    document = changed(example_event("death-registered"), {"dataschema": value})
     assert not EVENTS[DEATH].is_valid(document)
     with pytest.raises(ContractViolation) as refused:
         from_structured(document)
@@ -370,7 +331,7 @@ def _rules_at_risk(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 @contract_settings
 @given(typed=_rules_at_risk())
-def test_schema_and_model_agree_on_the_stated_rules(typed: tuple[str, dict[str, Any]]) -> None:
+def test_schema_and_model_agree_on_thestated_rules(typed: tuple[str, dict[str, Any]]) -> None:
     event_type, data = typed
     refused_by_model = _model_rules(event_type, data)
     errors = [e.message for e in PAYLOADS[event_type].iter_errors(data)]

@@ -10,7 +10,6 @@ rules between fields, every combination of the fields involved: schema and model
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import re
@@ -18,12 +17,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 from pydantic import TypeAdapter, ValidationError
 from shape_examples import NEW_ADDRESS, OLD_ADDRESS, OTHER, RESIDENT, TOKEN, example
+from tests_contracts_support import (
+    DELETE,
+    changed,
+    schema_file,
+    stated_rules,
+    validator,
+    without_rule,
+)
 
 from contracts.errors import safe_errors
-from contracts.generate import CONTRACTS_DIR, SCHEMAS_DIR
+from contracts.generate import CONTRACTS_DIR
 from contracts.rules import MODEL_ONLY_RULES
 from contracts.shapes import SHAPES, shape
 from contracts.shares import SPECIAL_CATEGORIES, DataCategory
@@ -38,35 +44,13 @@ DECISION = "lifeevents.residents.caseworker-decision.v1"
 MOVE = "lifeevents.residents.move-record.v1"
 PREFERENCES = "lifeevents.residents.preference-update.v1"
 
-_DELETE = object()
-
 
 def _schema(name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads((SCHEMAS_DIR / f"{name}.json").read_text("utf-8"))
-    return schema
-
-
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return schema_file(f"{name}.json")
 
 
 SCHEMAS = {name: _schema(name) for name in SHAPES}
-VALIDATORS = {name: _validator(schema) for name, schema in SCHEMAS.items()}
-
-
-def _changed(document: Any, changes: dict[str, Any]) -> Any:
-    """A copy with each dotted path set to its value (or deleted)."""
-    result = copy.deepcopy(document)
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        target: Any = result
-        for part in parents:
-            target = target[int(part)] if part.isdigit() else target[part]
-        if value is _DELETE:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return result
+VALIDATORS = {name: validator(schema) for name, schema in SCHEMAS.items()}
 
 
 def _model_rules(name: str, data: Any) -> set[str]:
@@ -76,27 +60,6 @@ def _model_rules(name: str, data: Any) -> set[str]:
     except ValidationError as error:
         return {v.rule for v in safe_errors(error)}
     return set()
-
-
-def _without_rule(node: Any, code: str) -> Any:
-    """The schema with the ``allOf`` entry titled ``code`` taken out wherever it is."""
-    if isinstance(node, list):
-        return [_without_rule(v, code) for v in node]
-    if not isinstance(node, dict):
-        return node
-    result = {k: _without_rule(v, code) for k, v in node.items()}
-    if "allOf" in result:
-        result["allOf"] = [e for e in result["allOf"] if e.get("title") != code]
-    return result
-
-
-def _stated_rules(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*(_stated_rules(v) for v in node))
-    if not isinstance(node, dict):
-        return set()
-    titles = {entry["title"] for entry in node.get("allOf", ())}
-    return titles.union(*(_stated_rules(v) for v in node.values()))
 
 
 # --- the rules stated as allOf entries ---------------------------------------------------
@@ -114,8 +77,8 @@ STATED = [
     (
         "old_address_required",
         ADDRESS,
-        {"direction": "into", "old_address": _DELETE},
-        {"old_address": _DELETE},
+        {"direction": "into", "old_address": DELETE},
+        {"old_address": DELETE},
     ),
     (
         "old_address_required",
@@ -132,8 +95,8 @@ STATED = [
     (
         "new_address_required",
         ADDRESS,
-        {"direction": "out_of", "new_address": _DELETE},
-        {"direction": "into", "new_address": _DELETE},
+        {"direction": "out_of", "new_address": DELETE},
+        {"direction": "into", "new_address": DELETE},
     ),
     (
         "new_address_required",
@@ -157,8 +120,8 @@ STATED = [
     (
         "decision_resident",
         DECISION,
-        {"decision": "create", "resident": _DELETE},
-        {"resident": _DELETE},
+        {"decision": "create", "resident": DELETE},
+        {"resident": DELETE},
     ),
     (
         "duplicate_channel",
@@ -181,19 +144,19 @@ STATED = [
 def test_a_stated_rule_is_kept_and_broken_alike(
     code: str, name: str, keeps: dict[str, Any], breaks: dict[str, Any]
 ) -> None:
-    kept = _changed(example(name), keeps)
+    kept = changed(example(name), keeps)
     assert VALIDATORS[name].is_valid(kept), [e.message for e in VALIDATORS[name].iter_errors(kept)]
     assert _model_rules(name, kept) == set()
 
-    broken = _changed(example(name), breaks)
+    broken = changed(example(name), breaks)
     assert not VALIDATORS[name].is_valid(broken)
     assert _model_rules(name, broken) == {code}
     # ... and it is that rule which refuses it in the schema.
-    assert _validator(_without_rule(SCHEMAS[name], code)).is_valid(broken)
+    assert validator(without_rule(SCHEMAS[name], code)).is_valid(broken)
 
 
 def test_every_stated_rule_is_tested_here_and_none_is_model_only() -> None:
-    stated = _stated_rules(list(SCHEMAS.values()))
+    stated = stated_rules(list(SCHEMAS.values()))
     # The shapes carry people and contact details, whose rules the events' tests hold.
     assert stated - {"name_required", "contact_required"} == {case[0] for case in STATED}
     assert not stated & MODEL_ONLY_RULES.keys()
@@ -226,7 +189,7 @@ def test_every_rule_of_the_shapes_is_stated_or_model_only() -> None:
         raised |= set(_RAISED.findall(text))
         # Every failure a validator raises has a rule code: no bare ValueError.
         assert "raise ValueError" not in text, module
-    stated = _stated_rules(list(SCHEMAS.values()))
+    stated = stated_rules(list(SCHEMAS.values()))
     unclassified = raised - stated - STATED_ON_THE_VALUE.keys() - MODEL_ONLY_RULES.keys()
     assert not unclassified, "state these rules in the schema, or say why they cannot be"
     assert not STATED_ON_THE_VALUE.keys() & MODEL_ONLY_RULES.keys()
@@ -234,11 +197,11 @@ def test_every_rule_of_the_shapes_is_stated_or_model_only() -> None:
 
 @pytest.mark.parametrize("name", [GRANT, RECORD, REQUEST])
 def test_repeated_categories_are_refused_by_both(name: str) -> None:
-    data = _changed(example(name), {"data_categories": ["identity", "identity"]})
+    data = changed(example(name), {"data_categories": ["identity", "identity"]})
     assert not VALIDATORS[name].is_valid(data)
     assert _model_rules(name, data) == {"category_repeated"}
     # Any order is taken (and sorted by the model).
-    data = _changed(example(name), {"data_categories": ["identity", "address"]})
+    data = changed(example(name), {"data_categories": ["identity", "address"]})
     if name != REQUEST:
         data["special_category"] = False
     assert VALIDATORS[name].is_valid(data)
@@ -251,11 +214,11 @@ def test_repeated_categories_are_refused_by_both(name: str) -> None:
 def test_one_share_per_resident_is_partly_the_schemas_and_wholly_the_models() -> None:
     share = example(ACTION)["shares"][0]
     # Two equal shares: uniqueItems says it, and so does the model.
-    twice = _changed(example(ACTION), {"shares": [share, share]})
+    twice = changed(example(ACTION), {"shares": [share, share]})
     assert not VALIDATORS[ACTION].is_valid(twice)
     assert _model_rules(ACTION, twice) == {"resident_repeated"}
     # The same resident twice with different tokens: unique by a property, the model's alone.
-    again = _changed(example(ACTION), {"shares.1.resident": RESIDENT})
+    again = changed(example(ACTION), {"shares.1.resident": RESIDENT})
     assert VALIDATORS[ACTION].is_valid(again)
     assert _model_rules(ACTION, again) == {"resident_repeated"}
     assert "resident_repeated" in MODEL_ONLY_RULES
@@ -277,7 +240,7 @@ def test_one_share_per_resident_is_partly_the_schemas_and_wholly_the_models() ->
 )
 def test_the_consent_dates_are_the_models_alone(changes: dict[str, Any], code: str) -> None:
     for name in (GRANT, RECORD):
-        data = _changed(example(name), changes)
+        data = changed(example(name), changes)
         assert VALIDATORS[name].is_valid(data)
         assert _model_rules(name, data) == {code}
         assert code in MODEL_ONLY_RULES
@@ -292,10 +255,10 @@ def _combinations(name: str, values: dict[str, list[Any]]) -> list[Any]:
     cases = []
     for combination in itertools.product(*values.values()):
         changes = {
-            path: _DELETE if value is _ABSENT else value
+            path: DELETE if value is _ABSENT else value
             for path, value in zip(values, combination, strict=True)
         }
-        cases.append(_changed(example(name), changes))
+        cases.append(changed(example(name), changes))
     return cases
 
 
