@@ -4,10 +4,7 @@ cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -16,16 +13,13 @@ import httpx
 import pytest
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts.consent import ShareDecision, ShareRequest
 from contracts.temporal import Activity, TaskQueue
 from deploy.local.stack import StackConfig
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
-from tests.support import subprocess_env
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support import ServiceProcess, run_workflow, subprocess_env
 
 
 @workflow.defn(name="ConsentOneDecisionTest")
@@ -70,19 +64,7 @@ async def test_the_process_serves_and_stops_on_sigterm(
         LIFEEVENTS_LOG_FORMAT="json",
         LIFEEVENTS_PAYLOAD_KEYS=keys,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.consent",
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    # Drain the output as it comes, so that a chatty process never blocks on a full pipe.
-    assert process.stdout is not None
-    draining = asyncio.create_task(process.stdout.read())
-    try:
+    async with ServiceProcess("services.consent", env) as process:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             deadline = time.monotonic() + 30
             while True:
@@ -91,40 +73,19 @@ async def test_the_process_serves_and_stops_on_sigterm(
                         break
                 except httpx.TransportError:
                     pass
-                assert process.returncode is None, "the consent process exited"
+                assert process.running, "the consent process exited"
                 assert time.monotonic() < deadline, "the API never answered"
                 await asyncio.sleep(0.2)
 
-        workflow_queue = f"workflows-{uuid.uuid4().hex[:8]}"
-        async with Worker(
+        decision = await run_workflow(
             client,
-            task_queue=workflow_queue,
-            workflows=[OneDecisionWorkflow],
-            workflow_runner=UnsandboxedWorkflowRunner(),
-        ):
-            decision = await asyncio.wait_for(
-                client.execute_workflow(
-                    OneDecisionWorkflow.run,
-                    args=[
-                        make_request(
-                            resident, "council-tax-liability", "council-tax", ["identity"]
-                        ),
-                        queue,
-                    ],
-                    id=f"one-decision-{uuid.uuid4().hex}",
-                    task_queue=workflow_queue,
-                ),
-                timeout=30,
-            )
+            OneDecisionWorkflow,
+            OneDecisionWorkflow.run,
+            make_request(resident, "council-tax-liability", "council-tax", ["identity"]),
+            queue,
+        )
         assert decision.decision == "allow"
-
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), timeout=20) == 0
-        output = (await draining).decode()
-        assert "consent.stopped" in output
-        assert resident not in output  # decisions are logged by ID, never by resident
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        draining.cancel()
+        code, output = await process.stop()
+    assert code == 0
+    assert "consent.stopped" in output
+    assert resident not in output  # decisions are logged by ID, never by resident

@@ -4,22 +4,17 @@ stops cleanly on SIGTERM; its output names no one. Runs against the time-skippin
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
-import uuid
 from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts.temporal import Activity, TaskQueue
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
 from services.common.sharetokens import public_key_pem
 from services.counciltax.activities import CouncilTaxActivities
-from tests.support import subprocess_env
+from tests.support import ServiceProcess, run_workflow, subprocess_env
 from tests.support.council import (
     GATE_KEY,
     CallService,
@@ -27,8 +22,6 @@ from tests.support.council import (
     move,
     new_resident,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 async def test_the_process_serves_and_stops_on_sigterm(
@@ -44,57 +37,26 @@ async def test_the_process_serves_and_stops_on_sigterm(
         LIFEEVENTS_SHARE_TOKEN_PUBLIC_KEY=public_key_pem(GATE_KEY.public_key()),
         LIFEEVENTS_LOG_FORMAT="json",
     )
-    # The worker polls `council-tax`, the catalogue's name for the service: this is the only
-    # test that serves that queue on the session's server.
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.counciltax",
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
     data = {
         "identity": [{"name": {"given_names": "Ysolde", "family_name": "Carrowmore"}}],
         "address": move("within"),
         "household": {"members": [{"age": 33}]},
     }
-    try:
+    async with ServiceProcess("services.counciltax", env) as process:
         client = await Client.connect(
             target, data_converter=data_converter(Settings(payload_keys=payload_keys))
         )
-        queue = f"workflows-{uuid.uuid4().hex[:8]}"
-        async with Worker(
+        outcome = await run_workflow(
             client,
-            task_queue=queue,
-            workflows=[CallService],
-            workflow_runner=UnsandboxedWorkflowRunner(),
-        ):
-            outcome = await asyncio.wait_for(
-                client.execute_workflow(
-                    CallService.run,
-                    args=[
-                        Activity.COUNCIL_TAX_RECORD_MOVE,
-                        TaskQueue.COUNCIL_TAX,
-                        action(CouncilTaxActivities, data, (new_resident(),)).model_dump(
-                            mode="json"
-                        ),
-                    ],
-                    id=f"process-{uuid.uuid4().hex}",
-                    task_queue=queue,
-                ),
-                timeout=30,
-            )
+            CallService,
+            CallService.run,
+            Activity.COUNCIL_TAX_RECORD_MOVE,
+            TaskQueue.COUNCIL_TAX,
+            action(CouncilTaxActivities, data, (new_resident(),)).model_dump(mode="json"),
+        )
         assert outcome.code == "account_closed_and_opened"
-        process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0
-    text = output.decode()
+        code, text = await process.stop()
+    assert code == 0
     for event in ("counciltax.started", "council.action", "counciltax.stopped"):
         assert event in text
     for secret in ("Ysolde", "Carrowmore", "Sample Close", "AB2 4FG"):

@@ -4,10 +4,6 @@ nothing else running."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +11,6 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts.residents import MatchResult, PersonDetails
 from contracts.temporal import Activity, TaskQueue
@@ -23,9 +18,7 @@ from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
 from services.residents.index import open_index
 from tests.services.residents.support import NHS_B, person
-from tests.support import subprocess_env
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support import ServiceProcess, run_workflow, subprocess_env
 
 
 @workflow.defn(name="ResidentsProcessTest")
@@ -59,44 +52,20 @@ async def test_the_process_serves_and_stops_on_sigterm(
         LIFEEVENTS_PAYLOAD_KEYS=keys,
         LIFEEVENTS_LOG_FORMAT="json",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.residents",
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
+    async with ServiceProcess("services.residents", env) as process:
         client = await Client.connect(
             target, data_converter=data_converter(Settings(payload_keys=keys))
         )
-        workflow_queue = f"workflows-{uuid.uuid4().hex[:8]}"
-        async with Worker(
+        [result] = await run_workflow(
             client,
-            task_queue=workflow_queue,
-            workflows=[MatchThroughProcess],
-            workflow_runner=UnsandboxedWorkflowRunner(),
-        ):
-            [result] = await asyncio.wait_for(
-                client.execute_workflow(
-                    MatchThroughProcess.run,
-                    args=[[person("Ysolde", "Carrowmore", nhs=NHS_B)], queue],
-                    id=f"process-{uuid.uuid4().hex}",
-                    task_queue=workflow_queue,
-                ),
-                timeout=30,
-            )
+            MatchThroughProcess,
+            MatchThroughProcess.run,
+            [person("Ysolde", "Carrowmore", nhs=NHS_B)],
+            queue,
+        )
         assert result.outcome == "created"
-        process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0
-    text = output.decode()
+        code, text = await process.stop()
+    assert code == 0
     for event in ("residents.started", "residents.stopping", "residents.stopped"):
         assert event in text
     for secret in ("Ysolde", "Carrowmore", NHS_B):
