@@ -6,19 +6,22 @@ Births and deaths, for now, record their event and end; moves carry their plan t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent, DeathRegisteredV1
-    from contracts.plan import PlanRequest
+    from contracts.plan import Fact, PlanRequest
     from contracts.timeline import Outcome
 
 from workflows.move import MoveWorkflow, facts
 from workflows.recording import record_received
 
 __all__ = [
+    "FACTS",
     "WORKFLOWS",
     "BereavementWorkflow",
     "BirthWorkflow",
@@ -44,7 +47,13 @@ class BereavementWorkflow:
 WORKFLOWS = (BirthWorkflow, MoveWorkflow, BereavementWorkflow)
 
 
+# What each life event states for its plan's conditions, as its workflow does.
+FACTS: Mapping[str, Callable[[Any], dict[str, Fact]]] = MappingProxyType(
+    {AddressChangedV1.event_type: facts}
+)
+
+
 def plan_request(event: CloudEvent[Any]) -> PlanRequest:
     """What the planner is told about an event, as the event's workflow tells it."""
-    stated = facts(event.data) if isinstance(event.data, AddressChangedV1) else {}
+    stated = FACTS[event.type](event.data) if event.type in FACTS else {}
     return PlanRequest(event_type=event.type, event_id=event.id, facts=stated)
