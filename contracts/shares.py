@@ -157,7 +157,11 @@ class HouseholdPlace(ContractModel):
     age: int | None = Field(default=None, ge=0, le=130)
     adult: bool | None = None
     other_adults: int = Field(
-        default=0, ge=0, le=50, description="Adults already living there; 0 when none or unknown."
+        default=0,
+        ge=0,
+        le=10_000,
+        description="Adults already living there (a hall of residence may house thousands); 0 "
+        "when none or unknown.",
     )
 
     @property

@@ -36,7 +36,7 @@ from contracts.residents import (
 )
 from contracts.timeline import Confirmation, MatchDecision, StepStatus, Timeline
 from workflows.catalogue import load_catalogue
-from workflows.move import MoveWorkflow
+from workflows.move import MoveWorkflow, mover_data
 from workflows.pipeline import CONFIRM_WITHIN
 from workflows.worker import build_worker
 
@@ -345,3 +345,13 @@ async def test_a_doubtful_match_waits_for_a_caseworker(
         assert (await handle.result()).stage == "complete"
         await keep_history(handle, "move-doubtful-match")
     assert council.actions[0].residents == ("res_person000000000000", "res_existing00000001")
+
+
+def test_a_move_into_a_hall_of_residence_shares_how_many_adults_live_there() -> None:
+    # Found by the moves benchmark: a hundred movers into one dwelling once stopped every
+    # later move's workflow on a bound of 50 adults.
+    event = from_structured(EXAMPLE)
+    [step] = [s for s in load_catalogue().for_type(event.type) if s.name == "council-tax"]
+    hall = Household(address=event.data.new_address, residents=(PAT,), other_adults=400)
+    shared = mover_data(step, event.data, event.data.movers[0], hall)
+    assert shared["household"] == {"age": 45, "adult": None, "other_adults": 400}
