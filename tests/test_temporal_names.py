@@ -26,7 +26,6 @@ WORKFLOWS_DIR = Path(__file__).resolve().parents[1] / "workflows"
 
 # Served before the workflow that will call them exists: each says which one.
 SERVED_AHEAD = {
-    Activity.MARK_DECEASED: "BereavementWorkflow (issue: bereavement)",
     Activity.FLAG_SUPPORT: "BereavementWorkflow (issue: bereavement)",
     Activity.SET_PREFERENCES: "the resident portal (issue: residents and caseworkers)",
     Activity.SCHOOLS_FIND_CATCHMENT: "BirthWorkflow's school-place reminder (issue: birth)",

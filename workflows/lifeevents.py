@@ -1,7 +1,8 @@
 """One workflow per life-event type, under the names `contracts.temporal` starts.
 
-Births and deaths, for now, record their event and end; moves carry their plan through
-(`workflows.move`). Each workflow moves to a module of its own once it has a body.
+Births, for now, record their event and end; moves (`workflows.move`) and deaths
+(`workflows.bereavement`) go through the life-event pipeline. Each workflow moves to a
+module of its own once it has a body.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent, DeathRegisteredV1
+    from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent
     from contracts.plan import Fact, PlanRequest
     from contracts.timeline import Outcome
 
+from workflows.bereavement import BereavementWorkflow
 from workflows.move import MoveWorkflow, facts
 from workflows.recording import record_received
 
@@ -34,13 +36,6 @@ __all__ = [
 class BirthWorkflow:
     @workflow.run
     async def run(self, event: CloudEvent[BirthRegisteredV1]) -> Outcome:
-        return record_received(event)
-
-
-@workflow.defn
-class BereavementWorkflow:
-    @workflow.run
-    async def run(self, event: CloudEvent[DeathRegisteredV1]) -> Outcome:
         return record_received(event)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -35,6 +34,7 @@ from contracts.residents import (
     PersonDetails,
 )
 from contracts.timeline import Confirmation, MatchDecision, StepStatus, Timeline
+from tests.support.histories import keep_history
 from workflows.catalogue import load_catalogue
 from workflows.move import MoveWorkflow, mover_data
 from workflows.pipeline import CONFIRM_WITHIN
@@ -156,17 +156,8 @@ async def start(env: WorkflowEnvironment, task_queue: str, **data: Any) -> Workf
     )
 
 
-HISTORIES = Path(__file__).with_name("histories")
 PAT, ROBIN = "res_person000000000000", "res_person000000000001"
 SAM = ROBIN  # the second mover, whoever they are
-
-
-async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    """With LIFEEVENTS_RECORD_HISTORIES=1, write the run's history as a replay fixture
-    (test_replay.py replays every committed one against the current workflow code)."""
-    if os.environ.get("LIFEEVENTS_RECORD_HISTORIES") == "1":
-        history = await handle.fetch_history()
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 async def timeline(handle: WorkflowHandle[Any, Any]) -> Timeline:

@@ -1,4 +1,4 @@
-"""Committed histories of MoveWorkflow replay against the current code.
+"""Committed histories of the life-event workflows replay against the current code.
 
 A change that would break a running move (a reordered activity, a removed timer) makes the
 replay nondeterministic and this test fail: such a change needs `workflow.patched` (as the
@@ -18,6 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from workflows.bereavement import BereavementWorkflow
 from workflows.move import MoveWorkflow
 from workflows.worker import PASSTHROUGH_MODULES
 
@@ -35,7 +36,7 @@ def test_there_are_histories_to_replay() -> None:
 async def test_history_replays_against_the_current_workflow(name: str) -> None:
     history = WorkflowHistory.from_json(name, json.loads(HISTORIES[name]))
     replayer = Replayer(
-        workflows=[MoveWorkflow],
+        workflows=[MoveWorkflow, BereavementWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
