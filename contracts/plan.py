@@ -30,6 +30,11 @@ class PlanRequest(ContractModel):
 class PlannedStep(ContractModel):
     name: str = Field(description="Unique within the plan, e.g. 'council-tax'.")
     service: TaskQueue = Field(description="The council service that acts and receives the data.")
+    recipient: str | None = Field(
+        default=None,
+        description="Who the data is for, as the data-sharing policy names them, when that is "
+        "not the service itself (an organisation outside the council that the service tells).",
+    )
     activity: Activity = Field(description="The Temporal activity the service runs.")
     purpose: str = Field(description="Purpose code, as in the data-sharing policy.")
     categories: tuple[DataCategory, ...] = Field(
@@ -37,14 +42,25 @@ class PlannedStep(ContractModel):
     )
     confirm: bool = Field(description="Whether the resident must confirm before it acts.")
     notification: str = Field(description="Notification template sent when it is done.")
+    notify: bool = Field(
+        default=True,
+        description="Whether the residents in the step are told when it is done; false where "
+        "one summary to someone else tells it (a death's informant).",
+    )
     description: str = Field(description="What the step does, for residents and caseworkers.")
     applies: bool
     reason: str = Field(
         default="",
         max_length=64,
-        description="Why the step does not apply to this event, as a code: the fact that "
-        "ruled it out (`direction`), or `no_<fact>` for a yes/no that was no.",
+        description="Why the step does not apply to this event, as a code: the catalogue's "
+        "own reason for the step (`not_chosen_by_informant`), else the fact that ruled it out "
+        "(`direction`), or `no_<fact>` for a yes/no that was no.",
     )
+
+    @property
+    def shared_with(self) -> str:
+        """The recipient the consent gate decides about."""
+        return self.recipient or self.service
 
 
 class Plan(ContractModel):

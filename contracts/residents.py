@@ -28,6 +28,7 @@ __all__ = [
     "CaseworkerDecision",
     "Channel",
     "ContactPlan",
+    "DeathHousehold",
     "DeathRecord",
     "Flag",
     "Household",
@@ -39,6 +40,7 @@ __all__ = [
     "PreferenceUpdate",
     "Resident",
     "SupportFlag",
+    "Survivor",
     "default_channels",
 ]
 
@@ -200,6 +202,33 @@ class DeathRecord(ContractModel):
     date_of_death: PastDate
     workflow_id: WorkflowId
     step: StepName
+
+
+class Survivor(ContractModel):
+    """A living resident at the deceased's last address, as the index knows them."""
+
+    resident: ResidentKey
+    name: PersonName
+    date_of_birth: DateOfBirth | None = None
+    age: int | None = Field(
+        default=None, ge=0, le=130, description="On the date of death; null when unknown."
+    )
+    may_need_support: bool = Field(
+        default=False, description="The index flags them as someone who may need support."
+    )
+
+
+class DeathHousehold(ContractModel):
+    """Who the death leaves behind, and which running workflows involve the deceased."""
+
+    address: UkAddress | None
+    survivors: tuple[Survivor, ...] = Field(default=(), max_length=10_000)
+    workflows: tuple[WorkflowId, ...] = Field(
+        default=(),
+        max_length=1000,
+        description="Other life-event workflows that recorded a step about the deceased "
+        "(they may still be waiting on them), oldest first.",
+    )
 
 
 class SupportFlag(ContractModel):

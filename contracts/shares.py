@@ -12,15 +12,16 @@ import hashlib
 import json
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.addresses import NEW_ADDRESS_REQUIRED, OLD_ADDRESS_REQUIRED, UkAddress
 from contracts.base import ContractModel
 from contracts.errors import rule_error
+from contracts.identifiers import NationalInsuranceNumber
 from contracts.keys import Direction
-from contracts.people import PersonName
+from contracts.people import ContactDetails, PersonName
 from contracts.rules import stated
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "HouseholdPlace",
     "MoveAddress",
     "PersonBirth",
+    "PersonContact",
+    "PersonDeath",
     "PersonIdentity",
     "age_on",
     "canonical_json",
@@ -169,3 +172,25 @@ class HouseholdPlace(ContractModel):
         if self.age is not None:
             return self.age >= ADULT_AGE
         return self.adult is not False
+
+
+class PersonDeath(ContractModel):
+    """`death`: a resident's death as registered. Shared only about the deceased: a service
+    finds the deceased among an action's residents by this key."""
+
+    date_of_death: date
+    last_address: UkAddress = Field(description="Their usual address at the date of death.")
+    national_insurance_number: NationalInsuranceNumber | None = Field(
+        default=None,
+        description="Only where the recipient needs it to find its own record (DWP, HMRC).",
+    )
+
+
+class PersonContact(ContractModel):
+    """`contact`: how to reach someone acting for another resident (the executor of an
+    estate, or the informant of a death when no executor is named)."""
+
+    role: Literal["executor", "informant"]
+    relationship: str = Field(min_length=1, max_length=60)
+    address: UkAddress | None = None
+    contact: ContactDetails | None = None

@@ -37,6 +37,8 @@ class TaskQueue(StrEnum):
     ELECTORAL = "electoral-services"
     SCHOOLS = "school-admissions"
     BENEFITS = "benefits"
+    REGISTERS = "council-registers"
+    PARTNERS = "partners"
     NOTIFICATIONS = "notifications"
 
 
@@ -47,6 +49,8 @@ class Activity(StrEnum):
     # consent gate and ledger
     DECIDE_SHARE = "decide_share"
     RECORD_SHARE = "record_share"
+    RECORD_DEATH_IN_GATE = "record_death"
+    RECORD_INFORMANT_AGREEMENT = "record_informant_agreement"
     # resident index
     MATCH_PEOPLE = "residents.match_people"
     RESOLVE_DOUBTFUL = "residents.resolve_doubtful"
@@ -55,13 +59,24 @@ class Activity(StrEnum):
     FLAG_SUPPORT = "residents.flag_support"
     SET_PREFERENCES = "residents.set_preferences"
     CONTACT_FOR = "residents.contact_for"
+    HOUSEHOLD_AFTER_DEATH = "residents.household_after_death"
     # council services
     COUNCIL_TAX_RECORD_MOVE = "council_tax.record_move"
+    COUNCIL_TAX_RECORD_DEATH = "council_tax.record_death"
+    COUNCIL_TAX_SINGLE_PERSON_DISCOUNT = "council_tax.apply_single_person_discount"
     ELECTORAL_RECORD_MOVE = "electoral.record_move"
+    ELECTORAL_RECORD_DEATH = "electoral.record_death"
     SCHOOLS_FIND_CATCHMENT = "schools.find_catchment"
     SCHOOLS_OFFER_IN_YEAR_ADMISSION = "schools.offer_in_year_admission"
     BENEFITS_RECORD_CHANGE = "benefits.record_change_of_circumstances"
+    BENEFITS_RECORD_DEATH = "benefits.record_death"
+    REGISTERS_BLUE_BADGE = "registers.end_blue_badge"
+    REGISTERS_LIBRARY_CARD = "registers.end_library_card"
+    REGISTERS_PARKING_PERMIT = "registers.end_parking_permit"
+    REGISTERS_ASSISTED_COLLECTION = "registers.end_assisted_collection"
+    PARTNERS_TELL = "partners.tell_organisation"
     NOTIFICATIONS_SEND = "notifications.send"
+    NOTIFICATIONS_RECORD_DEATH = "notifications.record_death"
 
 
 ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
@@ -70,6 +85,8 @@ ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
         Activity.ECHO: TaskQueue.WORKFLOWS,
         Activity.DECIDE_SHARE: TaskQueue.CONSENT,
         Activity.RECORD_SHARE: TaskQueue.CONSENT,
+        Activity.RECORD_DEATH_IN_GATE: TaskQueue.CONSENT,
+        Activity.RECORD_INFORMANT_AGREEMENT: TaskQueue.CONSENT,
         Activity.MATCH_PEOPLE: TaskQueue.RESIDENTS,
         Activity.RESOLVE_DOUBTFUL: TaskQueue.RESIDENTS,
         Activity.RECORD_MOVE: TaskQueue.RESIDENTS,
@@ -77,12 +94,23 @@ ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
         Activity.FLAG_SUPPORT: TaskQueue.RESIDENTS,
         Activity.SET_PREFERENCES: TaskQueue.RESIDENTS,
         Activity.CONTACT_FOR: TaskQueue.RESIDENTS,
+        Activity.HOUSEHOLD_AFTER_DEATH: TaskQueue.RESIDENTS,
         Activity.COUNCIL_TAX_RECORD_MOVE: TaskQueue.COUNCIL_TAX,
+        Activity.COUNCIL_TAX_RECORD_DEATH: TaskQueue.COUNCIL_TAX,
+        Activity.COUNCIL_TAX_SINGLE_PERSON_DISCOUNT: TaskQueue.COUNCIL_TAX,
         Activity.ELECTORAL_RECORD_MOVE: TaskQueue.ELECTORAL,
+        Activity.ELECTORAL_RECORD_DEATH: TaskQueue.ELECTORAL,
         Activity.SCHOOLS_FIND_CATCHMENT: TaskQueue.SCHOOLS,
         Activity.SCHOOLS_OFFER_IN_YEAR_ADMISSION: TaskQueue.SCHOOLS,
         Activity.BENEFITS_RECORD_CHANGE: TaskQueue.BENEFITS,
+        Activity.BENEFITS_RECORD_DEATH: TaskQueue.BENEFITS,
+        Activity.REGISTERS_BLUE_BADGE: TaskQueue.REGISTERS,
+        Activity.REGISTERS_LIBRARY_CARD: TaskQueue.REGISTERS,
+        Activity.REGISTERS_PARKING_PERMIT: TaskQueue.REGISTERS,
+        Activity.REGISTERS_ASSISTED_COLLECTION: TaskQueue.REGISTERS,
+        Activity.PARTNERS_TELL: TaskQueue.PARTNERS,
         Activity.NOTIFICATIONS_SEND: TaskQueue.NOTIFICATIONS,
+        Activity.NOTIFICATIONS_RECORD_DEATH: TaskQueue.NOTIFICATIONS,
     }
 )
 """The one queue each activity is served on."""

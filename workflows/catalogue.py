@@ -33,13 +33,18 @@ class StepSpec(BaseModel):
     event_type: str
     name: str
     service: TaskQueue
+    recipient: str | None = None
     activity: Activity
     purpose: str
     categories: tuple[DataCategory, ...]
     confirm: bool
     notification: str
+    notify: bool = True
     description: str
     when: dict[str, Condition] = Field(default_factory=dict)
+    skipped_because: str | None = Field(
+        default=None, description="The reason code shown when a `when` condition is not met."
+    )
 
     @model_validator(mode="after")
     def _served_by_its_service(self) -> StepSpec:
@@ -68,9 +73,11 @@ def plan_for(request: PlanRequest, catalogue: Catalogue | None = None) -> Plan:
     steps = []
     for spec in catalogue.for_type(request.event_type):
         reason = unmet(spec.when, request.facts)
+        if reason and spec.skipped_because:
+            reason = spec.skipped_because
         steps.append(
             PlannedStep(
-                **spec.model_dump(exclude={"event_type", "when"}),
+                **spec.model_dump(exclude={"event_type", "when", "skipped_because"}),
                 applies=not reason,
                 reason=reason,
             )

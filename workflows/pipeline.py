@@ -282,7 +282,7 @@ class LifeEventPipeline:
             ShareRequest(
                 resident=person.resident,
                 purpose=step.purpose,
-                recipient=step.service,
+                recipient=step.shared_with,
                 data_categories=list(step.categories),
                 data_hash=data_hash(person.data),
             ),

@@ -24,5 +24,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("electoral-services", "services.electoral"),
     ServiceSpec("school-admissions", "services.schools"),
     ServiceSpec("benefits", "services.benefits"),
+    ServiceSpec("council-registers", "services.registers"),
+    ServiceSpec("partners", "services.partners"),
     ServiceSpec("notifications", "services.notifications"),
 )

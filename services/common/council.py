@@ -13,9 +13,13 @@ take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
    share's resident, and every category in the data is one the token allows). One failure
    refuses the whole action, a non-retryable `ApplicationError` of type `ShareRefused` whose
    message is the problem code, and nothing is touched;
-3. each resident's data is validated into the service's model (`ShareDataInvalid` if it does
+3. a resident the gate knew to have died (the token's `deceased` claim) is refused,
+   `ShareRefused` `resident_deceased`, by every action but those that act on a death
+   (`about_a_death=True`): nothing new is opened for someone who has died, whichever
+   workflow asks;
+4. each resident's data is validated into the service's model (`ShareDataInvalid` if it does
    not fit);
-4. the change and the outcome are written in one transaction, keyed on `workflow_id` +
+5. the change and the outcome are written in one transaction, keyed on `workflow_id` +
    `step` (a primary key), so a concurrent duplicate rolls back and returns the first.
 
 Receivers hold only the consent service's *public* key: from the setting
@@ -377,6 +381,8 @@ class CouncilActivities:
         change: Callable[
             [AsyncConnection, ServiceAction, list[Shared[M]]], Awaitable[ActionOutcome]
         ],
+        *,
+        about_a_death: bool = False,
     ) -> ActionOutcome:
         key = ActionKey(action.workflow_id, action.step)
         first = await self.store.recorded(key)
@@ -385,6 +391,15 @@ class CouncilActivities:
             self._log("council.action.repeated", action, first)
             return first
         claims = await self.verify(action)
+        if not about_a_death and any(c.deceased for c in claims):
+            log.info(
+                "council.action.refused",
+                service=self.recipient,
+                workflow_id=action.workflow_id,
+                step=action.step,
+                code="resident_deceased",
+            )
+            raise share_refused("resident_deceased")
         shared = self.parse(model, action)
 
         async def run(conn: AsyncConnection) -> ActionOutcome:

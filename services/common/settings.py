@@ -33,6 +33,8 @@ StoreOwner = Literal[
     "electoral",
     "schools",
     "benefits",
+    "registers",
+    "partners",
     "notifications",
 ]
 STORE_OWNERS: tuple[StoreOwner, ...] = get_args(StoreOwner)
@@ -100,6 +102,8 @@ class Settings(BaseSettings):
     electoral_database_url: str | None = None
     schools_database_url: str | None = None
     benefits_database_url: str | None = None
+    registers_database_url: str | None = None
+    partners_database_url: str | None = None
     notifications_database_url: str | None = None
 
     def database_url(self, service: StoreOwner) -> str:

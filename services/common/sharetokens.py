@@ -93,6 +93,8 @@ class ShareClaims:
     data_hash: str
     issued_at: datetime
     expires_at: datetime
+    # The gate knew the resident had died when it decided: a receiver opens nothing new.
+    deceased: bool = False
 
 
 class ShareTokenIssuer:
@@ -116,6 +118,7 @@ class ShareTokenIssuer:
         consent_id: str | None,
         data_hash: str,
         now: datetime,
+        deceased: bool = False,
     ) -> tuple[str, datetime]:
         expires = now + self.ttl
         claims: dict[str, Any] = {
@@ -132,6 +135,8 @@ class ShareTokenIssuer:
         }
         if consent_id is not None:
             claims["cid"] = consent_id
+        if deceased:
+            claims["deceased"] = True
         token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
         return token, datetime.fromtimestamp(claims["exp"], UTC)
 
@@ -226,6 +231,7 @@ def decode_share_token(
             data_hash=str(claims["dh"]),
             issued_at=_timestamp(claims["iat"]),
             expires_at=expires_at,
+            deceased=claims.get("deceased") is True,
         )
     except (TypeError, ValueError):
         raise ShareTokenError(TokenProblem.MALFORMED) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -102,6 +102,7 @@ def token(
     key: Ed25519PrivateKey = GATE_KEY,
     now: datetime | None = None,
     categories: list[str] | None = None,
+    deceased: bool = False,
 ) -> str:
     issuer = ShareTokenIssuer(key, ttl=timedelta(minutes=5))
     issued, _ = issuer.issue(
@@ -114,6 +115,7 @@ def token(
         consent_id=None,
         data_hash=data_hash(data),
         now=now or datetime.now(UTC),
+        deceased=deceased,
     )
     return issued
 
@@ -139,11 +141,46 @@ def per_resident(data: dict[str, Any], count: int) -> list[dict[str, Any]]:
 
 
 def share(
-    service: CouncilActivities | type[CouncilActivities], resident: str, data: dict[str, Any]
+    service: CouncilActivities | type[CouncilActivities],
+    resident: str,
+    data: dict[str, Any],
+    *,
+    deceased: bool = False,
 ) -> ResidentShare:
-    """One resident's share with a good token for `service`."""
-    issued = token(data, recipient=service.recipient, purpose=service.purpose, resident=resident)
+    """One resident's share with a good token for `service` (stamped `deceased` as the gate
+    stamps it for a resident it knows to have died)."""
+    issued = token(
+        data,
+        recipient=service.recipient,
+        purpose=service.purpose,
+        resident=resident,
+        deceased=deceased,
+    )
     return ResidentShare(resident=resident, share_token=issued, data=data)
+
+
+def action_of(
+    service: CouncilActivities | type[CouncilActivities],
+    people: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    deceased: Collection[str] = (),
+    workflow_id: str | None = None,
+    step: str = "step-1",
+    event_type: str = "lifeevents.death.registered.v1",
+) -> ServiceAction:
+    """A `ServiceAction` with each (resident, data) as its own share, each with a good token
+    for `service`; the residents in `deceased` have tokens stamped as the gate stamps them
+    after a death."""
+    return ServiceAction(
+        workflow_id=workflow_id or f"death-{uuid.uuid4().hex}",
+        step=step,
+        event_id=str(uuid.uuid4()),
+        event_type=event_type,
+        shares=tuple(
+            share(service, resident, data, deceased=resident in deceased)
+            for resident, data in people
+        ),
+    )
 
 
 def action(
