@@ -332,6 +332,8 @@ class CouncilActivities:
     """Base of a service's activities: `perform` does the steps in the module doc."""
 
     recipient: str  # as in the data-sharing policy; also the task queue
+    # What the shares are verified for; a service with a purpose per activity passes each
+    # activity's to `perform` instead.
     purpose: str
 
     def __init__(self, store: CouncilStore, keys: ShareKeySource) -> None:
@@ -351,15 +353,16 @@ class CouncilActivities:
         return self.recipient
 
     async def verify(
-        self, action: ServiceAction, *, check_expiry: bool = True
+        self, action: ServiceAction, *, check_expiry: bool = True, purpose: str | None = None
     ) -> list[ShareClaims]:
-        """Every resident's token, or `ShareRefused` for the first that does not hold."""
+        """Every resident's token, or `ShareRefused` for the first that does not hold. The
+        tokens must be for `purpose`, by default the service's."""
         return [
             await _verify(
                 self.keys,
                 share,
                 recipient=self.recipient,
-                purpose=self.purpose,
+                purpose=purpose or self.purpose,
                 check_expiry=check_expiry,
             )
             for share in action.shares
@@ -383,14 +386,18 @@ class CouncilActivities:
         ],
         *,
         about_a_death: bool = False,
+        purpose: str | None = None,
     ) -> ActionOutcome:
+        """The steps in the module doc. `purpose`: what the tokens must be for, where a
+        service acts for a purpose per activity (the council registers); by default the
+        service's `purpose`."""
         key = ActionKey(action.workflow_id, action.step)
         first = await self.store.recorded(key)
         if first is not None:
-            await self.verify(action, check_expiry=False)
+            await self.verify(action, check_expiry=False, purpose=purpose)
             self._log("council.action.repeated", action, first)
             return first
-        claims = await self.verify(action)
+        claims = await self.verify(action, purpose=purpose)
         if not about_a_death and any(c.deceased for c in claims):
             log.info(
                 "council.action.refused",
