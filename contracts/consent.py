@@ -6,6 +6,11 @@ service, the purpose, the data categories with a special-category flag, the lawf
 how and when consent was given, the notice version shown, the expiry, and the status events.
 Every element is required: a record without one is rejected, not completed with a default.
 
+At the registration of a death the informant may agree that organisations be told (Tell Us
+Once): an `InformantAgreement` becomes one consent per organisation for the deceased, method
+`informant`. A death itself is recorded in the gate from a `DeathRecord` (`DeathRecorded`):
+from then on every share token the gate issues about that resident says so.
+
 Nothing in this module holds personal data: residents are `res_…` keys, data is named by
 category, and the data itself is only ever referred to by its SHA-256.
 """
@@ -20,11 +25,12 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_
 
 from contracts.base import ContractModel
 from contracts.errors import rule_error
-from contracts.keys import Code, DataHash, ResidentKey
-from contracts.rules import Rule, contains_any, equals, stated, when
+from contracts.keys import Code, DataHash, ResidentKey, StepName, WorkflowId
+from contracts.rules import Rule, contains_any, equals, stated, unique, when
 from contracts.shares import SPECIAL_CATEGORIES, CategoryList, DataCategory
 
 __all__ = [
+    "RECIPIENT_REPEATED",
     "SPECIAL_CATEGORY",
     "ConsentChange",
     "ConsentEvent",
@@ -34,8 +40,10 @@ __all__ = [
     "ConsentStatus",
     "DataUseEntry",
     "DataUseReport",
+    "DeathRecorded",
     "Decision",
     "EntryKind",
+    "InformantAgreement",
     "LawfulBasis",
     "Objection",
     "ObjectionRequest",
@@ -69,6 +77,9 @@ class ConsentMethod(StrEnum):
     PAPER_FORM = "paper_form"
     RECORDED_CALL = "recorded_call"
     IN_PERSON = "in_person"
+    # The informant's agreement at the registration of a death (Tell Us Once), for the
+    # deceased: recorded by the gate from an `InformantAgreement`, never given otherwise.
+    INFORMANT = "informant"
 
 
 class ConsentStatus(StrEnum):
@@ -81,6 +92,8 @@ class ConsentEvent(ContractModel):
     status: ConsentStatus
     at: AwareDatetime
 
+
+_NoticeVersion = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 # Given times may run a little ahead of ours (another machine's clock); not more.
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -112,7 +125,7 @@ class ConsentGrant(ContractModel):
     lawful_basis: Literal[LawfulBasis.CONSENT]
     method: ConsentMethod
     given_at: AwareDatetime
-    notice_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+    notice_version: _NoticeVersion
     expires_at: AwareDatetime
 
     @model_validator(mode="after")
@@ -133,6 +146,52 @@ class ConsentRecord(ConsentGrant):
     consent_id: str
     status: ConsentStatus
     events: list[ConsentEvent]
+
+
+RECIPIENT_REPEATED = Rule(
+    "recipient_repeated", "recipients must not repeat a recipient", unique("recipients")
+)
+
+
+class InformantAgreement(ContractModel):
+    """At the registration of a death, the informant agreed that these recipients be told
+    (Tell Us Once). The gate records one consent per recipient for the deceased, method
+    `informant`, valid for 90 days from `given_at`; idempotent on `workflow_id` + `step` +
+    recipient (a repeat returns the same consents and records nothing new)."""
+
+    model_config = ConfigDict(json_schema_extra=stated(RECIPIENT_REPEATED))
+
+    resident: ResidentKey = Field(description="The deceased.")
+    purpose: Code = Field(description="The purpose of the shares, e.g. `tell-us-once`.")
+    recipients: tuple[Code, ...] = Field(
+        min_length=1,
+        max_length=20,
+        description="The organisations the informant agreed to tell, each once.",
+    )
+    data_categories: CategoryList
+    given_at: AwareDatetime = Field(description="When the informant agreed (the registration).")
+    notice_version: _NoticeVersion | None = Field(
+        default=None,
+        description="The notice read to the informant; null: the gate's Tell Us Once notice.",
+    )
+    workflow_id: WorkflowId
+    step: StepName
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InformantAgreement:
+        if len(set(self.recipients)) != len(self.recipients):
+            raise RECIPIENT_REPEATED.error()
+        if self.given_at > datetime.now(UTC) + _CLOCK_SKEW:
+            raise rule_error("given_in_future", "given_at is in the future")
+        return self
+
+
+class DeathRecorded(ContractModel):
+    """record_death's answer: the gate knows the resident died, from the ledger's entry
+    `ledger_seq` (the first record's, on a repeat)."""
+
+    resident: ResidentKey
+    ledger_seq: int
 
 
 class ObjectionRequest(ContractModel):
@@ -202,6 +261,9 @@ class EntryKind(StrEnum):
     SHARE = "share"
     CONSENT = "consent"
     OBJECTION = "objection"
+    # The gate learnt that the resident died (outcome `recorded`, reason `death_registered`):
+    # every share token it issues about them from then on says so.
+    DEATH = "death"
 
 
 class DataUseEntry(ContractModel):

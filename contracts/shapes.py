@@ -40,6 +40,8 @@ from contracts.consent import (
     ConsentRecord,
     DataUseEntry,
     DataUseReport,
+    DeathRecorded,
+    InformantAgreement,
     Objection,
     ObjectionRequest,
     ShareCompletion,
@@ -113,6 +115,8 @@ _ALL = (
     Shape("lifeevents.consent.objection.v1", Objection),
     Shape("lifeevents.consent.change.v1", ConsentChange),
     Shape("lifeevents.consent.data-use-report.v1", DataUseReport),
+    Shape("lifeevents.consent.informant-agreement.v1", InformantAgreement, ("given_in_future",)),
+    Shape("lifeevents.consent.death-recorded.v1", DeathRecorded),
     # council services
     Shape("lifeevents.action.service-action.v1", ServiceAction, ("resident_repeated",)),
     Shape("lifeevents.action.outcome.v1", ActionOutcome),

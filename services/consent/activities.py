@@ -6,8 +6,17 @@ Workflows call them by name:
         "decide_share", ShareRequest(...), result_type=ShareDecision,
         task_queue="consent", start_to_close_timeout=timedelta(seconds=10))
 
+| activity | input | result |
+| --- | --- | --- |
+| `decide_share` | `ShareRequest` | `ShareDecision` |
+| `record_share` | `ShareCompletion` | `ShareRecorded` |
+| `record_death` | `DeathRecord` | `DeathRecorded` |
+| `record_informant_agreement` | `InformantAgreement` | `list[ConsentRecord]` |
+
 A refusal the gate gives (a forged token, a share after withdrawal) is a non-retryable
-`ApplicationError` whose type is `ShareRefused` and whose message is a code.
+`ApplicationError` whose type is `ShareRefused` and whose message is a code; an informant's
+agreement the policy does not allow (no consent-based share to a recipient, a category it
+does not list) is one of type `ConsentRefused`.
 """
 
 from __future__ import annotations
@@ -18,7 +27,16 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contracts.consent import ShareCompletion, ShareDecision, ShareRecorded, ShareRequest
+from contracts.consent import (
+    ConsentRecord,
+    DeathRecorded,
+    InformantAgreement,
+    ShareCompletion,
+    ShareDecision,
+    ShareRecorded,
+    ShareRequest,
+)
+from contracts.residents import DeathRecord
 from contracts.temporal import Activity
 from services.consent.gate import ConsentGate, GateError
 
@@ -45,6 +63,28 @@ class ConsentActivities:
         except GateError as error:
             raise ApplicationError(error.code, type="ShareRefused", non_retryable=True) from None
 
+    @activity.defn(name=Activity.RECORD_DEATH_IN_GATE)
+    async def record_death(self, death: DeathRecord) -> DeathRecorded:
+        """Once per resident: every share token issued about them afterwards is stamped
+        `deceased`. A repeat changes nothing and answers with the first ledger entry."""
+        return await self.gate.record_death(death)
+
+    @activity.defn(name=Activity.RECORD_INFORMANT_AGREEMENT)
+    async def record_informant_agreement(
+        self, agreement: InformantAgreement
+    ) -> list[ConsentRecord]:
+        """One consent per recipient, method `informant`; idempotent on workflow_id + step +
+        recipient (a retry returns the same consents)."""
+        try:
+            return await self.gate.record_informant_agreement(agreement)
+        except GateError as error:
+            raise ApplicationError(error.code, type="ConsentRefused", non_retryable=True) from None
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.decide_share, self.record_share]
+        return [
+            self.decide_share,
+            self.record_share,
+            self.record_death,
+            self.record_informant_agreement,
+        ]

@@ -14,13 +14,21 @@ Decisions, in order:
    none → needs_consent `no_consent`; withdrawn → deny `consent_withdrawn`;
    expired → needs_consent `consent_expired`; narrower categories → needs_consent
    `consent_scope`; otherwise → allow `consent_given`.
+
+The gate does not refuse a share about a resident it knows to have died (`record_death`):
+services decide what they may still do. It stamps every share token it issues about them
+`deceased`, and a council service refuses anything but an action about the death.
+
+An informant's agreement at the registration of a death (`record_informant_agreement`)
+becomes one consent per recipient for the deceased, method `informant`, so that the shares
+the informant agreed to (Tell Us Once) are decided as every consent-based share is.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -30,12 +38,15 @@ from contracts.consent import (
     ConsentChange,
     ConsentEvent,
     ConsentGrant,
+    ConsentMethod,
     ConsentRecord,
     ConsentStatus,
     DataUseEntry,
     DataUseReport,
+    DeathRecorded,
     Decision,
     EntryKind,
+    InformantAgreement,
     LawfulBasis,
     Objection,
     ObjectionRequest,
@@ -44,6 +55,7 @@ from contracts.consent import (
     ShareRecorded,
     ShareRequest,
 )
+from contracts.residents import DeathRecord
 from services.common.sharetokens import ShareTokenError, ShareTokenIssuer, decode_share_token
 from services.consent.ledger import NewEntry, append, lock_tail
 from services.consent.policy import Policy, ShareRule
@@ -55,13 +67,25 @@ from services.consent.store import (
     split_categories,
 )
 
-__all__ = ["Clock", "ConsentGate", "GateError", "utc_now"]
+__all__ = [
+    "INFORMANT_CONSENT_VALIDITY",
+    "INFORMANT_NOTICE",
+    "Clock",
+    "ConsentGate",
+    "GateError",
+    "utc_now",
+]
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 ALL_RECIPIENTS = "*"
 CONSENT_SOURCE = "/lifeevents/consent"
+ALL_PURPOSES = "*"
+# An informant's agreement covers the telling that follows the registration, not later uses.
+INFORMANT_CONSENT_VALIDITY = timedelta(days=90)
+# The notice read to an informant when their agreement does not name one.
+INFORMANT_NOTICE = "tell-us-once"
 
 
 def utc_now() -> datetime:
@@ -132,7 +156,11 @@ class ConsentGate:
                 )
             )
             tail = await append(conn, tail, entries)
+            deceased = False
             if decision is Decision.ALLOW:
+                # Under the chain-head lock: once record_death returned, every later token
+                # says so. One primary-key look-up, and only for an allowed share.
+                deceased = await self.store.deceased(conn, request.resident)
                 await self.store.insert_grant(
                     conn,
                     decision_id=decision_id,
@@ -156,6 +184,7 @@ class ConsentGate:
                 consent_id=consent_id,
                 data_hash=request.data_hash,
                 now=now,
+                deceased=deceased,
             )
         log.info(
             "share.decided",
@@ -281,6 +310,9 @@ class ConsentGate:
             raise GateError("categories_not_allowed", 422)
         if grant.controller != self.policy.controller:
             raise GateError("unknown_controller", 422)
+        if grant.method is ConsentMethod.INFORMANT:
+            # Recorded from the registration only (record_informant_agreement), once per step.
+            raise GateError("informant_agreement_only", 422)
         now = self.clock()
         record = ConsentRecord(
             **grant.model_dump(),
@@ -338,6 +370,126 @@ class ConsentGate:
             record = await self.store.consent_record(conn, updated, now)
         await self._changed()
         return record
+
+    async def record_informant_agreement(
+        self, agreement: InformantAgreement
+    ) -> list[ConsentRecord]:
+        """One consent per recipient the informant agreed to tell, for the deceased, method
+        `informant`, valid for `INFORMANT_CONSENT_VALIDITY` from `given_at`. Idempotent on
+        workflow_id + step + recipient: a repeat returns the same consents, in the order of
+        `recipients`, and records nothing new."""
+        for recipient in agreement.recipients:
+            rule = self.policy.rule(agreement.purpose, recipient)
+            if rule is None or rule.basis is not LawfulBasis.CONSENT:
+                raise GateError("consent_not_the_basis", 422)
+            if rule.disallowed(agreement.data_categories):
+                raise GateError("categories_not_allowed", 422)
+        now = self.clock()
+        expires_at = agreement.given_at + INFORMANT_CONSENT_VALIDITY
+        special = any(c.special for c in agreement.data_categories)
+        added: list[str] = []
+        async with self.store.transaction() as conn:
+            tail = await lock_tail(conn)
+            known = await self.store.informant_consent_ids(
+                conn, agreement.workflow_id, agreement.step
+            )
+            if any(r not in known for r in agreement.recipients) and expires_at <= now:
+                raise GateError("already_expired", 422)
+            entries: list[NewEntry] = []
+            for recipient in agreement.recipients:
+                if recipient in known:
+                    continue
+                record = ConsentRecord(
+                    resident=agreement.resident,
+                    controller=self.policy.controller,
+                    recipient=recipient,
+                    purpose=agreement.purpose,
+                    data_categories=agreement.data_categories,
+                    special_category=special,
+                    lawful_basis=LawfulBasis.CONSENT,
+                    method=ConsentMethod.INFORMANT,
+                    given_at=agreement.given_at,
+                    notice_version=agreement.notice_version or INFORMANT_NOTICE,
+                    expires_at=expires_at,
+                    consent_id=_new_id("cns"),
+                    status=ConsentStatus.GIVEN,
+                    events=[ConsentEvent(status=ConsentStatus.GIVEN, at=agreement.given_at)],
+                )
+                await self.store.insert_consent(conn, record)
+                await self.store.insert_informant_consent(
+                    conn, agreement.workflow_id, agreement.step, recipient, record.consent_id
+                )
+                row = await self.store.consent_row(conn, record.consent_id)
+                assert row is not None
+                entries.append(self._consent_entry(row, "given", record.method.value, now))
+                await self._announce(conn, row, "given", [], now)
+                known[recipient] = record.consent_id
+                added.append(record.consent_id)
+            await append(conn, tail, entries)
+            records = []
+            for recipient in agreement.recipients:
+                row = await self.store.consent_row(conn, known[recipient])
+                assert row is not None
+                records.append(await self.store.consent_record(conn, row, now))
+        log.info(
+            "consent.informant_agreement",
+            workflow_id=agreement.workflow_id,
+            step=agreement.step,
+            purpose=agreement.purpose,
+            recipients=len(agreement.recipients),
+            recorded=len(added),
+            consent_ids=[r.consent_id for r in records],
+        )
+        if added:
+            await self._changed()
+        return records
+
+    # --- deaths -------------------------------------------------------------------------
+
+    async def record_death(self, death: DeathRecord) -> DeathRecorded:
+        """The resident died: from this commit on, every share token the gate issues about
+        them is stamped `deceased`. Once per resident: a repeat (from any workflow) changes
+        nothing and answers with the first record's ledger entry."""
+        now = self.clock()
+        async with self.store.transaction() as conn:
+            tail = await lock_tail(conn)
+            first = await self.store.death_seq(conn, death.resident)
+            if first is not None:
+                seq, changed = first, False
+            else:
+                death_id = _new_id("dth")
+                entry = NewEntry(
+                    at=now,
+                    kind=EntryKind.DEATH.value,
+                    resident=death.resident,
+                    purpose=ALL_PURPOSES,
+                    recipient=ALL_RECIPIENTS,
+                    categories="",
+                    basis=None,
+                    outcome="recorded",
+                    reason="death_registered",
+                    ref=death_id,
+                )
+                tail = await append(conn, tail, [entry])
+                await self.store.insert_death(
+                    conn,
+                    resident=death.resident,
+                    date_of_death=death.date_of_death,
+                    death_id=death_id,
+                    workflow_id=death.workflow_id,
+                    step=death.step,
+                    recorded_at=now,
+                    ledger_seq=tail.seq,
+                )
+                seq, changed = tail.seq, True
+        log.info(
+            "consent.death_recorded",
+            workflow_id=death.workflow_id,
+            step=death.step,
+            changed=changed,
+            ledger_seq=seq,
+        )
+        return DeathRecorded(resident=death.resident, ledger_seq=seq)
 
     # --- objections ---------------------------------------------------------------------
 

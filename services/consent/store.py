@@ -2,7 +2,8 @@
 
 SQLite by default, PostgreSQL (asyncpg) from the same code. Functions take an open
 `AsyncConnection` so that the gate can put a ledger append and the reads it depends on in
-one transaction. Residents appear only as pseudonymous keys; data only as category codes.
+one transaction. Residents appear only as pseudonymous keys; data only as category codes
+(and, for a resident who died, the date of death the register office gave).
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -54,7 +57,9 @@ __all__ = [
     "LedgerRow",
     "consent_events",
     "consents",
+    "deaths",
     "grants",
+    "informant_consents",
     "join_categories",
     "ledger",
     "ledger_head",
@@ -116,6 +121,32 @@ consent_events = Table(
     Column("status", String(12), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Index("ix_consent_events_consent", "consent_id"),
+)
+
+# The consent behind each recipient of an informant's agreement: one per workflow step and
+# recipient, so that a repeated agreement records nothing new.
+informant_consents = Table(
+    "informant_consents",
+    metadata,
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("consent_id", String(40), ForeignKey("consents.consent_id"), nullable=False),
+    PrimaryKeyConstraint("workflow_id", "step", "recipient", name="pk_informant_consents"),
+)
+
+# Residents the gate knows to have died: the first record stands. Every allowed decision
+# looks its resident up here (the primary key) to stamp the share token `deceased`.
+deaths = Table(
+    "deaths",
+    metadata,
+    Column("resident", String(72), primary_key=True),
+    Column("date_of_death", Date, nullable=False),
+    Column("death_id", String(40), nullable=False),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("ledger_seq", BigInteger, nullable=False),
 )
 
 objections = Table(
@@ -270,6 +301,7 @@ _ACTIVE_OBJECTION = (
     .limit(1)
 )
 _INSERT_GRANT = insert(grants)
+_DECEASED = select(deaths.c.resident).where(deaths.c.resident == bindparam("resident"))
 
 
 class ConsentStore(Store):
@@ -394,6 +426,69 @@ class ConsentStore(Store):
             .order_by(consents.c.given_at, consents.c.consent_id)
         )
         return [ConsentRow(*row) for row in rows]
+
+    @staticmethod
+    async def informant_consent_ids(
+        conn: AsyncConnection, workflow_id: str, step: str
+    ) -> dict[str, str]:
+        """Recipient → consent ID, for the agreement recorded at this workflow step."""
+        rows = await conn.execute(
+            select(informant_consents.c.recipient, informant_consents.c.consent_id).where(
+                informant_consents.c.workflow_id == workflow_id,
+                informant_consents.c.step == step,
+            )
+        )
+        return {recipient: consent_id for recipient, consent_id in rows}
+
+    @staticmethod
+    async def insert_informant_consent(
+        conn: AsyncConnection, workflow_id: str, step: str, recipient: str, consent_id: str
+    ) -> None:
+        await conn.execute(
+            insert(informant_consents).values(
+                workflow_id=workflow_id, step=step, recipient=recipient, consent_id=consent_id
+            )
+        )
+
+    # --- deaths -----------------------------------------------------------------------
+
+    @staticmethod
+    async def deceased(conn: AsyncConnection, resident: str) -> bool:
+        """Whether the gate knows the resident died: one primary-key look-up."""
+        found = await conn.scalar(_DECEASED, {"resident": resident})
+        return found is not None
+
+    @staticmethod
+    async def death_seq(conn: AsyncConnection, resident: str) -> int | None:
+        """The ledger entry of the resident's recorded death, if there is one."""
+        seq: int | None = await conn.scalar(
+            select(deaths.c.ledger_seq).where(deaths.c.resident == resident)
+        )
+        return seq
+
+    @staticmethod
+    async def insert_death(
+        conn: AsyncConnection,
+        *,
+        resident: str,
+        date_of_death: date,
+        death_id: str,
+        workflow_id: str,
+        step: str,
+        recorded_at: datetime,
+        ledger_seq: int,
+    ) -> None:
+        await conn.execute(
+            insert(deaths).values(
+                resident=resident,
+                date_of_death=date_of_death,
+                death_id=death_id,
+                workflow_id=workflow_id,
+                step=step,
+                recorded_at=recorded_at,
+                ledger_seq=ledger_seq,
+            )
+        )
 
     # --- objections -------------------------------------------------------------------
 

@@ -3,14 +3,22 @@
 | activity | input | result |
 | --- | --- | --- |
 | `notifications.send` | `Notification` | `ActionOutcome` |
+| `notifications.record_death` | `DeathRecord` | `ActionOutcome` |
 
 One notification per (workflow_id, step, resident): a retry returns the first outcome and
 sends nothing again. The message always goes to the resident's portal inbox, and is
 delivered on the first channel of their preference that can be: `portal` (the inbox is the
 delivery), `email` (to the outbox, if an e-mail address is given), `sms` (to the outbox, if
 a phone number is given), `letter` (to print, if a postal address is given; residents who
-are not online are still reached). A deceased resident is never addressed: `no_action`,
-`deceased`, nothing recorded but that.
+are not online are still reached). A deceased resident is never addressed: whether the
+notification says `deceased` or the service has recorded the death itself
+(`notifications.record_death`), the outcome is `no_action`, `deceased`, logged as
+`notification.refused`, and nothing is recorded but that: no inbox message, no e-mail or SMS,
+no letter. (A message already queued before the death was recorded is not recalled.)
+
+`notifications.record_death` records the resident as deceased, once: `done`,
+`deceased_recorded`; `no_action`, `already_recorded` when another step recorded it first; a
+retry of the same step returns its first outcome.
 
 No share token: the notification carries the resident's own contact details, from the
 resident index, and the step's references, which hold no personal data.
@@ -28,6 +36,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.actions import ActionOutcome
 from contracts.notifications import Notification
+from contracts.residents import DeathRecord
 from contracts.temporal import Activity, TaskQueue
 from services.common.council import ActionKey, CouncilSettings, new_reference
 from services.notifications.store import NotificationStore
@@ -53,22 +62,29 @@ class NotificationActivities:
     @activity.defn(name=Activity.NOTIFICATIONS_SEND)
     async def send(self, notification: Notification) -> ActionOutcome:
         key = ActionKey(notification.workflow_id, notification.step, notification.resident)
-        if notification.deceased:
-            outcome = await self.store.once(key, _never_addressed)
-        else:
-            try:
-                message = render(notification.template, notification.references)
-            except UnknownTemplate:
-                raise ApplicationError(
-                    "unknown_template", type="NotificationRefused", non_retryable=True
-                ) from None
 
-            async def deliver(conn: AsyncConnection) -> ActionOutcome:
-                return await self._deliver(conn, notification, message)
+        async def deliver(conn: AsyncConnection) -> ActionOutcome:
+            # Our own record too, in the transaction: a death recorded before this send
+            # commits is never addressed, whatever the notification says.
+            if notification.deceased or await self.store.is_deceased(conn, notification.resident):
+                return _NEVER_ADDRESSED
+            message = render(notification.template, notification.references)
+            return await self._deliver(conn, notification, message)
 
+        try:
             outcome = await self.store.once(key, deliver)
+        except UnknownTemplate:
+            raise ApplicationError(
+                "unknown_template", type="NotificationRefused", non_retryable=True
+            ) from None
+        if outcome == _NEVER_ADDRESSED:
+            event = "notification.refused"
+        elif outcome.outcome == "done":
+            event = "notification.sent"
+        else:
+            event = "notification.not_sent"
         log.info(
-            "notification.sent" if outcome.outcome == "done" else "notification.not_sent",
+            event,
             workflow_id=notification.workflow_id,
             step=notification.step,
             resident=notification.resident,
@@ -102,10 +118,32 @@ class NotificationActivities:
             references={"notification": reference, "channel": channel},
         )
 
+    @activity.defn(name=Activity.NOTIFICATIONS_RECORD_DEATH)
+    async def record_death(self, death: DeathRecord) -> ActionOutcome:
+        """The resident died: no notification is addressed to them from now on. Once per
+        resident (the first record stands); a retry of the step returns its first outcome."""
+        key = ActionKey(death.workflow_id, death.step, death.resident)
+
+        async def record(conn: AsyncConnection) -> ActionOutcome:
+            if await self.store.record_deceased(
+                conn, death.resident, death.workflow_id, death.step
+            ):
+                return ActionOutcome(outcome="done", code="deceased_recorded")
+            return ActionOutcome(outcome="no_action", code="already_recorded")
+
+        outcome = await self.store.once(key, record)
+        log.info(
+            "notification.death_recorded",
+            workflow_id=death.workflow_id,
+            step=death.step,
+            resident=death.resident,
+            code=outcome.code,
+        )
+        return outcome
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.send]
+        return [self.send, self.record_death]
 
 
-async def _never_addressed(_conn: AsyncConnection) -> ActionOutcome:
-    return ActionOutcome(outcome="no_action", code="deceased")
+_NEVER_ADDRESSED = ActionOutcome(outcome="no_action", code="deceased")

@@ -1,5 +1,6 @@
 """The notification store: the portal inbox (every notification), the outbox of e-mail and
-SMS (recorded as sent: no mail server is wired in) and the letters to print.
+SMS (recorded as sent: no mail server is wired in), the letters to print, and the residents
+known to have died (never addressed again, whatever a notification says).
 
 It holds contact details and addresses, so nothing here logs, and the engine hides statement
 parameters from log lines and exception texts.
@@ -17,7 +18,7 @@ from contracts.notifications import InboxMessage, Notification
 from services.common.council import CouncilStore, action_table, address_json
 from services.notifications.templates import Message
 
-__all__ = ["NotificationStore", "inbox", "letters", "metadata", "outbox"]
+__all__ = ["NotificationStore", "deceased", "inbox", "letters", "metadata", "outbox"]
 
 metadata = MetaData()
 
@@ -58,12 +59,47 @@ letters = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Residents who died, from notifications.record_death: the key only (no date, no name), and
+# the step that recorded it. Every send looks its resident up here (the primary key).
+deceased = Table(
+    "notification_deceased",
+    metadata,
+    Column("resident", String(72), primary_key=True),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 actions = action_table(metadata, "notification")
 
 
 class NotificationStore(CouncilStore):
     metadata = metadata
     actions = actions
+
+    @staticmethod
+    async def is_deceased(conn: AsyncConnection, resident: str) -> bool:
+        found = await conn.scalar(
+            select(deceased.c.resident).where(deceased.c.resident == resident)
+        )
+        return found is not None
+
+    @staticmethod
+    async def record_deceased(
+        conn: AsyncConnection, resident: str, workflow_id: str, step: str
+    ) -> bool:
+        """Record the resident as deceased; False if they already were (the first stands)."""
+        if await NotificationStore.is_deceased(conn, resident):
+            return False
+        await conn.execute(
+            insert(deceased).values(
+                resident=resident,
+                workflow_id=workflow_id,
+                step=step,
+                recorded_at=datetime.now(UTC),
+            )
+        )
+        return True
 
     @staticmethod
     async def to_inbox(

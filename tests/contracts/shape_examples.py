@@ -119,6 +119,17 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "received": [USE],
         "entries": [USE, {**USE, "seq": 6, "kind": "decision", "outcome": "allow"}],
     },
+    "lifeevents.consent.informant-agreement.v1": {
+        "resident": RESIDENT,
+        "purpose": "tell-us-once",
+        "recipients": ["dwp", "hmrc"],
+        "data_categories": ["death", "identity"],
+        "given_at": "2025-08-11T10:00:00Z",
+        "notice_version": "tell-us-once-2025",
+        "workflow_id": WORKFLOW,
+        "step": "informant-agreement",
+    },
+    "lifeevents.consent.death-recorded.v1": {"resident": RESIDENT, "ledger_seq": 8},
     # council services
     "lifeevents.action.service-action.v1": {
         "workflow_id": WORKFLOW,

@@ -43,6 +43,7 @@ MATCH = "lifeevents.residents.match-result.v1"
 DECISION = "lifeevents.residents.caseworker-decision.v1"
 MOVE = "lifeevents.residents.move-record.v1"
 PREFERENCES = "lifeevents.residents.preference-update.v1"
+AGREEMENT = "lifeevents.consent.informant-agreement.v1"
 
 
 def _schema(name: str) -> dict[str, Any]:
@@ -134,6 +135,12 @@ STATED = [
         PREFERENCES,
         {"channels": None},
         {"channels": ["email", "letter", "email"]},
+    ),
+    (
+        "recipient_repeated",
+        AGREEMENT,
+        {"recipients": ["dwp", "hmrc", "dvla"]},
+        {"recipients": ["dwp", "hmrc", "dwp"]},
     ),
 ]
 
