@@ -1,17 +1,35 @@
 """Benefits activities, on task queue `benefits`.
 
 `benefits.record_change_of_circumstances`: `ServiceAction` (identity, address, household)
-→ `ActionOutcome`.
+→ `ActionOutcome`. `benefits.record_death`: `ServiceAction` (the deceased's identity and
+death, each survivor's identity and household) → `ActionOutcome`.
 
 When a mover holds an active housing benefit or council tax reduction claim, a change of
 circumstances is recorded on each such claim from the move date, with the new address and
 household size, so that the award is reassessed (`within` / `into`) or ended (`out_of`: the
 claim belongs to the new council). No claim → `no_action`, `no_claim`.
+
+A death (`record_death`, about a death: the deceased's token is stamped `deceased`). The
+deceased is the one share with `death`. Their active housing benefit and council tax
+reduction claims end at the end of the benefit week of the death: benefit weeks run Monday
+to Sunday, so the last day paid is the Sunday on or after the date of death (a death on a
+Sunday ends that day). A change-of-circumstances review is opened from the day after the
+death for each survivor's active claim, one per claim; and, when the deceased had a claim,
+for each adult survivor who has none of their own: this store does not record who was the
+partner on a claim, so every adult left at the address may have been, and is reviewed.
+
+- the deceased had claims → `claims_ended` {claims, ended_on, and when any review was
+  opened: reviews, reviews_from};
+- only survivors' claims → `reviews_opened` {reviews, reviews_from};
+- neither → `no_action` `no_claims`;
+- the deceased's claims were ended by an earlier workflow about the same death (published
+  twice under two event IDs) → `no_action` `already_recorded` {claims, ended_on}.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,20 +37,36 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
-from contracts.shares import HouseholdPlace, MoveAddress, PersonIdentity
+from contracts.shares import HouseholdPlace, MoveAddress, PersonDeath, PersonIdentity
 from contracts.temporal import Activity, TaskQueue
 from services.benefits.store import BenefitStore
-from services.common.council import CouncilActivities, Shared, same_for_all
+from services.common.council import CouncilActivities, Shared, data_invalid, same_for_all
 
-__all__ = ["PURPOSE", "BenefitActivities", "BenefitMover"]
+__all__ = ["PURPOSE", "BenefitActivities", "BenefitDeath", "BenefitMover", "end_of_benefit_week"]
 
 PURPOSE = "housing-benefit-review"
+_CLAIMANT_DIED = "claimant_died"
+_DEATH_IN_HOUSEHOLD = "death_in_household"
+
+
+def end_of_benefit_week(day: date) -> date:
+    """The Sunday that ends the benefit week (Monday to Sunday) containing `day`."""
+    return day + timedelta(days=6 - day.weekday())
 
 
 class BenefitMover(ContractModel):
     identity: PersonIdentity
     address: MoveAddress
     household: HouseholdPlace
+
+
+class BenefitDeath(ContractModel):
+    """One person's share in `record_death`: the deceased (`death`) or a survivor
+    (`household`)."""
+
+    identity: PersonIdentity
+    death: PersonDeath | None = None
+    household: HouseholdPlace | None = None
 
 
 class BenefitActivities(CouncilActivities):
@@ -75,6 +109,57 @@ class BenefitActivities(CouncilActivities):
             },
         )
 
+    @activity.defn(name=Activity.BENEFITS_RECORD_DEATH)
+    async def record_death(self, action: ServiceAction) -> ActionOutcome:
+        return await self.perform(action, BenefitDeath, self._record_death, about_a_death=True)
+
+    async def _record_death(
+        self, conn: AsyncConnection, action: ServiceAction, people: list[Shared[BenefitDeath]]
+    ) -> ActionOutcome:
+        store = self.store
+        deaths = [(p.resident, p.data.death) for p in people if p.data.death is not None]
+        if len(deaths) != 1:
+            raise data_invalid("invalid_data:deceased")
+        [(deceased, death)] = deaths
+        survivors = [(p.resident, p.data.household) for p in people if p.data.death is None]
+        places = [place for _, place in survivors if place is not None]
+        if len(places) != len(survivors):
+            raise data_invalid("invalid_data:household")
+        earlier = await store.ended_by(conn, deceased, _CLAIMANT_DIED)
+        if earlier:
+            return ActionOutcome(
+                outcome="no_action",
+                code="already_recorded",
+                references={
+                    "claims": ",".join(e.claim for e in earlier),
+                    "ended_on": max(e.ended_on for e in earlier).isoformat(),
+                },
+            )
+        step = (action.workflow_id, action.step)
+        held = await store.active_claims_by_resident(conn, [r for r, _ in survivors] + [deceased])
+        ending = held.get(deceased, [])
+        references: dict[str, str] = {}
+        if ending:
+            last_paid = end_of_benefit_week(death.date_of_death)
+            await store.end_claims(conn, step, ending, last_paid, _CLAIMANT_DIED)
+            references |= {"claims": ",".join(ending), "ended_on": last_paid.isoformat()}
+        to_review: list[tuple[str, str | None]] = []
+        for resident, place in zip((r for r, _ in survivors), places, strict=True):
+            own = held.get(resident, [])
+            if own:
+                to_review += [(resident, claim) for claim in own]
+            elif ending and place.is_adult:
+                to_review.append((resident, None))  # perhaps the partner on their claim
+        reviews_from = death.date_of_death + timedelta(days=1)
+        opened = await store.open_reviews(conn, step, to_review, _DEATH_IN_HOUSEHOLD, reviews_from)
+        if opened:
+            references |= {"reviews": ",".join(opened), "reviews_from": reviews_from.isoformat()}
+        if ending:
+            return ActionOutcome(outcome="done", code="claims_ended", references=references)
+        if opened:
+            return ActionOutcome(outcome="done", code="reviews_opened", references=references)
+        return ActionOutcome(outcome="no_action", code="no_claims")
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.record_change_of_circumstances]
+        return [self.record_change_of_circumstances, self.record_death]

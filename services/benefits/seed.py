@@ -5,6 +5,10 @@
 
 Resident keys are made by the resident index, so to see a change of circumstances in the
 demo, seed a claim for the key of a mover (`lifeevents` shows keys, never names).
+`seed_death_example(store, deceased)` gives the deceased of
+`contracts/examples/death-registered.json` a housing benefit and a council tax reduction
+claim (fixed references, so seeding again adds nothing); `python -m deploy.local.seed` does
+so with the key the resident index gave them.
 """
 
 from __future__ import annotations
@@ -13,16 +17,33 @@ import asyncio
 import sys
 from datetime import date
 
-from services.benefits.store import BenefitStore, Claim
+from services.benefits.store import BenefitStore, Claim, ClaimKind
 from services.common.council import CouncilSettings, new_reference
 
-__all__ = ["DEMO_CLAIMS", "main", "seed_claims"]
+__all__ = ["DEATH_EXAMPLE_CLAIMS", "DEMO_CLAIMS", "main", "seed_claims", "seed_death_example"]
 
 DEMO_CLAIMS: tuple[Claim, ...] = (
     Claim("HB-DEMO000001", "res_demoClaimant000000001", "housing_benefit", date(2023, 4, 3)),
     Claim("CTR-DEMO00001", "res_demoClaimant000000001", "council_tax_reduction", date(2023, 4, 3)),
     Claim("CTR-DEMO00002", "res_demoClaimant000000002", "council_tax_reduction", date(2024, 9, 30)),
 )
+
+
+# (reference, kind) of the claims the deceased of the death example held.
+DEATH_EXAMPLE_CLAIMS: tuple[tuple[str, ClaimKind], ...] = (
+    ("HB-DEMO000012", "housing_benefit"),
+    ("CTR-DEMO000012", "council_tax_reduction"),
+)
+
+
+async def seed_death_example(store: BenefitStore, deceased: str) -> int:
+    """The death example's claims, held by `deceased`; returns how many were added."""
+    return await store.add_claims(
+        [
+            Claim(reference, deceased, kind, date(2019, 4, 1))
+            for reference, kind in DEATH_EXAMPLE_CLAIMS
+        ]
+    )
 
 
 async def seed_claims(store: BenefitStore, residents: list[str] | None = None) -> int:

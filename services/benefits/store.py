@@ -1,5 +1,11 @@
 """The benefits store: housing benefit and council tax reduction claims, keyed by resident,
-and the changes of circumstances recorded on them.
+the changes of circumstances recorded on them, when a claim ended (`benefit_claim_ends`:
+the claimant died), and the reviews opened for the people a death leaves
+(`benefit_reviews`). Facts added since the first release have tables of their own, so a
+store made before them keeps working (tables are created when missing; no migrations yet).
+
+The store does not know who was the partner on a claim: a death opens a review for every
+adult who survives the claimant (see `services.benefits.activities`).
 
 It holds personal data (addresses, household size), so nothing here logs, and the engine
 hides statement parameters from log lines and exception texts.
@@ -23,13 +29,26 @@ from sqlalchemy import (
     Text,
     insert,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.addresses import UkAddress
-from services.common.council import CouncilStore, action_table, address_json
+from services.common.council import CouncilStore, action_table, address_json, new_reference
 
-__all__ = ["BenefitStore", "ChangeRecord", "Claim", "ClaimKind", "changes", "claims", "metadata"]
+__all__ = [
+    "BenefitStore",
+    "ChangeRecord",
+    "Claim",
+    "ClaimEnd",
+    "ClaimKind",
+    "Review",
+    "changes",
+    "claim_ends",
+    "claims",
+    "metadata",
+    "reviews",
+]
 
 ClaimKind = Literal["housing_benefit", "council_tax_reduction"]
 
@@ -60,6 +79,31 @@ changes = Table(
     Column("adults", Integer, nullable=False),
 )
 
+claim_ends = Table(
+    "benefit_claim_ends",
+    metadata,
+    Column("claim", String(20), ForeignKey("benefit_claims.reference"), primary_key=True),
+    Column("ended_on", Date, nullable=False),  # the last day paid
+    Column("reason", String(32), nullable=False),  # claimant_died
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+)
+
+# A change-of-circumstances review for someone a death leaves: on their own claim (`claim`),
+# or, with no claim of their own (NULL), as the possible partner on the deceased's claim.
+reviews = Table(
+    "benefit_reviews",
+    metadata,
+    Column("reference", String(20), primary_key=True),
+    Column("resident", String(72), nullable=False),
+    Column("claim", String(20), ForeignKey("benefit_claims.reference"), nullable=True),
+    Column("reason", String(32), nullable=False),  # death_in_household
+    Column("effective_from", Date, nullable=False),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Index("ix_benefit_reviews_resident", "resident"),
+)
+
 actions = action_table(metadata, "benefit")
 
 
@@ -75,6 +119,23 @@ class Claim:
 class ChangeRecord:
     claim: str
     kind: str
+    effective_from: date
+
+
+@dataclass(frozen=True)
+class ClaimEnd:
+    claim: str
+    status: str
+    ended_on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Review:
+    reference: str
+    resident: str
+    claim: str | None
+    reason: str
     effective_from: date
 
 
@@ -138,6 +199,112 @@ class BenefitStore(CouncilStore):
                 for claim in claim_references
             ],
         )
+
+    @staticmethod
+    async def active_claims_by_resident(
+        conn: AsyncConnection, residents: list[str]
+    ) -> dict[str, list[str]]:
+        """Each resident's active claims (residents without one are left out)."""
+        found: dict[str, list[str]] = {}
+        rows = await conn.execute(
+            select(claims.c.resident, claims.c.reference)
+            .where(claims.c.resident.in_(residents), claims.c.status == "active")
+            .order_by(claims.c.reference)
+        )
+        for resident, reference in rows:
+            found.setdefault(resident, []).append(reference)
+        return found
+
+    @staticmethod
+    async def end_claims(
+        conn: AsyncConnection,
+        where: tuple[str, str],
+        claim_references: list[str],
+        ended_on: date,
+        reason: str,
+    ) -> None:
+        workflow_id, step = where
+        await conn.execute(
+            update(claims).where(claims.c.reference.in_(claim_references)).values(status="ended")
+        )
+        await conn.execute(
+            insert(claim_ends),
+            [
+                {
+                    "claim": claim,
+                    "ended_on": ended_on,
+                    "reason": reason,
+                    "workflow_id": workflow_id,
+                    "step": step,
+                }
+                for claim in claim_references
+            ],
+        )
+
+    @staticmethod
+    async def open_reviews(
+        conn: AsyncConnection,
+        where: tuple[str, str],
+        people: list[tuple[str, str | None]],
+        reason: str,
+        effective_from: date,
+    ) -> list[str]:
+        """A review for each (resident, their claim or None); returns their references."""
+        workflow_id, step = where
+        references = [new_reference("REV") for _ in people]
+        if people:
+            await conn.execute(
+                insert(reviews),
+                [
+                    {
+                        "reference": reference,
+                        "resident": resident,
+                        "claim": claim,
+                        "reason": reason,
+                        "effective_from": effective_from,
+                        "workflow_id": workflow_id,
+                        "step": step,
+                    }
+                    for reference, (resident, claim) in zip(references, people, strict=True)
+                ],
+            )
+        return references
+
+    @staticmethod
+    async def ended_by(conn: AsyncConnection, resident: str, reason: str) -> list[ClaimEnd]:
+        """The resident's claims that ended for `reason` (a workflow about the same death
+        may have ended them already)."""
+        rows = await conn.execute(
+            select(claim_ends.c.claim, claims.c.status, claim_ends.c.ended_on, claim_ends.c.reason)
+            .join(claims, claims.c.reference == claim_ends.c.claim)
+            .where(claims.c.resident == resident, claim_ends.c.reason == reason)
+            .order_by(claim_ends.c.claim)
+        )
+        return [ClaimEnd(**row._mapping) for row in rows]
+
+    async def ended_claims(self) -> list[ClaimEnd]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    claim_ends.c.claim, claims.c.status, claim_ends.c.ended_on, claim_ends.c.reason
+                )
+                .join(claims, claims.c.reference == claim_ends.c.claim)
+                .order_by(claim_ends.c.claim)
+            )
+            return [ClaimEnd(**row._mapping) for row in rows]
+
+    async def all_reviews(self) -> list[Review]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    reviews.c.reference,
+                    reviews.c.resident,
+                    reviews.c.claim,
+                    reviews.c.reason,
+                    reviews.c.effective_from,
+                ).order_by(reviews.c.resident, reviews.c.claim)
+            )
+            return [Review(**row._mapping) for row in rows]
 
     async def all_changes(self) -> list[ChangeRecord]:
         async with self.engine.connect() as conn:

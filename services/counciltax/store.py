@@ -1,7 +1,15 @@
 """The council tax store: accounts (one liability period per dwelling) and who is liable.
 
-It holds personal data (liable people's names, addresses), so nothing here logs, and the
-engine hides statement parameters from log lines and exception texts.
+Besides the account and its liable people: whose liability ended on an account and when
+(`ctax_liability_ends`, a death), the exemption an account has (`ctax_exemptions`: Class F
+for a deceased's estate), who to contact about it (`ctax_contacts`: the executor), and when a
+discount began (`ctax_discounts`). Facts added since the first release have tables of their
+own, so a store made before them keeps working (tables are created when missing; there are
+no migrations yet).
+
+It holds personal data (liable people's names, addresses, an executor's contact details),
+so nothing here logs, and the engine hides statement parameters from log lines and
+exception texts.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
+    func,
     insert,
     select,
     update,
@@ -35,7 +45,19 @@ from services.common.council import (
     property_key,
 )
 
-__all__ = ["Account", "CouncilTaxStore", "accounts", "liable", "metadata"]
+__all__ = [
+    "Account",
+    "AccountContact",
+    "CouncilTaxStore",
+    "LiabilityEnd",
+    "accounts",
+    "contacts",
+    "discounts",
+    "exemptions",
+    "liability_ends",
+    "liable",
+    "metadata",
+]
 
 metadata = MetaData()
 
@@ -63,6 +85,47 @@ liable = Table(
     PrimaryKeyConstraint("account", "resident", name="pk_ctax_liable"),
 )
 
+# A liable person's liability that ended while the account stayed (or until it closed):
+# the person is no longer in `ctax_liable`; this says who, when, and why.
+liability_ends = Table(
+    "ctax_liability_ends",
+    metadata,
+    Column("account", String(20), ForeignKey("ctax_accounts.reference"), nullable=False),
+    Column("resident", String(72), nullable=False),
+    Column("ended_on", Date, nullable=False),
+    Column("reason", String(16), nullable=False),  # death
+    PrimaryKeyConstraint("account", "resident", name="pk_ctax_liability_ends"),
+)
+
+exemptions = Table(
+    "ctax_exemptions",
+    metadata,
+    Column("account", String(20), ForeignKey("ctax_accounts.reference"), primary_key=True),
+    Column("exemption_class", String(4), nullable=False),  # F: a deceased's estate
+    Column("starts_on", Date, nullable=False),
+)
+
+# Who to write to about an account nobody lives in (the executor of the estate, or the
+# informant of the death when no executor is named).
+contacts = Table(
+    "ctax_contacts",
+    metadata,
+    Column("account", String(20), ForeignKey("ctax_accounts.reference"), primary_key=True),
+    Column("role", String(16), nullable=False),  # executor | informant
+    Column("resident", String(72), nullable=False),
+    Column("name", Text, nullable=False),  # PersonName as JSON
+    Column("details", Text, nullable=False),  # PersonContact as JSON
+)
+
+discounts = Table(
+    "ctax_discounts",
+    metadata,
+    Column("account", String(20), ForeignKey("ctax_accounts.reference"), nullable=False),
+    Column("percent", Integer, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    PrimaryKeyConstraint("account", "starts_on", name="pk_ctax_discounts"),
+)
+
 actions = action_table(metadata, "ctax")
 
 
@@ -77,6 +140,23 @@ class Account:
     adults: int | None
     discount_percent: int
     liable: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LiabilityEnd:
+    account: str
+    resident: str
+    ended_on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountContact:
+    """Who is written to about an account, without their name or details."""
+
+    account: str
+    role: str
+    resident: str
 
 
 _ACCOUNT_COLUMNS = (
@@ -131,9 +211,16 @@ class CouncilTaxStore(CouncilStore):
 
     @staticmethod
     async def open_account(
-        conn: AsyncConnection, address: UkAddress, opened_on: date, adults: int, discount: int
+        conn: AsyncConnection,
+        address: UkAddress,
+        opened_on: date | None,
+        adults: int,
+        discount: int,
+        *,
+        reference: str | None = None,
     ) -> str:
-        reference = new_reference("CT")
+        """A new open account (`reference` given: the demo's fixed one)."""
+        reference = reference or new_reference("CT")
         await conn.execute(
             insert(accounts).values(
                 reference=reference,
@@ -145,6 +232,136 @@ class CouncilTaxStore(CouncilStore):
             )
         )
         return reference
+
+    async def add_account(
+        self,
+        reference: str,
+        address: UkAddress,
+        adults: int,
+        people: list[tuple[str, str]],
+        opened_on: date | None = None,
+    ) -> bool:
+        """An open account with a fixed reference and its liable people, unless the
+        reference is held already (seeding is idempotent); True when added."""
+        async with self.engine.begin() as conn:
+            held = await conn.scalar(
+                select(accounts.c.reference).where(accounts.c.reference == reference)
+            )
+            if held is not None:
+                return False
+            await self.open_account(conn, address, opened_on, adults, 0, reference=reference)
+            await self.add_liable(conn, reference, people)
+            return True
+
+    @staticmethod
+    async def liable_on(conn: AsyncConnection, reference: str) -> list[str]:
+        rows = await conn.scalars(
+            select(liable.c.resident)
+            .where(liable.c.account == reference)
+            .order_by(liable.c.resident)
+        )
+        return list(rows)
+
+    @staticmethod
+    async def end_liability(
+        conn: AsyncConnection, reference: str, resident: str, ended_on: date, reason: str
+    ) -> None:
+        """The resident is no longer liable on the account from the day after `ended_on`:
+        taken off the account, and the end recorded (whether or not the account listed
+        them: a liability that began before this platform may not have)."""
+        await conn.execute(
+            delete(liable).where(liable.c.account == reference, liable.c.resident == resident)
+        )
+        await conn.execute(
+            delete(liability_ends).where(
+                liability_ends.c.account == reference, liability_ends.c.resident == resident
+            )
+        )
+        await conn.execute(
+            insert(liability_ends).values(
+                account=reference, resident=resident, ended_on=ended_on, reason=reason
+            )
+        )
+
+    @staticmethod
+    async def liability_ended_at(
+        conn: AsyncConnection, address: UkAddress, resident: str, reason: str
+    ) -> tuple[str, date] | None:
+        """(account, day) the resident's liability at the address ended for `reason`, when
+        that was recorded already (by an earlier workflow about the same death)."""
+        row = (
+            await conn.execute(
+                select(liability_ends.c.account, liability_ends.c.ended_on)
+                .join(accounts, accounts.c.reference == liability_ends.c.account)
+                .where(
+                    accounts.c.property_key == property_key(address),
+                    liability_ends.c.resident == resident,
+                    liability_ends.c.reason == reason,
+                )
+                .order_by(liability_ends.c.ended_on.desc())
+            )
+        ).first()
+        return None if row is None else (row.account, row.ended_on)
+
+    @staticmethod
+    async def exempt(
+        conn: AsyncConnection, reference: str, exemption_class: str, starts_on: date
+    ) -> None:
+        await conn.execute(
+            insert(exemptions).values(
+                account=reference, exemption_class=exemption_class, starts_on=starts_on
+            )
+        )
+
+    @staticmethod
+    async def set_contact(
+        conn: AsyncConnection, reference: str, role: str, resident: str, name: str, details: str
+    ) -> None:
+        """(name and details as JSON) the one contact of an account nobody lives in."""
+        await conn.execute(
+            insert(contacts).values(
+                account=reference, role=role, resident=resident, name=name, details=details
+            )
+        )
+
+    @staticmethod
+    async def open_accounts_of(conn: AsyncConnection, resident: str) -> list[str]:
+        """The open accounts the resident is liable on."""
+        rows = await conn.scalars(
+            select(accounts.c.reference)
+            .join(liable, liable.c.account == accounts.c.reference)
+            .where(liable.c.resident == resident, accounts.c.closed_on.is_(None))
+            .order_by(accounts.c.reference)
+        )
+        return list(rows)
+
+    @staticmethod
+    async def last_liability_end(conn: AsyncConnection, reference: str, reason: str) -> date | None:
+        """The latest day a liability on the account ended for `reason`, if one did."""
+        ended: date | None = await conn.scalar(
+            select(func.max(liability_ends.c.ended_on)).where(
+                liability_ends.c.account == reference, liability_ends.c.reason == reason
+            )
+        )
+        return ended
+
+    @staticmethod
+    async def apply_discount(
+        conn: AsyncConnection, reference: str, percent: int, starts_on: date
+    ) -> None:
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.reference == reference)
+            .values(discount_percent=percent)
+        )
+        await conn.execute(
+            delete(discounts).where(
+                discounts.c.account == reference, discounts.c.starts_on == starts_on
+            )
+        )
+        await conn.execute(
+            insert(discounts).values(account=reference, percent=percent, starts_on=starts_on)
+        )
 
     @staticmethod
     async def adults_on(conn: AsyncConnection, reference: str) -> int | None:
@@ -160,6 +377,12 @@ class CouncilTaxStore(CouncilStore):
             update(accounts)
             .where(accounts.c.reference == reference)
             .values(adults=adults, discount_percent=discount)
+        )
+
+    @staticmethod
+    async def set_adults(conn: AsyncConnection, reference: str, adults: int) -> None:
+        await conn.execute(
+            update(accounts).where(accounts.c.reference == reference).values(adults=adults)
         )
 
     @staticmethod
@@ -191,3 +414,48 @@ class CouncilTaxStore(CouncilStore):
         return [
             Account(**row._mapping, liable=tuple(holders.get(row.reference, ()))) for row in rows
         ]
+
+    async def liability_ends(self) -> list[LiabilityEnd]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    liability_ends.c.account,
+                    liability_ends.c.resident,
+                    liability_ends.c.ended_on,
+                    liability_ends.c.reason,
+                ).order_by(liability_ends.c.account, liability_ends.c.resident)
+            )
+            return [LiabilityEnd(**row._mapping) for row in rows]
+
+    async def exemption_of(self, reference: str) -> tuple[str, date] | None:
+        """(class, first day) of the account's exemption, if it has one."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(exemptions.c.exemption_class, exemptions.c.starts_on).where(
+                        exemptions.c.account == reference
+                    )
+                )
+            ).first()
+        return None if row is None else (row.exemption_class, row.starts_on)
+
+    async def contact_of(self, reference: str) -> AccountContact | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(contacts.c.account, contacts.c.role, contacts.c.resident).where(
+                        contacts.c.account == reference
+                    )
+                )
+            ).first()
+        return None if row is None else AccountContact(**row._mapping)
+
+    async def discounts_of(self, reference: str) -> list[tuple[int, date]]:
+        """(percent, first day) of each discount recorded on the account, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(discounts.c.percent, discounts.c.starts_on)
+                .where(discounts.c.account == reference)
+                .order_by(discounts.c.starts_on)
+            )
+            return [(row.percent, row.starts_on) for row in rows]

@@ -3,6 +3,7 @@
 | activity | input | result |
 | --- | --- | --- |
 | `electoral.record_move` | `ServiceAction` (identity, address) | `ActionOutcome` |
+| `electoral.record_death` | `ServiceAction` (the deceased's identity, death) | `ActionOutcome` |
 
 Who counts: every mover aged 16 or over on the move date, or whose date of birth is not
 known. 16 is the age from which a person may be on the register in Scotland and Wales, and
@@ -13,6 +14,13 @@ movers are neither removed nor invited.
 Moving `within` or `out_of` the area: removal at the old address, effective the move date.
 Moving `into` or `within` it: an invitation to register at the new address. Nobody who
 counts → `no_action`, `no_eligible_mover`.
+
+A death (`record_death`, about a death: the deceased's token is stamped `deceased`; the
+one share is the deceased's, with `death`): every entry of theirs still on the register is
+marked removed, from the date of death, reason `deceased` (the entry stays, so the register
+can say when and why it changed) → `entry_removed` {removed_on, entries}. No entry →
+`no_action` `not_registered`; their entries already removed by an earlier workflow about the
+same death → `no_action` `already_removed` {removed_on, entries}.
 """
 
 from __future__ import annotations
@@ -25,12 +33,12 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
-from contracts.shares import MoveAddress, PersonIdentity, age_on
+from contracts.shares import MoveAddress, PersonDeath, PersonIdentity, age_on
 from contracts.temporal import Activity, TaskQueue
-from services.common.council import CouncilActivities, Shared, same_for_all
+from services.common.council import CouncilActivities, Shared, data_invalid, same_for_all
 from services.electoral.store import ElectoralStore
 
-__all__ = ["MINIMUM_AGE", "PURPOSE", "ElectoralActivities", "ElectoralMover"]
+__all__ = ["MINIMUM_AGE", "PURPOSE", "ElectoralActivities", "ElectoralDeath", "ElectoralMover"]
 
 PURPOSE = "electoral-register-update"
 MINIMUM_AGE = 16
@@ -41,6 +49,14 @@ _CODES = {"within": "removed_and_invited", "into": "invited", "out_of": "removed
 class ElectoralMover(ContractModel):
     identity: PersonIdentity
     address: MoveAddress
+
+
+class ElectoralDeath(ContractModel):
+    identity: PersonIdentity
+    death: PersonDeath
+
+
+_DECEASED = "deceased"
 
 
 class ElectoralActivities(CouncilActivities):
@@ -77,6 +93,36 @@ class ElectoralActivities(CouncilActivities):
             references["invitation_references"] = ",".join(invited)
         return ActionOutcome(outcome="done", code=_CODES[where.direction], references=references)
 
+    @activity.defn(name=Activity.ELECTORAL_RECORD_DEATH)
+    async def record_death(self, action: ServiceAction) -> ActionOutcome:
+        return await self.perform(action, ElectoralDeath, self._record_death, about_a_death=True)
+
+    async def _record_death(
+        self, conn: AsyncConnection, action: ServiceAction, people: list[Shared[ElectoralDeath]]
+    ) -> ActionOutcome:
+        if len(people) != 1:
+            raise data_invalid("invalid_data:deceased")
+        [deceased] = people
+        died = deceased.data.death.date_of_death
+        removed = await self.store.remove_entries(conn, deceased.resident, died, _DECEASED)
+        if removed:
+            return ActionOutcome(
+                outcome="done",
+                code="entry_removed",
+                references={"removed_on": died.isoformat(), "entries": ",".join(removed)},
+            )
+        earlier = await self.store.removed_for(conn, deceased.resident, _DECEASED)
+        if earlier:
+            return ActionOutcome(
+                outcome="no_action",
+                code="already_removed",
+                references={
+                    "removed_on": max(e.removed_on for e in earlier if e.removed_on).isoformat(),
+                    "entries": ",".join(e.reference for e in earlier),
+                },
+            )
+        return ActionOutcome(outcome="no_action", code="not_registered")
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.record_move]
+        return [self.record_move, self.record_death]
