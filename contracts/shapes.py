@@ -15,6 +15,8 @@ A name is ``lifeevents.<group>.<shape>.v<N>``. The group is the boundary the sha
 - ``share``: the data categories, and the data of each category inside an action (named
   by the category: the key it has in `ResidentShare.data`);
 - ``workflow``: a life-event workflow's plan, queries, updates and result.
+- ``partner``: what an organisation outside the council is told (Tell Us Once), on its
+  own Kafka topic (`contracts.partners`).
 
 The shape is the model's name in kebab case, without the group's word where the name
 starts with it (`ConsentGrant` is ``lifeevents.consent.grant.v1``). Groups are nouns of our
@@ -50,6 +52,7 @@ from contracts.consent import (
     ShareRequest,
 )
 from contracts.notifications import InboxMessage, Notification
+from contracts.partners import DEATH_NOTICE_SHAPE, DeathNotice
 from contracts.plan import Plan, PlannedStep, PlanRequest
 from contracts.registry import SCHEMA_URI_PREFIX
 from contracts.residents import (
@@ -147,6 +150,8 @@ _ALL = (
     Shape("lifeevents.workflow.match-decision.v1", MatchDecision),
     Shape("lifeevents.workflow.receipt.v1", Receipt),
     Shape("lifeevents.workflow.outcome.v1", Outcome),
+    # organisations outside the council (Tell Us Once)
+    Shape(DEATH_NOTICE_SHAPE, DeathNotice, ("name_characters",)),
 )
 
 SHAPES: Mapping[str, Shape] = MappingProxyType({s.name: s for s in _ALL})

@@ -307,6 +307,17 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "id": EVENT_ID,
         "stage": "done",
     },
+    # organisations outside the council (Tell Us Once)
+    "lifeevents.partner.death-notice.v1": {
+        "reference": "TUO-0123456789abcdef0123",
+        "organisation": "dwp",
+        "basis": "informant_agreement",
+        "name": NAME,
+        "date_of_birth": "1938-02-14",
+        "date_of_death": "2025-08-07",
+        "last_address": OLD_ADDRESS,
+        "national_insurance_number": "CE000000A",
+    },
 }
 
 

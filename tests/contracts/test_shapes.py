@@ -44,6 +44,7 @@ SHAPE_MODULES = [
     "contracts.notifications",
     "contracts.plan",
     "contracts.timeline",
+    "contracts.partners",
 ]
 NAMES = sorted(SHAPES)
 
@@ -123,7 +124,15 @@ def test_names_follow_the_convention(name: str) -> None:
     _, group, part, version = name.split(".")
     assert version == "v1"
     # Groups are ours; none is the first word of a life-event type.
-    assert group in {"consent", "action", "share", "residents", "notifications", "workflow"}
+    assert group in {
+        "consent",
+        "action",
+        "share",
+        "residents",
+        "notifications",
+        "workflow",
+        "partner",
+    }
     assert group not in {event_type.split(".")[1] for event_type in EVENT_TYPES}
     model = shape(name).type
     if group == "share" and model is not DataCategory:
