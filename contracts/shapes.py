@@ -58,6 +58,7 @@ from contracts.registry import SCHEMA_URI_PREFIX
 from contracts.residents import (
     CaseworkerDecision,
     ContactPlan,
+    DeathHousehold,
     DeathRecord,
     Household,
     MatchResult,
@@ -66,8 +67,17 @@ from contracts.residents import (
     PreferenceUpdate,
     Resident,
     SupportFlag,
+    Survivor,
 )
-from contracts.shares import DataCategory, HouseholdPlace, MoveAddress, PersonBirth, PersonIdentity
+from contracts.shares import (
+    DataCategory,
+    HouseholdPlace,
+    MoveAddress,
+    PersonBirth,
+    PersonContact,
+    PersonDeath,
+    PersonIdentity,
+)
 from contracts.timeline import (
     Confirmation,
     MatchDecision,
@@ -129,6 +139,8 @@ _ALL = (
     Shape("lifeevents.share.birth.v1", PersonBirth),
     Shape("lifeevents.share.address.v1", MoveAddress),
     Shape("lifeevents.share.household.v1", HouseholdPlace),
+    Shape("lifeevents.share.death.v1", PersonDeath),
+    Shape("lifeevents.share.contact.v1", PersonContact, _CONTACT),
     # resident index
     Shape("lifeevents.residents.person-details.v1", PersonDetails, _PERSON),
     Shape("lifeevents.residents.match-result.v1", MatchResult),
@@ -136,6 +148,11 @@ _ALL = (
     Shape("lifeevents.residents.move-record.v1", MoveRecord),
     Shape("lifeevents.residents.household.v1", Household),
     Shape("lifeevents.residents.death-record.v1", DeathRecord, ("date_in_future",)),
+    Shape(
+        "lifeevents.residents.death-household.v1",
+        DeathHousehold,
+        ("name_characters", "date_in_future"),
+    ),
     Shape("lifeevents.residents.support-flag.v1", SupportFlag),
     Shape("lifeevents.residents.preference-update.v1", PreferenceUpdate),
     Shape("lifeevents.residents.resident.v1", Resident, _CONTACT),
@@ -162,6 +179,7 @@ PARTS: Mapping[type[ContractModel], str] = MappingProxyType(
         DataUseEntry: "lifeevents.consent.data-use-report.v1",
         ResidentShare: "lifeevents.action.service-action.v1",
         PlannedStep: "lifeevents.workflow.plan.v1",
+        Survivor: "lifeevents.residents.death-household.v1",
         TimelineEntry: "lifeevents.workflow.timeline.v1",
         PersonStatus: "lifeevents.workflow.timeline.v1",
     }

@@ -16,6 +16,8 @@ from services.consent.activities import ConsentActivities
 from services.counciltax.activities import CouncilTaxActivities
 from services.electoral.activities import ElectoralActivities
 from services.notifications.activities import NotificationActivities
+from services.partners.activities import PartnerActivities
+from services.registers.activities import RegistersActivities
 from services.residents.activities import ResidentActivities
 from services.schools.activities import SchoolActivities
 from workflows.activities import plan_event
@@ -26,7 +28,6 @@ WORKFLOWS_DIR = Path(__file__).resolve().parents[1] / "workflows"
 
 # Served before the workflow that will call them exists: each says which one.
 SERVED_AHEAD = {
-    Activity.FLAG_SUPPORT: "BereavementWorkflow (issue: bereavement)",
     Activity.SET_PREFERENCES: "the resident portal (issue: residents and caseworkers)",
     Activity.SCHOOLS_FIND_CATCHMENT: "BirthWorkflow's school-place reminder (issue: birth)",
 }
@@ -54,6 +55,8 @@ SERVED: dict[TaskQueue, set[str]] = {
     TaskQueue(ElectoralActivities.recipient): served_by(ElectoralActivities),
     TaskQueue(SchoolActivities.recipient): served_by(SchoolActivities),
     TaskQueue(BenefitActivities.recipient): served_by(BenefitActivities),
+    TaskQueue(RegistersActivities.recipient): served_by(RegistersActivities),
+    TaskQueue(PartnerActivities.task_queue): served_by(PartnerActivities),
     TaskQueue(NotificationActivities.task_queue): served_by(NotificationActivities),
 }
 
@@ -105,7 +108,10 @@ def test_each_council_service_is_its_own_recipient_and_queue() -> None:
         ElectoralActivities,
         SchoolActivities,
         BenefitActivities,
+        RegistersActivities,
     ]
-    assert {TaskQueue(s.recipient) for s in services} == {  # type: ignore[attr-defined]
+    outside = {step.service for step in load_catalogue().steps if step.recipient is not None}
+    assert outside == {TaskQueue(PartnerActivities.task_queue)}
+    assert {TaskQueue(s.recipient) for s in services} | outside == {  # type: ignore[attr-defined]
         step.service for step in load_catalogue().steps
     }

@@ -14,12 +14,13 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent
+    from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent, DeathRegisteredV1
     from contracts.plan import Fact, PlanRequest
     from contracts.timeline import Outcome
 
+from workflows import bereavement, move
 from workflows.bereavement import BereavementWorkflow
-from workflows.move import MoveWorkflow, facts
+from workflows.move import MoveWorkflow
 from workflows.recording import record_received
 
 __all__ = [
@@ -42,9 +43,13 @@ class BirthWorkflow:
 WORKFLOWS = (BirthWorkflow, MoveWorkflow, BereavementWorkflow)
 
 
-# What each life event states for its plan's conditions, as its workflow does.
+# What each life event states for its plan's conditions, as its workflow does (a death's
+# workflow asks the index who remains; the preview takes the household the event lists).
 FACTS: Mapping[str, Callable[[Any], dict[str, Fact]]] = MappingProxyType(
-    {AddressChangedV1.event_type: facts}
+    {
+        AddressChangedV1.event_type: move.facts,
+        DeathRegisteredV1.event_type: bereavement.stated_facts,
+    }
 )
 
 

@@ -10,7 +10,11 @@ each step's data per person. The pipeline gives it
 - identity matching in the resident index, with a caseworker deciding a doubtful match;
 - the step: (resident confirms) → consent gate, one decision per person → the service's
   action with each allowed person's data and share token → each share recorded on the
-  ledger → each person to be told is notified.
+  ledger → each person to be told is notified;
+- word of a death (signal `resident_deceased`, from the bereavement workflow): the
+  deceased is no longer asked to confirm anything, nor shared about, nor written to, and
+  their timeline says so. Services and notifications refuse them anyway; this keeps the
+  workflow from asking.
 
 Data about a person is decided about that person: a refusal for one resident leaves the
 others' shares standing, and both show on the timeline.
@@ -53,10 +57,19 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
 
-__all__ = ["CASEWORKER_WITHIN", "CONFIRM_WITHIN", "LifeEventPipeline", "Sharing"]
+__all__ = [
+    "CASEWORKER_WITHIN",
+    "CONFIRM_WITHIN",
+    "RESIDENT_DECEASED",
+    "LifeEventPipeline",
+    "Sharing",
+]
 
 CONFIRM_WITHIN = timedelta(days=14)
 CASEWORKER_WITHIN = timedelta(days=5)
+
+RESIDENT_DECEASED = "resident_deceased"
+"""The signal that tells a running life-event workflow one of its residents has died."""
 
 # Patches, in the order they were added. Histories recorded before each still replay.
 _STAGE_WHILE_WAITING = "stage-while-waiting-for-resident"
@@ -91,6 +104,8 @@ class LifeEventPipeline:
         self._awaiting: set[str] = set()
         self._confirmations: dict[str, bool] = {}
         self._match_decisions: dict[int, MatchDecision] = {}
+        self._deceased: set[str] = set()
+        self._outcomes: dict[str, ActionOutcome] = {}
 
     # -- what ops, residents and caseworkers see ------------------------------------------
 
@@ -121,6 +136,10 @@ class LifeEventPipeline:
         if confirmation.step not in self._awaiting:
             raise ValueError("This step is not waiting for an answer.")
 
+    @workflow.signal(name=RESIDENT_DECEASED)
+    def resident_deceased(self, resident: str) -> None:
+        self._deceased.add(resident)
+
     @workflow.update
     def decide_match(self, decision: MatchDecision) -> Receipt:
         self._match_decisions[decision.mover] = decision
@@ -150,6 +169,11 @@ class LifeEventPipeline:
 
     async def begin(self, event: CloudEvent[Any], facts: dict[str, Fact]) -> Plan:
         """Say which event this is, and plan it from the catalogue."""
+        self.announce(event)
+        return await self.plan(event, facts)
+
+    def announce(self, event: CloudEvent[Any]) -> None:
+        """Say which event this is, to ops (search attributes) and on the timeline."""
         self._event_id = event.id
         workflow.upsert_search_attributes(
             [
@@ -157,6 +181,9 @@ class LifeEventPipeline:
                 SearchAttributes.LIFE_EVENT_ID.value_set(event.id),
             ]
         )
+
+    async def plan(self, event: CloudEvent[Any], facts: dict[str, Fact]) -> Plan:
+        """The event's plan from the catalogue, every step on the timeline."""
         self._set_stage("planning")
         plan: Plan = await workflow.execute_activity(
             Activity.PLAN_EVENT,
@@ -205,7 +232,7 @@ class LifeEventPipeline:
         self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
     ) -> None:
         """One step of the plan: confirm → gate per person → action → ledger → notify."""
-        if step.confirm and not await self._confirmed(step):
+        if step.confirm and not await self._confirmed(step, people):
             return
         if not workflow.patched(_DECISION_PER_PERSON):
             # Recorded when one decision stood for the household: replay it as it ran.
@@ -213,6 +240,10 @@ class LifeEventPipeline:
         shares: list[ResidentShare] = []
         refused: dict[str, str] = {}
         for person in people:
+            if person.resident in self._deceased:
+                # Word of a death came while this workflow ran: nothing more about them.
+                refused[person.resident] = "resident_deceased"
+                continue
             decision = await self._decide(step, person)
             if decision.decision is Decision.ALLOW and decision.share_token is not None:
                 shares.append(
@@ -246,7 +277,9 @@ class LifeEventPipeline:
         except ActivityError as error:
             if not isinstance(error.cause, ApplicationError):
                 raise
-            reason = error.cause.type or "refused"
+            # A refusal's message is its code (`resident_deceased`, `expired`…); say which.
+            refusal = error.cause.type == "ShareRefused" and error.cause.message
+            reason = refusal or error.cause.type or "refused"
             self._update(step.name, StepStatus.SKIPPED, reason=reason)
             self._people(
                 step.name, people, {p.resident: refused.get(p.resident, reason) for p in people}
@@ -256,11 +289,15 @@ class LifeEventPipeline:
             await self._call(
                 Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
             )
+        self._outcomes[step.name] = outcome
+        untold: dict[str, str] = {}
         for person in people:
             if person.notify and person.resident not in refused:
-                await self._notify(step, outcome, person.resident)
+                told = await self._notify(step.name, step.notification, outcome, person.resident)
+                if told.code == "deceased":
+                    untold[person.resident] = "not_told_deceased"
         self._update(step.name, StepStatus.DONE, outcome=outcome.code)
-        self._people(step.name, people, refused)
+        self._people(step.name, people, refused, untold)
 
     async def finish(self, event: CloudEvent[Any]) -> Outcome:
         """Wait for every open caseworker task, then complete."""
@@ -273,6 +310,16 @@ class LifeEventPipeline:
                 await workflow.wait_condition(lambda: not self._tasks)
         self._set_stage("complete")
         return Outcome(type=event.type, id=event.id, stage=self._stage)
+
+    @property
+    def entries(self) -> list[TimelineEntry]:
+        """The timeline's entries so far, in plan order."""
+        return list(self._entries.values())
+
+    def outcome_references(self, step: str) -> dict[str, str]:
+        """The references a service gave for a step it did ({} when it did not)."""
+        outcome = self._outcomes.get(step)
+        return dict(outcome.references) if outcome is not None else {}
 
     # -- inside a step ------------------------------------------------------------------------
 
@@ -290,7 +337,14 @@ class LifeEventPipeline:
         )
         return decision
 
-    async def _confirmed(self, step: PlannedStep) -> bool:
+    async def _confirmed(self, step: PlannedStep, people: Sequence[Sharing]) -> bool:
+        # Those who are asked: the people told of the step. When every one of them has died
+        # while we waited, nobody is left to answer: a caseworker takes it on.
+        asked = {p.resident for p in people if p.notify}
+
+        def answered_or_nobody_left() -> bool:
+            return step.name in self._confirmations or (bool(asked) and asked <= self._deceased)
+
         self._awaiting.add(step.name)
         self._update(step.name, StepStatus.WAITING_FOR_RESIDENT)
         # Added after the first release: ops filter on the stage while a resident is asked.
@@ -299,9 +353,7 @@ class LifeEventPipeline:
         if shows_wait:
             self._set_stage("waiting_for_resident")
         try:
-            await workflow.wait_condition(
-                lambda: step.name in self._confirmations, timeout=CONFIRM_WITHIN
-            )
+            await workflow.wait_condition(answered_or_nobody_left, timeout=CONFIRM_WITHIN)
         except TimeoutError:
             self._awaiting.discard(step.name)
             self._update(step.name, StepStatus.NEEDS_PERSON, reason="no_answer_in_time")
@@ -310,6 +362,12 @@ class LifeEventPipeline:
                 self._set_stage("acting")
             return False
         self._awaiting.discard(step.name)
+        if step.name not in self._confirmations:
+            self._update(step.name, StepStatus.NEEDS_PERSON, reason="resident_deceased")
+            self._open_task(f"confirm:{step.name}")
+            if shows_wait:
+                self._set_stage("acting")
+            return False
         if shows_wait:
             self._set_stage("acting")
         if not self._confirmations[step.name]:
@@ -317,16 +375,20 @@ class LifeEventPipeline:
             return False
         return True
 
-    async def _notify(self, step: PlannedStep, outcome: ActionOutcome, resident: str) -> None:
+    async def _notify(
+        self, step: str, template: str, outcome: ActionOutcome, resident: str
+    ) -> ActionOutcome:
+        """The resident told, on their channel; the notification service's answer (`deceased`
+        when it refused)."""
         contact: ContactPlan = await self._call(Activity.CONTACT_FOR, resident, ContactPlan)
-        await self._call(
+        told: ActionOutcome = await self._call(
             Activity.NOTIFICATIONS_SEND,
             Notification(
                 resident=resident,
-                template=step.notification,
+                template=template,
                 references=outcome.references,
                 workflow_id=workflow.info().workflow_id,
-                step=step.name,
+                step=step,
                 deceased=contact.deceased,
                 channels=contact.channels,
                 email=contact.email,
@@ -335,6 +397,7 @@ class LifeEventPipeline:
             ),
             ActionOutcome,
         )
+        return told
 
     async def _wait_for_caseworker(self, mover: int) -> MatchDecision:
         task = f"match:{mover}"
@@ -372,11 +435,22 @@ class LifeEventPipeline:
             update={"status": status, "reason": reason, "outcome": outcome}
         )
 
-    def _people(self, step: str, people: Sequence[Sharing], refused: dict[str, str]) -> None:
+    def _people(
+        self,
+        step: str,
+        people: Sequence[Sharing],
+        refused: dict[str, str],
+        untold: dict[str, str] | None = None,
+    ) -> None:
+        """Each person's part in the step: skipped and why, or done (and why they were not
+        told, when a notification was refused)."""
+        untold = untold or {}
         statuses = tuple(
             PersonStatus(resident=p.resident, status=StepStatus.SKIPPED, reason=refused[p.resident])
             if p.resident in refused
-            else PersonStatus(resident=p.resident, status=StepStatus.DONE)
+            else PersonStatus(
+                resident=p.resident, status=StepStatus.DONE, reason=untold.get(p.resident, "")
+            )
             for p in people
         )
         self._entries[step] = self._entries[step].model_copy(update={"people": statuses})

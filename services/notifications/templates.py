@@ -20,6 +20,26 @@ PHRASES: dict[str, str] = {
     "award_ends": "Your award ends on that date: please claim from the council for your new "
     "address.",
     "none": "none",
+    # after a death: the steps, as the summary names them
+    "council-tax": "Council tax",
+    "council-tax-discount": "Single person discount",
+    "benefits": "Housing benefit and council tax reduction",
+    "electoral-register": "Electoral register",
+    "blue-badge": "Blue badge",
+    "library-card": "Library card",
+    "parking-permit": "Resident parking permit",
+    "assisted-collection": "Assisted bin collection",
+    "tell-dwp": "Department for Work and Pensions",
+    "tell-hmrc": "HM Revenue and Customs",
+    "tell-hm-passport-office": "HM Passport Office",
+    "tell-dvla": "DVLA",
+    # ...what was done, why not, and on whom it waits
+    "class_f": "Class F (the estate of someone who has died, while nobody lives there)",
+    "not_chosen_by_informant": "not told, as the informant chose",
+    "adults_remaining": "does not apply to this household",
+    "declined_by_resident": "declined",
+    "survivor": "an answer from the person who lives there",
+    "caseworker": "a caseworker, who will be in touch",
 }
 
 _FOOTER = "You can see what we did, and why, in your Life Events inbox."
@@ -66,6 +86,55 @@ TEMPLATES: dict[str, Template] = {
         (
             "We have recorded your change of address on claim {claims} from {effective_from}.",
             "{reassessment}",
+        ),
+    ),
+    "death.council-tax": Template(
+        "Council tax after a death",
+        (
+            "We are sorry for your loss. We have updated the council tax for the address.",
+            "The liability of the person who died ended on {liability_end}.",
+            "You are now liable on account {account}; {adults} adult(s) live there.",
+            "We will offer you the single person discount separately: {single_person_discount}.",
+        ),
+    ),
+    "death.council-tax-discount": Template(
+        "Single person discount",
+        (
+            "You asked for the single person discount. We have applied "
+            "{single_person_discount} to account {account} from {from}.",
+        ),
+    ),
+    "death.benefits": Template(
+        "Housing benefit and council tax reduction after a death",
+        (
+            "We are sorry for your loss.",
+            "The housing benefit and council tax reduction of the person who died end on "
+            "{ended_on} ({claims}).",
+            "We will review your own claim ({reviews}) for the change in your household, and "
+            "write to you about it.",
+        ),
+    ),
+    "death.electoral-register": Template(
+        "The electoral register after a death",
+        ("The entry of the person who died was removed from the register on {removed_on}.",),
+    ),
+    "death.council-registers": Template(
+        "Council registers after a death",
+        ("We have updated the council's registers after the death.",),
+    ),
+    "death.partner-told": Template(
+        "Organisations told of a death",
+        ("We have told {organisation}, reference {reference}.",),
+    ),
+    "death.summary": Template(
+        "What the council has done after the death",
+        (
+            "We are very sorry for your loss. This is everything the council has done since "
+            "the death was registered, and what is still to do.",
+            "Done: {done_step_N}, {done_outcome_N}. References: {done_references_N}.",
+            "Still to do: {pending_step_N}, waiting for {pending_on_N}.",
+            "Not done: {not_done_step_N}, {not_done_reason_N}.",
+            "Please keep this letter: quote the references if you contact us.",
         ),
     ),
 }

@@ -165,6 +165,17 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "new_address": NEW_ADDRESS,
     },
     "lifeevents.share.household.v1": {"age": 44, "adult": None, "other_adults": 1},
+    "lifeevents.share.death.v1": {
+        "date_of_death": "2025-08-07",
+        "last_address": NEW_ADDRESS,
+        "national_insurance_number": None,
+    },
+    "lifeevents.share.contact.v1": {
+        "role": "executor",
+        "relationship": "solicitor",
+        "address": NEW_ADDRESS,
+        "contact": {"email": "executor@example.com", "phone": None},
+    },
     # resident index
     "lifeevents.residents.person-details.v1": PERSON,
     "lifeevents.residents.match-result.v1": {
@@ -199,6 +210,19 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "date_of_death": "2025-08-07",
         "workflow_id": WORKFLOW,
         "step": "mark-deceased",
+    },
+    "lifeevents.residents.death-household.v1": {
+        "address": NEW_ADDRESS,
+        "survivors": [
+            {
+                "resident": OTHER,
+                "name": {"given_names": "Madeup Mary", "family_name": "Testworth"},
+                "date_of_birth": "1941-11-03",
+                "age": 83,
+                "may_need_support": False,
+            }
+        ],
+        "workflows": [WORKFLOW],
     },
     "lifeevents.residents.support-flag.v1": {
         "resident": RESIDENT,

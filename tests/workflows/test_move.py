@@ -4,147 +4,30 @@ tests; the end-to-end test runs them all)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from contracts import from_structured
-from contracts.actions import ActionOutcome, ServiceAction
-from contracts.consent import Decision, ShareCompletion, ShareDecision, ShareRecorded, ShareRequest
-from contracts.notifications import Notification
-from contracts.residents import (
-    CaseworkerDecision,
-    ContactPlan,
-    Household,
-    MatchResult,
-    MoveRecord,
-    PersonDetails,
-)
+from contracts.residents import Household
 from contracts.timeline import Confirmation, MatchDecision, StepStatus, Timeline
 from tests.support.histories import keep_history
+from tests.support.standins import Council, running, statuses, timeline, until
 from workflows.catalogue import load_catalogue
 from workflows.move import MoveWorkflow, mover_data
 from workflows.pipeline import CONFIRM_WITHIN
-from workflows.worker import build_worker
 
 EXAMPLE = json.loads(
     (
         Path(__file__).resolve().parents[2] / "contracts/examples/address-changed-household.json"
     ).read_text()
 )
-
-
-@dataclass
-class Council:
-    """Stand-ins for the services MoveWorkflow calls, recording what they were asked."""
-
-    doubtful: set[int] = field(default_factory=set)
-    denied: dict[str, str] = field(default_factory=dict)  # recipient -> reason
-    objections: set[tuple[str, str]] = field(default_factory=set)  # (recipient, resident)
-    actions: list[ServiceAction] = field(default_factory=list)
-    notified: list[Notification] = field(default_factory=list)
-    recorded: list[str] = field(default_factory=list)
-
-    def workers(self, env: WorkflowEnvironment) -> list[Worker]:
-        @activity.defn(name="residents.match_people")
-        async def match_people(people: list[PersonDetails]) -> list[MatchResult]:
-            return [
-                MatchResult(
-                    outcome="doubtful", resident=None, candidates=2, rule="several_candidates"
-                )
-                if i in self.doubtful
-                else MatchResult(
-                    outcome="matched",
-                    resident=f"res_person{i:012d}",
-                    candidates=1,
-                    rule="nhs_number",
-                )
-                for i, _ in enumerate(people)
-            ]
-
-        @activity.defn(name="residents.resolve_doubtful")
-        async def resolve_doubtful(decision: CaseworkerDecision) -> MatchResult:
-            return MatchResult(
-                outcome="matched",
-                resident=decision.resident or "res_newperson0000001",
-                candidates=1,
-                rule="caseworker_linked",
-            )
-
-        @activity.defn(name="residents.record_move")
-        async def record_move(move: MoveRecord) -> Household:
-            return Household(address=move.new_address, residents=move.residents)
-
-        @activity.defn(name="residents.contact_for")
-        async def contact_for(resident: str) -> ContactPlan:
-            return ContactPlan(resident=resident, deceased=False, channels=("letter",))
-
-        @activity.defn(name="decide_share")
-        async def decide_share(request: ShareRequest) -> ShareDecision:
-            reason = self.denied.get(request.recipient)
-            if (request.recipient, request.resident) in self.objections:
-                reason = "objection_recorded"
-            return ShareDecision(
-                decision_id=f"dec-{uuid.uuid4().hex}",
-                decision=Decision.DENY if reason else Decision.ALLOW,
-                resident=request.resident,
-                purpose=request.purpose,
-                recipient=request.recipient,
-                data_categories=request.data_categories,
-                reason=reason or "policy_allows",
-                share_token=None if reason else f"token-{request.recipient}-{request.resident}",
-                ledger_seq=1,
-            )
-
-        @activity.defn(name="record_share")
-        async def record_share(completion: ShareCompletion) -> ShareRecorded:
-            self.recorded.append(completion.share_token)
-            return ShareRecorded(decision_id="dec", ledger_seq=2)
-
-        @activity.defn(name="notifications.send")
-        async def send(notification: Notification) -> ActionOutcome:
-            self.notified.append(notification)
-            return ActionOutcome(outcome="done", code="sent")
-
-        def service(name: str) -> Callable[[ServiceAction], Any]:
-            @activity.defn(name=name)
-            async def act(action: ServiceAction) -> ActionOutcome:
-                self.actions.append(action)
-                return ActionOutcome(outcome="done", code=f"{name}.done")
-
-            return act
-
-        queues: dict[str, list[Callable[..., Any]]] = {
-            "residents": [match_people, resolve_doubtful, record_move, contact_for],
-            "consent": [decide_share, record_share],
-            "notifications": [send],
-        }
-        for step in load_catalogue().for_type("lifeevents.address.changed.v1"):
-            queues.setdefault(step.service, []).append(service(step.activity))
-        return [Worker(env.client, task_queue=q, activities=a) for q, a in queues.items()]
-
-
-@asynccontextmanager
-async def running(env: WorkflowEnvironment, council: Council) -> AsyncIterator[str]:
-    task_queue = f"move-{uuid.uuid4().hex}"
-    async with AsyncExitStack() as stack:
-        await stack.enter_async_context(build_worker(env.client, task_queue))
-        for worker in council.workers(env):
-            await stack.enter_async_context(worker)
-        yield task_queue
 
 
 async def start(env: WorkflowEnvironment, task_queue: str, **data: Any) -> WorkflowHandle[Any, Any]:
@@ -158,30 +41,6 @@ async def start(env: WorkflowEnvironment, task_queue: str, **data: Any) -> Workf
 
 PAT, ROBIN = "res_person000000000000", "res_person000000000001"
 SAM = ROBIN  # the second mover, whoever they are
-
-
-async def timeline(handle: WorkflowHandle[Any, Any]) -> Timeline:
-    return await handle.query(MoveWorkflow.timeline, result_type=Timeline)
-
-
-async def until(handle: WorkflowHandle[Any, Any], check: Callable[[Timeline], bool]) -> Timeline:
-    seen: Timeline | None = None
-    for _ in range(100):
-        try:
-            # The test server can drop a query that arrives during a workflow task: ask again.
-            seen = await handle.query(
-                MoveWorkflow.timeline, result_type=Timeline, rpc_timeout=timedelta(seconds=2)
-            )
-        except RPCError:
-            continue
-        if check(seen):
-            return seen
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timeline never got there: {seen}")
-
-
-def statuses(seen: Timeline) -> dict[str, str]:
-    return {e.step: e.status.value + (f":{e.reason}" if e.reason else "") for e in seen.entries}
 
 
 def waiting_for_school(seen: Timeline) -> bool:

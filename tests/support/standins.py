@@ -1,0 +1,245 @@
+"""Stand-ins for every service a life-event workflow calls, for workflow tests in the
+time-skipping environment: activities of the same names on the same task queues, recording
+what they were asked. The real services have their own tests; the end-to-end tests run them
+all together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from contracts.actions import ActionOutcome, ServiceAction
+from contracts.consent import (
+    ConsentRecord,
+    DeathRecorded,
+    Decision,
+    InformantAgreement,
+    ShareCompletion,
+    ShareDecision,
+    ShareRecorded,
+    ShareRequest,
+)
+from contracts.notifications import Notification
+from contracts.residents import (
+    CaseworkerDecision,
+    ContactPlan,
+    DeathHousehold,
+    DeathRecord,
+    Household,
+    MatchResult,
+    MoveRecord,
+    PersonDetails,
+    Resident,
+    SupportFlag,
+    Survivor,
+)
+from contracts.timeline import Timeline
+from workflows.catalogue import load_catalogue
+from workflows.worker import build_worker
+
+__all__ = ["Council", "running", "statuses", "timeline", "until"]
+
+
+@dataclass
+class Council:
+    """Stand-ins for the services a life-event workflow calls, recording what they were
+    asked. Resident keys are `res_person<n>` for the n-th person of a match."""
+
+    doubtful: set[int] = field(default_factory=set)
+    denied: dict[str, str] = field(default_factory=dict)  # recipient -> reason
+    objections: set[tuple[str, str]] = field(default_factory=set)  # (recipient, resident)
+    survivors: tuple[Survivor, ...] = ()  # who the index says a death leaves behind
+    running_workflows: tuple[str, ...] = ()  # which workflows the index says involve them
+    actions: list[ServiceAction] = field(default_factory=list)
+    notified: list[Notification] = field(default_factory=list)
+    refused: list[Notification] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+    decided: list[ShareRequest] = field(default_factory=list)
+    deaths: dict[str, list[DeathRecord]] = field(default_factory=dict)  # queue -> records
+    agreements: list[InformantAgreement] = field(default_factory=list)
+    flagged: list[SupportFlag] = field(default_factory=list)
+
+    @property
+    def dead(self) -> set[str]:
+        return {r.resident for records in self.deaths.values() for r in records}
+
+    def _died(self, where: str, record: DeathRecord) -> None:
+        self.deaths.setdefault(where, []).append(record)
+
+    def workers(self, env: WorkflowEnvironment) -> list[Worker]:
+        @activity.defn(name="residents.match_people")
+        async def match_people(people: list[PersonDetails]) -> list[MatchResult]:
+            return [
+                MatchResult(
+                    outcome="doubtful", resident=None, candidates=2, rule="several_candidates"
+                )
+                if i in self.doubtful
+                else MatchResult(
+                    outcome="matched",
+                    resident=f"res_person{i:012d}",
+                    candidates=1,
+                    rule="nhs_number",
+                )
+                for i, _ in enumerate(people)
+            ]
+
+        @activity.defn(name="residents.resolve_doubtful")
+        async def resolve_doubtful(decision: CaseworkerDecision) -> MatchResult:
+            return MatchResult(
+                outcome="matched",
+                resident=decision.resident or "res_newperson0000001",
+                candidates=1,
+                rule="caseworker_linked",
+            )
+
+        @activity.defn(name="residents.record_move")
+        async def record_move(move: MoveRecord) -> Household:
+            return Household(address=move.new_address, residents=move.residents)
+
+        @activity.defn(name="residents.mark_deceased")
+        async def mark_deceased(death: DeathRecord) -> Resident:
+            self._died("residents", death)
+            return Resident(key=death.resident, channels=(), flags=("deceased",))
+
+        @activity.defn(name="residents.flag_support")
+        async def flag_support(flag: SupportFlag) -> Resident:
+            self.flagged.append(flag)
+            return Resident(key=flag.resident, channels=("letter",), flags=("may_need_support",))
+
+        @activity.defn(name="residents.household_after_death")
+        async def household_after_death(death: DeathRecord) -> DeathHousehold:
+            return DeathHousehold(
+                address=None, survivors=self.survivors, workflows=self.running_workflows
+            )
+
+        @activity.defn(name="residents.contact_for")
+        async def contact_for(resident: str) -> ContactPlan:
+            if resident in self.dead:
+                return ContactPlan(resident=resident, deceased=True, channels=())
+            return ContactPlan(resident=resident, deceased=False, channels=("letter",))
+
+        @activity.defn(name="decide_share")
+        async def decide_share(request: ShareRequest) -> ShareDecision:
+            self.decided.append(request)
+            reason = self.denied.get(request.recipient)
+            if (request.recipient, request.resident) in self.objections:
+                reason = "objection_recorded"
+            return ShareDecision(
+                decision_id=f"dec-{uuid.uuid4().hex}",
+                decision=Decision.DENY if reason else Decision.ALLOW,
+                resident=request.resident,
+                purpose=request.purpose,
+                recipient=request.recipient,
+                data_categories=request.data_categories,
+                reason=reason or "policy_allows",
+                share_token=None if reason else f"token-{request.recipient}-{request.resident}",
+                ledger_seq=1,
+            )
+
+        @activity.defn(name="record_share")
+        async def record_share(completion: ShareCompletion) -> ShareRecorded:
+            self.recorded.append(completion.share_token)
+            return ShareRecorded(decision_id="dec", ledger_seq=2)
+
+        @activity.defn(name="record_death")
+        async def gate_record_death(death: DeathRecord) -> DeathRecorded:
+            self._died("consent", death)
+            return DeathRecorded(resident=death.resident, ledger_seq=1)
+
+        @activity.defn(name="record_informant_agreement")
+        async def record_informant_agreement(
+            agreement: InformantAgreement,
+        ) -> list[ConsentRecord]:
+            self.agreements.append(agreement)
+            return []
+
+        @activity.defn(name="notifications.send")
+        async def send(notification: Notification) -> ActionOutcome:
+            # As the notification service does: the deceased are refused, whatever they ask.
+            if notification.resident in self.dead:
+                self.refused.append(notification)
+                return ActionOutcome(outcome="no_action", code="deceased")
+            self.notified.append(notification)
+            return ActionOutcome(outcome="done", code="sent")
+
+        @activity.defn(name="notifications.record_death")
+        async def notifications_record_death(death: DeathRecord) -> ActionOutcome:
+            self._died("notifications", death)
+            return ActionOutcome(outcome="done", code="recorded")
+
+        def service(name: str) -> Callable[[ServiceAction], Any]:
+            @activity.defn(name=name)
+            async def act(action: ServiceAction) -> ActionOutcome:
+                self.actions.append(action)
+                return ActionOutcome(
+                    outcome="done", code=f"{name}.done", references={"reference": "REF-1"}
+                )
+
+            return act
+
+        queues: dict[str, list[Callable[..., Any]]] = {
+            "residents": [
+                match_people,
+                resolve_doubtful,
+                record_move,
+                mark_deceased,
+                flag_support,
+                household_after_death,
+                contact_for,
+            ],
+            "consent": [decide_share, record_share, gate_record_death, record_informant_agreement],
+            "notifications": [send, notifications_record_death],
+        }
+        served: set[str] = set()
+        for step in load_catalogue().steps:
+            if step.activity not in served:
+                served.add(step.activity)
+                queues.setdefault(step.service, []).append(service(step.activity))
+        return [Worker(env.client, task_queue=q, activities=a) for q, a in queues.items()]
+
+
+@asynccontextmanager
+async def running(env: WorkflowEnvironment, council: Council) -> AsyncIterator[str]:
+    """The workflow worker on a queue of its own, and every stand-in, for one test."""
+    task_queue = f"lifeevent-{uuid.uuid4().hex}"
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(build_worker(env.client, task_queue))
+        for worker in council.workers(env):
+            await stack.enter_async_context(worker)
+        yield task_queue
+
+
+async def timeline(handle: WorkflowHandle[Any, Any]) -> Timeline:
+    return await handle.query("timeline", result_type=Timeline)
+
+
+async def until(handle: WorkflowHandle[Any, Any], check: Callable[[Timeline], bool]) -> Timeline:
+    seen: Timeline | None = None
+    for _ in range(100):
+        try:
+            # The test server can drop a query that arrives during a workflow task: ask again.
+            seen = await handle.query(
+                "timeline", result_type=Timeline, rpc_timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            continue
+        if check(seen):
+            return seen
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timeline never got there: {seen}")
+
+
+def statuses(seen: Timeline) -> dict[str, str]:
+    return {e.step: e.status.value + (f":{e.reason}" if e.reason else "") for e in seen.entries}
