@@ -16,12 +16,14 @@ Workflows call them by name, for instance:
 | `residents.flag_support` | `SupportFlag` | `Resident` |
 | `residents.set_preferences` | `PreferenceUpdate` | `Resident` |
 | `residents.contact_for` | `str` (resident key) | `ContactPlan` |
+| `residents.household_after_death` | `DeathRecord` | `DeathHousehold` |
 
 Every one is safe to retry. `match_people` remembers its answer per workflow run, activity
 and input, so a retry after the first attempt committed gets the same keys and outcomes;
-the others are idempotent on `workflow_id` + `step` or by nature. A request the index
-refuses (an unknown resident key) is a non-retryable `ApplicationError` of type
-`ResidentIndexError` whose message is a code.
+the others are idempotent on `workflow_id` + `step`, by nature, or read only
+(`contact_for`, `household_after_death`). A request the index refuses (an unknown resident
+key) is a non-retryable `ApplicationError` of type `ResidentIndexError` whose message is a
+code.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.residents import (
     CaseworkerDecision,
     ContactPlan,
+    DeathHousehold,
     DeathRecord,
     Household,
     MatchResult,
@@ -47,7 +50,7 @@ from contracts.residents import (
     SupportFlag,
 )
 from contracts.temporal import Activity
-from services.residents.index import ResidentIndex, ResidentIndexError
+from services.residents.index import MatchRequest, ResidentIndex, ResidentIndexError
 
 __all__ = ["ResidentActivities"]
 
@@ -56,15 +59,21 @@ def _refused(error: ResidentIndexError) -> ApplicationError:
     return ApplicationError(error.code, type="ResidentIndexError", non_retryable=True)
 
 
-def _request_key(people: list[PersonDetails]) -> str | None:
-    """One activity execution with this input: the same across its retries, different for
-    any other activity or input. None outside a workflow (no memory: the rule alone)."""
+def _request(people: list[PersonDetails]) -> MatchRequest | None:
+    """One activity execution with this input: its key the same across its retries,
+    different for any other activity or input. None outside a workflow (no memory: the rule
+    alone)."""
     info = activity.info()
     if not info.workflow_id:
         return None
     body = json.dumps([p.model_dump(mode="json") for p in people], sort_keys=True)
     material = "\n".join((info.workflow_id, info.workflow_run_id or "", info.activity_id, body))
-    return hashlib.sha256(material.encode()).hexdigest()
+    return MatchRequest(
+        key=hashlib.sha256(material.encode()).hexdigest(),
+        workflow_id=info.workflow_id,
+        # The step column holds 100 characters; SDKs number activities 1, 2, ... by default.
+        step=info.activity_id[:100],
+    )
 
 
 class ResidentActivities:
@@ -74,7 +83,7 @@ class ResidentActivities:
     @activity.defn(name=Activity.MATCH_PEOPLE)
     async def match_people(self, people: list[PersonDetails]) -> list[MatchResult]:
         """Each person matched, created or doubtful (see `services.residents.matching`)."""
-        return await self.index.match_people(people, request=_request_key(people))
+        return await self.index.match_people(people, request=_request(people))
 
     @activity.defn(name=Activity.RESOLVE_DOUBTFUL)
     async def resolve_doubtful(self, decision: CaseworkerDecision) -> MatchResult:
@@ -119,6 +128,15 @@ class ResidentActivities:
         except ResidentIndexError as error:
             raise _refused(error) from None
 
+    @activity.defn(name=Activity.HOUSEHOLD_AFTER_DEATH)
+    async def household_after_death(self, death: DeathRecord) -> DeathHousehold:
+        """The living residents at the deceased's address, and the other workflows that
+        recorded a step about the deceased, oldest first. Read only."""
+        try:
+            return await self.index.household_after_death(death)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -129,4 +147,5 @@ class ResidentActivities:
             self.flag_support,
             self.set_preferences,
             self.contact_for,
+            self.household_after_death,
         ]

@@ -1,6 +1,6 @@
-"""The resident index: matching, moves, flags, preferences and contact plans, each one store
-transaction. Activities (`activities.py`) are thin wrappers around this class; tests and the
-seed use it directly.
+"""The resident index: matching, moves, flags, preferences, contact plans and the household a
+death leaves, each one store transaction. Activities (`activities.py`) are thin wrappers
+around this class; tests and the seed use it directly.
 
 Log lines name outcomes, rule codes, counts and pseudonymous keys, never what a person is
 called or any identifier (DESIGN.md, "Rules that keep personal data safe").
@@ -11,17 +11,20 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.addresses import UkAddress
-from contracts.people import ContactDetails
+from contracts.people import ContactDetails, PersonName
 from contracts.residents import (
     CHANNELS,
     CaseworkerDecision,
     Channel,
     ContactPlan,
+    DeathHousehold,
     DeathRecord,
     Household,
     MatchResult,
@@ -30,12 +33,20 @@ from contracts.residents import (
     PreferenceUpdate,
     Resident,
     SupportFlag,
+    Survivor,
     default_channels,
 )
+from contracts.shares import age_on
 from services.residents.matching import decide, identifiers_of, name_key
 from services.residents.store import ResidentStore
 
-__all__ = ["ResidentIndex", "ResidentIndexError", "new_resident_key", "open_index"]
+__all__ = [
+    "MatchRequest",
+    "ResidentIndex",
+    "ResidentIndexError",
+    "new_resident_key",
+    "open_index",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +57,17 @@ class ResidentIndexError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+@dataclass(frozen=True)
+class MatchRequest:
+    """One `match_people` activity execution: `key` is the same across its retries and
+    different for any other activity or input; `workflow_id` and `step` (the activity ID)
+    record which workflow the matched residents are involved in."""
+
+    key: str
+    workflow_id: str
+    step: str
 
 
 def new_resident_key() -> str:
@@ -61,21 +83,29 @@ class ResidentIndex:
     # --- matching ---------------------------------------------------------------------
 
     async def match_people(
-        self, people: Sequence[PersonDetails], request: str | None = None
+        self, people: Sequence[PersonDetails], request: MatchRequest | None = None
     ) -> list[MatchResult]:
         """Match each person (in order, in one transaction: a later person can match one
-        created for an earlier). With `request` (an idempotency key), a repeat of the same
-        request returns the first answer unchanged."""
+        created for an earlier). With `request`, a repeat of the same request returns the
+        first answer unchanged, and the residents matched or created are noted as involved
+        in the request's workflow (a doubtful person names nobody yet)."""
         async with self.store.writing() as conn:
             if request is not None:
-                stored = await self.store.match_request(conn, request)
+                stored = await self.store.match_request(conn, request.key)
                 if stored is not None:
                     log.info("residents.match_repeated", people=len(people))
                     return [MatchResult.model_validate(r) for r in json.loads(stored)]
             results = [await self._match(conn, person) for person in people]
             if request is not None:
                 await self.store.record_match_request(
-                    conn, request, json.dumps([r.model_dump(mode="json") for r in results])
+                    conn, request.key, json.dumps([r.model_dump(mode="json") for r in results])
+                )
+                await self.store.record_step_residents(
+                    conn,
+                    request.workflow_id,
+                    request.step,
+                    "match_people",
+                    [r.resident for r in results if r.resident is not None],
                 )
         for result in results:
             log.info(
@@ -162,6 +192,10 @@ class ResidentIndex:
             await self.store.record_step(
                 conn, decision.workflow_id, decision.step, kind, result.model_dump_json()
             )
+            assert result.resident is not None
+            await self.store.record_step_residents(
+                conn, decision.workflow_id, decision.step, kind, [result.resident]
+            )
         log.info(
             "residents.doubtful_resolved",
             decision=decision.decision,
@@ -201,6 +235,9 @@ class ResidentIndex:
             await self.store.record_step(
                 conn, move.workflow_id, move.step, kind, household.model_dump_json()
             )
+            await self.store.record_step_residents(
+                conn, move.workflow_id, move.step, kind, move.residents
+            )
         log.info(
             "residents.moved",
             residents=len(move.residents),
@@ -227,6 +264,9 @@ class ResidentIndex:
                 workflow_id=death.workflow_id,
                 step=death.step,
             )
+            await self.store.record_step_residents(
+                conn, death.workflow_id, death.step, "mark_deceased", [death.resident]
+            )
             resident = await self._view(conn, death.resident)
         log.info("residents.flagged", flag="deceased", changed=changed, resident=death.resident)
         return resident
@@ -244,6 +284,9 @@ class ResidentIndex:
                 workflow_id=flag.workflow_id,
                 step=flag.step,
             )
+            await self.store.record_step_residents(
+                conn, flag.workflow_id, flag.step, "flag_support", [flag.resident]
+            )
             resident = await self._view(conn, flag.resident)
         log.info(
             "residents.flagged",
@@ -253,6 +296,34 @@ class ResidentIndex:
             resident=flag.resident,
         )
         return resident
+
+    # --- after a death ----------------------------------------------------------------------
+
+    async def household_after_death(self, death: DeathRecord) -> DeathHousehold:
+        """Who the death leaves behind at the deceased's address (the living residents there,
+        with the first name the index recorded for each, their age on the date of death and
+        whether they may need support), and the other workflows that recorded a step about
+        the deceased, oldest first (a move may still be waiting on them). Read only."""
+        async with self.store.reading() as conn:
+            await self._require(conn, death.resident)
+            address = await self.store.address_of(conn, death.resident)
+            rows: list[Any] = []
+            if address is not None:
+                rows = await self.store.survivors_at(conn, address, death.resident)
+            workflows = await self.store.workflows_about(
+                conn, death.resident, excluding=death.workflow_id
+            )
+        survivors = tuple(_survivor(row, death) for row in rows)
+        log.info(
+            "residents.household_after_death",
+            resident=death.resident,
+            address_known=address is not None,
+            survivors=len(survivors),
+            workflows=len(workflows),
+            workflow_id=death.workflow_id,
+            step=death.step,
+        )
+        return DeathHousehold(address=address, survivors=survivors, workflows=tuple(workflows))
 
     # --- contact ----------------------------------------------------------------------------
 
@@ -335,6 +406,22 @@ class ResidentIndex:
             address=address,
             household=household,
         )
+
+
+def _survivor(row: Any, death: DeathRecord) -> Survivor:
+    """One row of `ResidentStore.survivors_at` as a `Survivor`. Age on the date of death;
+    none for a child born after it (the age is not defined then), nor without a birth date."""
+    if row.given_names is None and row.family_name is None:
+        raise ResidentIndexError("stored_name_missing")  # every resident is created named
+    born = row.date_of_birth
+    age = None if born is None or born > death.date_of_death else age_on(born, death.date_of_death)
+    return Survivor(
+        resident=row.resident,
+        name=PersonName(given_names=row.given_names, family_name=row.family_name),
+        date_of_birth=born,
+        age=age,
+        may_need_support=bool(row.may_need_support),
+    )
 
 
 def _channel(value: str) -> Channel:

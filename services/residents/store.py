@@ -47,6 +47,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.expression import ColumnElement
 
 from contracts.addresses import UkAddress
 from contracts.people import ContactDetails, PersonName
@@ -67,6 +68,7 @@ __all__ = [
     "names",
     "residences",
     "residents",
+    "step_residents",
     "steps",
 ]
 
@@ -159,6 +161,22 @@ steps = Table(
     PrimaryKeyConstraint("workflow_id", "step", "kind", name="pk_resident_steps"),
 )
 
+# Which residents each workflow step was about, written in the step's own transaction: the
+# workflows that involve a resident (a move waiting on their confirmation, a support flag)
+# without reading the JSON of `resident_steps`. `id` orders the rows as they were written
+# (writers are serialised), so the oldest step comes first.
+step_residents = Table(
+    "resident_step_residents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("resident", KEY, ForeignKey("residents.key"), nullable=False),
+    UniqueConstraint("workflow_id", "step", "kind", "resident", name="uq_resident_step_residents"),
+    Index("ix_resident_step_residents_resident", "resident", "id"),
+)
+
 # Idempotency for matching: the results of one activity (workflow run + activity id), so a
 # retry after a commit answers exactly what the first attempt decided.
 match_requests = Table(
@@ -183,6 +201,19 @@ def _fold_line(value: str) -> str:
 def address_key(address: UkAddress) -> str:
     """Address lines folded for comparison (postcode and UPRN are compared as they are)."""
     return "|".join(_fold_line(line) for line in address.lines)
+
+
+def _living_at(address: UkAddress) -> ColumnElement[bool]:
+    """A residence row at `address` (same UPRN, or same postcode and folded lines) whose
+    resident is not deceased."""
+    same = and_(
+        residences.c.postcode == address.postcode,
+        residences.c.lines_key == address_key(address),
+    )
+    if address.uprn is not None:
+        same = or_(same, residences.c.uprn == address.uprn)
+    dead = exists().where(flags.c.resident == residences.c.resident, flags.c.flag == "deceased")
+    return and_(same, ~dead)
 
 
 def _address_of(row: Any) -> UkAddress | None:
@@ -448,15 +479,37 @@ class ResidentStore(Store):
     @staticmethod
     async def living_at(conn: AsyncConnection, address: UkAddress) -> list[str]:
         """Keys of the living residents whose current address is `address`, sorted."""
-        same = and_(
-            residences.c.postcode == address.postcode,
-            residences.c.lines_key == address_key(address),
-        )
-        if address.uprn is not None:
-            same = or_(same, residences.c.uprn == address.uprn)
-        dead = exists().where(flags.c.resident == residences.c.resident, flags.c.flag == "deceased")
         rows = await conn.scalars(
-            select(residences.c.resident).where(same, ~dead).order_by(residences.c.resident)
+            select(residences.c.resident).where(_living_at(address)).order_by(residences.c.resident)
+        )
+        return list(rows)
+
+    @staticmethod
+    async def survivors_at(conn: AsyncConnection, address: UkAddress, deceased: str) -> list[Any]:
+        """The living residents at `address` but `deceased`, sorted by key, one row each:
+        `resident`, `date_of_birth`, the first name the index recorded for them
+        (`given_names`, `family_name`; both NULL if it has none) and `may_need_support`."""
+        named = names.alias("named")
+        first_name = (
+            select(func.min(named.c.id)).where(named.c.resident == residences.c.resident)
+        ).scalar_subquery()
+        support = (
+            exists()
+            .where(flags.c.resident == residences.c.resident, flags.c.flag == "may_need_support")
+            .label("may_need_support")
+        )
+        rows = await conn.execute(
+            select(
+                residences.c.resident,
+                residents.c.date_of_birth,
+                names.c.given_names,
+                names.c.family_name,
+                support,
+            )
+            .join(residents, residents.c.key == residences.c.resident)
+            .outerjoin(names, names.c.id == first_name)
+            .where(_living_at(address), residences.c.resident != deceased)
+            .order_by(residences.c.resident)
         )
         return list(rows)
 
@@ -491,6 +544,45 @@ class ResidentStore(Store):
         await conn.execute(
             insert(steps).values(workflow_id=workflow_id, step=step, kind=kind, result=result)
         )
+
+    @staticmethod
+    async def record_step_residents(
+        conn: AsyncConnection, workflow_id: str, step: str, kind: str, keys: Sequence[str]
+    ) -> None:
+        """Note that this step of `workflow_id` was about `keys` (each once, however often
+        the step is repeated)."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return
+        known = set(
+            await conn.scalars(
+                select(step_residents.c.resident).where(
+                    step_residents.c.workflow_id == workflow_id,
+                    step_residents.c.step == step,
+                    step_residents.c.kind == kind,
+                    step_residents.c.resident.in_(wanted),
+                )
+            )
+        )
+        rows = [
+            {"workflow_id": workflow_id, "step": step, "kind": kind, "resident": key}
+            for key in wanted
+            if key not in known
+        ]
+        if rows:
+            await conn.execute(insert(step_residents), rows)
+
+    @staticmethod
+    async def workflows_about(conn: AsyncConnection, key: str, excluding: str) -> list[str]:
+        """The workflows but `excluding` that recorded a step about `key`, oldest first."""
+        first = func.min(step_residents.c.id)
+        rows = await conn.scalars(
+            select(step_residents.c.workflow_id)
+            .where(step_residents.c.resident == key, step_residents.c.workflow_id != excluding)
+            .group_by(step_residents.c.workflow_id)
+            .order_by(first)
+        )
+        return list(rows)
 
     @staticmethod
     async def match_request(conn: AsyncConnection, request: str) -> str | None:

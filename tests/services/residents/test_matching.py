@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from contracts.residents import CaseworkerDecision, MatchResult, PersonDetails
-from services.residents.index import ResidentIndex, open_index
+from services.residents.index import MatchRequest, ResidentIndex, open_index
 from tests.services.residents.support import NHS_A, NHS_B, NHS_C, NI_A, NI_B, address, person
 
 BORN = date(1984, 5, 17)
@@ -292,9 +292,11 @@ async def test_a_repeated_request_returns_its_first_answer(index: ResidentIndex)
     # By name alone, a second *new* request is doubtful; a repeat of the *same* request
     # (a retried activity) must still answer "created", with the same key.
     someone = person(None, "Nonesuch")
-    [first] = await index.match_people([someone], request="run-1/activity-1")
-    [repeat] = await index.match_people([someone], request="run-1/activity-1")
-    [other] = await index.match_people([someone], request="run-2/activity-1")
+    run_1 = MatchRequest(key="run-1/activity-1", workflow_id="wf", step="1")
+    run_2 = MatchRequest(key="run-2/activity-1", workflow_id="wf", step="1")
+    [first] = await index.match_people([someone], request=run_1)
+    [repeat] = await index.match_people([someone], request=run_1)
+    [other] = await index.match_people([someone], request=run_2)
     assert first.outcome == "created"
     assert repeat == first
     assert (other.outcome, other.rule) == ("doubtful", "name_without_date_of_birth")

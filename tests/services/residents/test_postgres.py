@@ -1,5 +1,5 @@
 """The same store code on PostgreSQL (asyncpg): matching, the writer lock under concurrency,
-moves and the demo seed."""
+moves, the demo seed and the household a death leaves."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import asyncio
 from collections import Counter
 from datetime import date
 
-from contracts.residents import MoveRecord
+from contracts.residents import MoveRecord, SupportFlag
 from services.residents.index import open_index
 from services.residents.seed import seed_demo
 from tests.services.residents.support import NHS_A, NHS_B, address, person
+from tests.services.residents.test_death_household import (
+    DECEASED,
+    EXPECTED,
+    death,
+    the_household,
+)
 
 BORN = date(1984, 5, 17)
 
@@ -66,3 +72,17 @@ async def test_concurrent_matches_create_one_resident_on_postgres(postgres_url: 
     finally:
         for ix in indexes:
             await ix.store.close()
+
+
+async def test_household_after_death_on_postgres(postgres_url: str) -> None:
+    index = await open_index(postgres_url)
+    try:
+        await the_household(index)
+        assert await index.household_after_death(death()) == EXPECTED
+        await index.flag_support(
+            SupportFlag(resident=DECEASED, reason="bereaved", workflow_id="W0", step="flag")
+        )
+        household = await index.household_after_death(death())
+        assert household.workflows == ("W1", "W0")  # oldest first, not alphabetical
+    finally:
+        await index.store.close()
