@@ -3,6 +3,11 @@
 The brokers declared here exist only to describe the channels: nothing connects. FastStream
 describes payloads; the CloudEvents binary-mode headers and the key are added afterwards,
 because they are what a producer in another language most needs to get right.
+
+The channels: life events in (`lifeevents.v1`), its dead letters (`lifeevents.v1.dlq`), and
+Tell Us Once out, one channel per organisation (`contracts.topics.PARTNER_TOPICS`): the
+partners service sends each organisation's death notices on its own topic, and that
+organisation receives them (`contracts.partners`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from faststream.specification import AsyncAPI
 
 from contracts.errors import ContractViolation, UnknownEventType
 from contracts.events import AddressChangedV1, BirthRegisteredV1, DeathRegisteredV1
+from contracts.partners import DEATH_NOTICE_SCHEMA_URI, DEATH_NOTIFIED, DeathNotice
 from contracts.registry import EVENT_TYPES
 from contracts.topics import (
     DLQ_ATTEMPTS_HEADER,
@@ -23,6 +29,7 @@ from contracts.topics import (
     DLQ_REASON_HEADER,
     LIFE_EVENTS,
     LIFE_EVENTS_DLQ,
+    PARTNER_TOPICS,
 )
 
 __all__ = ["ASYNCAPI_VERSION", "asyncapi_document"]
@@ -31,6 +38,9 @@ ASYNCAPI_VERSION = "3.0.0"
 _DOC_VERSION = "1.0.0"
 _PUBLISH_LIFE_EVENTS = f"{LIFE_EVENTS}:publish"
 _PUBLISH_DLQ = f"{LIFE_EVENTS_DLQ}:publish"
+_PUBLISH_PARTNERS = tuple(f"{topic}:publish" for topic in PARTNER_TOPICS.values())
+# The notice's reference (contracts.partners.TellUsOnceReference): its id, subject and key.
+_REFERENCE_PATTERN = "^TUO-[0-9a-f]{20}$"
 
 LifeEventPayload = BirthRegisteredV1 | AddressChangedV1 | DeathRegisteredV1
 
@@ -83,6 +93,40 @@ def _dlq_headers() -> dict[str, Any]:
     }
 
 
+def _partner_headers() -> dict[str, Any]:
+    reference = {
+        "type": "string",
+        "pattern": _REFERENCE_PATTERN,
+        "description": "The notice's reference: opaque, the same each time the notice is "
+        "sent; also the record key. The organisation de-duplicates on it (with ce_source).",
+    }
+    return {
+        "type": "object",
+        "description": "CloudEvents 1.0 Kafka protocol binding, binary content mode.",
+        "required": [
+            "content-type",
+            "ce_specversion",
+            "ce_id",
+            "ce_source",
+            "ce_type",
+            "ce_time",
+            "ce_subject",
+            "ce_dataschema",
+        ],
+        "properties": {
+            "content-type": {"const": "application/json"},
+            "ce_specversion": {"const": "1.0"},
+            "ce_id": reference,
+            "ce_source": {"type": "string", "description": "URI-reference of the platform."},
+            "ce_type": {"const": DEATH_NOTIFIED},
+            "ce_time": {"type": "string", "format": "date-time"},
+            "ce_subject": reference,
+            "ce_dataschema": {"const": DEATH_NOTICE_SCHEMA_URI},
+        },
+        "additionalProperties": True,
+    }
+
+
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document as JSON-ready data."""
     broker = KafkaBroker("localhost:9092", description="Local Kafka; bring your own elsewhere.")
@@ -101,6 +145,17 @@ def asyncapi_document() -> dict[str, Any]:
         "headers.",
         schema=bytes,
     )
+    for organisation, topic in PARTNER_TOPICS.items():
+        broker.publisher(
+            topic,
+            title=f"{topic}:publish",
+            description=f"Tell Us Once, outbound: the partners service sends the deaths "
+            f"{organisation} is to be told of, and only {organisation} receives them. "
+            f"Binary-mode CloudEvents of type {DEATH_NOTIFIED}, key = the notice's "
+            f"reference, value = a DeathNotice (organisation {organisation}) with only the "
+            f"person fields {organisation} is told.",
+            schema=DeathNotice,
+        )
     spec = AsyncAPI(
         broker,
         title="Life Events",
@@ -119,6 +174,15 @@ def asyncapi_document() -> dict[str, Any]:
             message["bindings"] = {"kafka": {"key": {"type": "string"}, "bindingVersion": "0.5.0"}}
         elif name.startswith(_PUBLISH_DLQ):
             message["headers"] = _dlq_headers()
+        elif name.startswith(_PUBLISH_PARTNERS):
+            message["headers"] = _partner_headers()
+            message["contentType"] = "application/json"
+            message["bindings"] = {
+                "kafka": {
+                    "key": {"type": "string", "pattern": _REFERENCE_PATTERN},
+                    "bindingVersion": "0.5.0",
+                }
+            }
     # FastStream collects channels in a set: sort so the committed file is stable.
     sorted_document: dict[str, Any] = _sorted(document)
     return sorted_document

@@ -40,7 +40,13 @@ from contracts.base import ContractModel
 from contracts.shares import HouseholdPlace, MoveAddress, PersonDeath, PersonIdentity
 from contracts.temporal import Activity, TaskQueue
 from services.benefits.store import BenefitStore
-from services.common.council import CouncilActivities, Shared, data_invalid, same_for_all
+from services.common.council import (
+    CouncilActivities,
+    Shared,
+    data_invalid,
+    same_for_all,
+    the_deceased,
+)
 
 __all__ = ["PURPOSE", "BenefitActivities", "BenefitDeath", "BenefitMover", "end_of_benefit_week"]
 
@@ -117,10 +123,7 @@ class BenefitActivities(CouncilActivities):
         self, conn: AsyncConnection, action: ServiceAction, people: list[Shared[BenefitDeath]]
     ) -> ActionOutcome:
         store = self.store
-        deaths = [(p.resident, p.data.death) for p in people if p.data.death is not None]
-        if len(deaths) != 1:
-            raise data_invalid("invalid_data:deceased")
-        [(deceased, death)] = deaths
+        deceased, death = the_deceased(people)
         survivors = [(p.resident, p.data.household) for p in people if p.data.death is None]
         places = [place for _, place in survivors if place is not None]
         if len(places) != len(survivors):

@@ -16,7 +16,9 @@ take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
 3. a resident the gate knew to have died (the token's `deceased` claim) is refused,
    `ShareRefused` `resident_deceased`, by every action but those that act on a death
    (`about_a_death=True`): nothing new is opened for someone who has died, whichever
-   workflow asks;
+   workflow asks. Such an action finds the deceased with `the_deceased`: the one share
+   whose data has `death` (none or several: `ShareDataInvalid` `invalid_data:no_deceased`
+   / `invalid_data:deceased_repeated`);
 4. each resident's data is validated into the service's model (`ShareDataInvalid` if it does
    not fit);
 5. the change and the outcome are written in one transaction, keyed on `workflow_id` +
@@ -66,6 +68,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
 from contracts.addresses import UkAddress
+from contracts.shares import PersonDeath
 from services.common.database import Store
 from services.common.settings import Settings, StoreOwner
 from services.common.sharetokens import (
@@ -94,6 +97,7 @@ __all__ = [
     "run_service",
     "same_for_all",
     "share_refused",
+    "the_deceased",
 ]
 
 log = structlog.get_logger(__name__)
@@ -326,6 +330,37 @@ def same_for_all(values: Iterable[T]) -> T:
     if len(distinct) != 1:
         raise data_invalid("invalid_data:residents_disagree")
     return distinct[0]
+
+
+class _MayHaveDied(Protocol):
+    """A service's model of one person's share in a step about a death: `death` is set on
+    the deceased's (`contracts.shares.PersonDeath`), absent on a survivor's."""
+
+    @property
+    def death(self) -> PersonDeath | None: ...
+
+
+class _SharedMayHaveDied(Protocol):
+    """`Shared` of a `_MayHaveDied` model (read-only, so any such model fits)."""
+
+    @property
+    def resident(self) -> str: ...
+
+    @property
+    def data(self) -> _MayHaveDied: ...
+
+
+def the_deceased(shared: Iterable[_SharedMayHaveDied]) -> tuple[str, PersonDeath]:
+    """The deceased among a step's shares: the one resident whose share has `death`, and
+    that death. Else the shares do not describe one death and are refused as invalid
+    (`ShareDataInvalid`): `invalid_data:no_deceased` when none has `death`,
+    `invalid_data:deceased_repeated` when several have."""
+    deaths = [(p.resident, p.data.death) for p in shared if p.data.death is not None]
+    if not deaths:
+        raise data_invalid("invalid_data:no_deceased")
+    if len(deaths) > 1:
+        raise data_invalid("invalid_data:deceased_repeated")
+    return deaths[0]
 
 
 class CouncilActivities:

@@ -76,7 +76,13 @@ from contracts.shares import (
     PersonIdentity,
 )
 from contracts.temporal import Activity, TaskQueue
-from services.common.council import CouncilActivities, Shared, data_invalid, same_for_all
+from services.common.council import (
+    CouncilActivities,
+    Shared,
+    data_invalid,
+    same_for_all,
+    the_deceased,
+)
 from services.counciltax.areas import council_for
 from services.counciltax.store import CouncilTaxStore
 
@@ -117,14 +123,6 @@ class CouncilTaxDeath(ContractModel):
 class CouncilTaxSurvivor(ContractModel):
     identity: PersonIdentity
     household: HouseholdPlace
-
-
-def _the_deceased(people: list[Shared[CouncilTaxDeath]]) -> tuple[str, PersonDeath]:
-    """The one share with `death`; none or several do not describe one death."""
-    deaths = [(p.resident, p.data.death) for p in people if p.data.death is not None]
-    if len(deaths) != 1:
-        raise data_invalid("invalid_data:deceased")
-    return deaths[0]
 
 
 class CouncilTaxActivities(CouncilActivities):
@@ -192,7 +190,7 @@ class CouncilTaxActivities(CouncilActivities):
         self, conn: AsyncConnection, action: ServiceAction, people: list[Shared[CouncilTaxDeath]]
     ) -> ActionOutcome:
         store = self.store
-        deceased, death = _the_deceased(people)
+        deceased, death = the_deceased(people)
         others = [p for p in people if p.data.death is None]
         survivors = [(p, p.data.household) for p in others if p.data.household is not None]
         contacts = [(p, p.data.contact) for p in others if p.data.household is None]

@@ -35,7 +35,12 @@ from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
 from contracts.shares import MoveAddress, PersonDeath, PersonIdentity, age_on
 from contracts.temporal import Activity, TaskQueue
-from services.common.council import CouncilActivities, Shared, data_invalid, same_for_all
+from services.common.council import (
+    CouncilActivities,
+    Shared,
+    same_for_all,
+    the_deceased,
+)
 from services.electoral.store import ElectoralStore
 
 __all__ = ["MINIMUM_AGE", "PURPOSE", "ElectoralActivities", "ElectoralDeath", "ElectoralMover"]
@@ -100,18 +105,17 @@ class ElectoralActivities(CouncilActivities):
     async def _record_death(
         self, conn: AsyncConnection, action: ServiceAction, people: list[Shared[ElectoralDeath]]
     ) -> ActionOutcome:
-        if len(people) != 1:
-            raise data_invalid("invalid_data:deceased")
-        [deceased] = people
-        died = deceased.data.death.date_of_death
-        removed = await self.store.remove_entries(conn, deceased.resident, died, _DECEASED)
+        # Every share has `death`, so one deceased is one share.
+        deceased, death = the_deceased(people)
+        died = death.date_of_death
+        removed = await self.store.remove_entries(conn, deceased, died, _DECEASED)
         if removed:
             return ActionOutcome(
                 outcome="done",
                 code="entry_removed",
                 references={"removed_on": died.isoformat(), "entries": ",".join(removed)},
             )
-        earlier = await self.store.removed_for(conn, deceased.resident, _DECEASED)
+        earlier = await self.store.removed_for(conn, deceased, _DECEASED)
         if earlier:
             return ActionOutcome(
                 outcome="no_action",

@@ -2,7 +2,8 @@
 
 `partners.tell_organisation`: `ServiceAction` whose one share is the deceased (`identity`
 and `death`, `contracts.shares`) → `ActionOutcome` `done`/`told`, references `organisation`
-(its code) and `reference` (the notice's).
+(its code) and `reference` (the notice's). More than one share is a workflow bug:
+`ShareDataInvalid` `invalid_data:deceased_repeated` (`services.common.council.the_deceased`).
 
 Whom to tell is the share token's recipient, as the consent gate decided it: the
 organisation (`dwp`, `hmrc`...), not this service. The step's name is never parsed for it.
@@ -60,6 +61,7 @@ from services.common.council import (
     ShareKeySource,
     data_invalid,
     share_refused,
+    the_deceased,
 )
 from services.common.sharetokens import ShareTokenError, TokenProblem, decode_share_token
 from services.partners.config import OrganisationConfig, PartnersConfig
@@ -198,8 +200,8 @@ class PartnerActivities:
         action: ServiceAction,
         shared: list[Shared[DeceasedShare]],
     ) -> ActionOutcome:
-        if len(shared) != 1:
-            raise data_invalid("invalid_data:shares")  # a notice is about one person
+        # A notice is about one person. Every share has `death`, so one deceased is one share.
+        the_deceased(shared)
         told = self._told[code]
         reference = tell_us_once_reference(action.workflow_id, action.step)
         notice = death_notice(code, told, reference, shared[0].data)

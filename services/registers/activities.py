@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
@@ -38,6 +38,7 @@ from services.common.council import (
     Shared,
     data_invalid,
     property_key,
+    the_deceased,
 )
 from services.registers.store import RegistersStore
 
@@ -47,7 +48,6 @@ __all__ = [
     "HouseholdMember",
     "RegistersActivities",
     "format_pence",
-    "the_deceased",
 ]
 
 PURPOSES: Mapping[str, str] = MappingProxyType(
@@ -75,20 +75,6 @@ class HouseholdMember(ContractModel):
     identity: PersonIdentity
     death: PersonDeath | None = None
     household: HouseholdPlace | None = None
-
-
-P = TypeVar("P", Deceased, HouseholdMember)
-
-
-def the_deceased(people: list[Shared[P]]) -> tuple[str, PersonDeath]:
-    """The one resident whose share has `death`, and the death; else the shares are not
-    about one death and are refused as invalid."""
-    deaths = [(p.resident, p.data.death) for p in people if p.data.death is not None]
-    if not deaths:
-        raise data_invalid("invalid_data:no_deceased")
-    if len(deaths) > 1:
-        raise data_invalid("invalid_data:deceased_repeated")
-    return deaths[0]
 
 
 def _survivors(

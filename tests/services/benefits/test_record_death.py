@@ -227,9 +227,11 @@ async def test_a_second_workflow_about_the_same_death_changes_nothing(
 @pytest.mark.parametrize(
     ("people", "code"),
     [
-        pytest.param(lambda d, o: [(o, survivor())], "invalid_data:deceased", id="no_deceased"),
+        pytest.param(lambda d, o: [(o, survivor())], "invalid_data:no_deceased", id="no_deceased"),
         pytest.param(
-            lambda d, o: [(d, deceased()), (o, deceased())], "invalid_data:deceased", id="two"
+            lambda d, o: [(d, deceased()), (o, deceased())],
+            "invalid_data:deceased_repeated",
+            id="two",
         ),
         pytest.param(
             lambda d, o: [(d, deceased()), (o, {"identity": survivor()["identity"]})],

@@ -370,16 +370,22 @@ async def test_a_second_workflow_about_the_same_death_changes_nothing(
 
 
 @pytest.mark.parametrize(
-    "people",
+    ("people", "code"),
     [
-        pytest.param(lambda dead, other: [(other, survivor())], id="no_deceased"),
         pytest.param(
-            lambda dead, other: [(dead, deceased()), (other, deceased())], id="two_deceased"
+            lambda dead, other: [(other, survivor())],
+            "invalid_data:no_deceased",
+            id="no_deceased",
+        ),
+        pytest.param(
+            lambda dead, other: [(dead, deceased()), (other, deceased())],
+            "invalid_data:deceased_repeated",
+            id="two_deceased",
         ),
     ],
 )
 async def test_not_exactly_one_deceased_is_invalid_data(
-    service: CouncilTaxActivities, store: CouncilTaxStore, people: Any
+    service: CouncilTaxActivities, store: CouncilTaxStore, people: Any, code: str
 ) -> None:
     dead, other = new_resident(), new_resident()
     await account_at(store, "CT-TEST00000F", [dead, other], 2, LAST)
@@ -389,7 +395,7 @@ async def test_not_exactly_one_deceased_is_invalid_data(
         await service.record_death(action_of(service, people(dead, other), deceased={dead}))
 
     assert refused.value.type == "ShareDataInvalid"
-    assert refused.value.message == "invalid_data:deceased"
+    assert refused.value.message == code
     assert await snapshot(store) == before
 
 

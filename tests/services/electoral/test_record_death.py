@@ -110,7 +110,9 @@ async def test_a_second_workflow_about_the_same_death_changes_nothing(
     ("people", "code"),
     [
         pytest.param(
-            lambda d, o: [(d, deceased()), (o, deceased())], "invalid_data:deceased", id="two"
+            lambda d, o: [(d, deceased()), (o, deceased())],
+            "invalid_data:deceased_repeated",
+            id="two",
         ),
         pytest.param(
             lambda d, o: [(d, {"identity": deceased()["identity"]})],

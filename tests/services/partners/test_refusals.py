@@ -171,7 +171,7 @@ async def test_a_notice_is_about_one_person(
     first = deceased_action("dwp")
     second = deceased_action("dwp")
     two = first.model_copy(update={"shares": (*first.shares, *second.shares)})
-    await _refused_as_invalid(service, store, two, "invalid_data:shares")
+    await _refused_as_invalid(service, store, two, "invalid_data:deceased_repeated")
     assert recording.sent == []
 
 
