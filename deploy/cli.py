@@ -15,12 +15,14 @@ import typer
 
 from contracts import ContractError, from_structured
 from deploy.local.demo import publish_demo_events
+from deploy.local.seed import seed_demo_data
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from deploy.local.supervisor import Supervisor
 from services.codec.api import CodecTokenError, codec_tokens
 from services.codec.settings import CodecSettings
 from services.common.codec import PayloadKeyConfigError, key_ring
+from services.common.council import CouncilSettings
 from services.common.lifecycle import wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.probes import kafka_answers, temporal_answers, temporal_cli
@@ -246,6 +248,8 @@ def run(
     child_env = {"LIFEEVENTS_LOG_FORMAT": "console"} if sys.stdout.isatty() else {}
     if settings.log_format != "auto":
         child_env = {}
+    if demo:
+        _seed_demo()
     supervisor = Supervisor(SERVICES, settings.var_dir.resolve() / "log", env=child_env)
     typer.echo("Running. Ctrl-C stops everything this command started.")
     try:
@@ -265,6 +269,16 @@ async def _supervise(supervisor: Supervisor, settings: Settings, demo: bool) -> 
     finally:
         if publishing is not None:
             publishing.cancel()
+
+
+def _seed_demo() -> None:
+    """The services' demo data, before any service opens its store (safe to repeat)."""
+    try:
+        added = asyncio.run(seed_demo_data(CouncilSettings()))
+    except Exception as error:  # the demo is a courtesy; the system runs without it
+        typer.secho(f"demo: not seeded ({type(error).__name__})", fg=typer.colors.YELLOW)
+        return
+    typer.echo("demo: seeded " + ", ".join(f"{k} {v}" for k, v in added.items()))
 
 
 async def _publish_demo(settings: Settings) -> None:

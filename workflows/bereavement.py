@@ -12,9 +12,9 @@ What is particular to a death:
 2. The plan, from who remains at the address as the index knows them (`adults_remaining`)
    and which organisations the informant chose (`tell_<code>`); the informant's agreement
    is recorded with the gate as the basis for telling each organisation chosen.
-3. Triage: a survivor who will live alone at 75 or over, or whom the index flags as needing
-   support, is a caseworker task for a human contact before any letter or form; nothing is
-   done until the caseworker closes it.
+3. Triage: a survivor who will live alone at 75 or over, whom the index flags as needing
+   support, or a child left with no adult at home, is a caseworker task for a human contact
+   before any letter or form; nothing is done until the caseworker closes it.
 4. The steps that need nobody's answer, then one summary to the executor (or informant) of
    what was done, what is pending and on whom, and what was not done and why; then the
    steps that wait for a survivor's answer (the single person discount).
@@ -29,7 +29,7 @@ from contextlib import suppress
 from typing import Any, Literal, get_args
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import CloudEvent, DeathRegisteredV1
@@ -78,20 +78,19 @@ class BereavementWorkflow(LifeEventPipeline):
             return await self._mark_only(event)
         death = event.data
         self.announce(event)
-        contact_person, role = _contact_person(death)
-        keys = await self.match(
+        members = _members(death)
+        [deceased, *_] = await self.match(
             [
                 PersonDetails.of(death.deceased, address=death.deceased.last_address),
-                *(
-                    PersonDetails.of(m, address=death.deceased.last_address)
-                    for m in _members(death)
-                ),
-                PersonDetails.of(contact_person),
+                *(PersonDetails.of(m, address=death.deceased.last_address) for m in members),
             ]
         )
-        deceased, contact = keys[0], keys[-1]
         household = await self._record_death(death, deceased)
         survivors = household.survivors
+        # Only now, the death recorded: an executor known by name alone may wait for a
+        # caseworker to say who they are.
+        contact_person, role = _contact_person(death)
+        [contact] = await self.match([PersonDetails.of(contact_person)], first=1 + len(members))
         plan = await self.plan(event, facts(death, [s.age for s in survivors]))
         await self._record_agreement(event, deceased, plan.active)
         await self._triage(survivors)
@@ -151,25 +150,37 @@ class BereavementWorkflow(LifeEventPipeline):
         told = [s for s in steps if s.service is TaskQueue.PARTNERS]
         if not told:
             return
-        await self._call(
-            Activity.RECORD_INFORMANT_AGREEMENT,
-            InformantAgreement(
-                resident=deceased,
-                purpose=told[0].purpose,
-                recipients=tuple(s.shared_with for s in told),
-                data_categories=sorted({c for s in told for c in s.categories}),
-                given_at=event.time or workflow.now(),
-                workflow_id=workflow.info().workflow_id,
-                step="informant-agreement",
-            ),
-            list[ConsentRecord],
-        )
+        try:
+            await self._call(
+                Activity.RECORD_INFORMANT_AGREEMENT,
+                InformantAgreement(
+                    resident=deceased,
+                    purpose=told[0].purpose,
+                    recipients=tuple(s.shared_with for s in told),
+                    data_categories=sorted({c for s in told for c in s.categories}),
+                    given_at=event.time or workflow.now(),
+                    workflow_id=workflow.info().workflow_id,
+                    step="informant-agreement",
+                ),
+                list[ConsentRecord],
+            )
+        except ActivityError as error:
+            if not isinstance(error.cause, ApplicationError):
+                raise
+            # Refused (the policy names no consent for it): without the agreement the gate
+            # allows no share, and each organisation's step says so on the timeline.
 
     async def _triage(self, survivors: Sequence[Survivor]) -> None:
-        """A person contacts the vulnerable survivor before any letter or form does; one who
-        now lives alone at 75 or over is flagged in the index, for whatever comes next."""
+        """A person contacts the vulnerable survivor before any letter or form does: one the
+        index flags, one who now lives alone at 75 or over (flagged in the index from now
+        on, for whatever comes next), and a child left with no adult at home."""
         alone = len(survivors) == 1 and (survivors[0].age or 0) >= LIVES_ALONE_AT
-        tasks = [f"contact:{s.resident}" for s in survivors if s.may_need_support or alone]
+        no_adult = bool(survivors) and all(
+            s.age is not None and s.age < ADULT_AGE for s in survivors
+        )
+        tasks = [
+            f"contact:{s.resident}" for s in survivors if s.may_need_support or alone or no_adult
+        ]
         if not tasks:
             return
         if alone and not survivors[0].may_need_support:

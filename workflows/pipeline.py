@@ -200,14 +200,16 @@ class LifeEventPipeline:
             )
         return plan
 
-    async def match(self, people: Sequence[PersonDetails]) -> tuple[str, ...]:
-        """Each person's resident key; a doubtful match waits for a caseworker's decision."""
+    async def match(self, people: Sequence[PersonDetails], first: int = 0) -> tuple[str, ...]:
+        """Each person's resident key; a doubtful match waits for a caseworker's decision.
+        People are numbered from `first` (in tasks and decisions) when a workflow matches
+        more than once."""
         self._set_stage("matching")
         matches: list[MatchResult] = await self._call(
             Activity.MATCH_PEOPLE, list(people), list[MatchResult]
         )
         keys: list[str] = []
-        for index, match in enumerate(matches):
+        for index, match in enumerate(matches, start=first):
             if match.resident is not None:
                 keys.append(match.resident)
                 continue
@@ -216,7 +218,7 @@ class LifeEventPipeline:
             resolved: MatchResult = await self._call(
                 Activity.RESOLVE_DOUBTFUL,
                 CaseworkerDecision(
-                    person=people[index],
+                    person=people[index - first],
                     decision="link" if decision.decision == "link" else "create",
                     resident=decision.resident,
                     workflow_id=workflow.info().workflow_id,

@@ -375,7 +375,9 @@ class ConsentGate:
         self, agreement: InformantAgreement
     ) -> list[ConsentRecord]:
         """One consent per recipient the informant agreed to tell, for the deceased, method
-        `informant`, valid for `INFORMANT_CONSENT_VALIDITY` from `given_at`. Idempotent on
+        `informant`, given at `given_at` (the registration) and valid for
+        `INFORMANT_CONSENT_VALIDITY` from when the council records it: a registration that
+        reaches us late is still acted on as the informant asked. Idempotent on
         workflow_id + step + recipient: a repeat returns the same consents, in the order of
         `recipients`, and records nothing new."""
         for recipient in agreement.recipients:
@@ -385,7 +387,7 @@ class ConsentGate:
             if rule.disallowed(agreement.data_categories):
                 raise GateError("categories_not_allowed", 422)
         now = self.clock()
-        expires_at = agreement.given_at + INFORMANT_CONSENT_VALIDITY
+        expires_at = max(agreement.given_at, now) + INFORMANT_CONSENT_VALIDITY
         special = any(c.special for c in agreement.data_categories)
         added: list[str] = []
         async with self.store.transaction() as conn:
@@ -393,8 +395,6 @@ class ConsentGate:
             known = await self.store.informant_consent_ids(
                 conn, agreement.workflow_id, agreement.step
             )
-            if any(r not in known for r in agreement.recipients) and expires_at <= now:
-                raise GateError("already_expired", 422)
             entries: list[NewEntry] = []
             for recipient in agreement.recipients:
                 if recipient in known:

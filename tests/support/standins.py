@@ -55,7 +55,7 @@ __all__ = ["Council", "running", "statuses", "timeline", "until"]
 @dataclass
 class Council:
     """Stand-ins for the services a life-event workflow calls, recording what they were
-    asked. Resident keys are `res_person<n>` for the n-th person of a match."""
+    asked. Resident keys are `res_person<n>` for the n-th person a workflow has matched."""
 
     doubtful: set[int] = field(default_factory=set)
     denied: dict[str, str] = field(default_factory=dict)  # recipient -> reason
@@ -79,8 +79,12 @@ class Council:
         self.deaths.setdefault(where, []).append(record)
 
     def workers(self, env: WorkflowEnvironment) -> list[Worker]:
+        matched: dict[str, int] = {}  # workflow -> people matched so far
+
         @activity.defn(name="residents.match_people")
         async def match_people(people: list[PersonDetails]) -> list[MatchResult]:
+            first = matched.get(activity.info().workflow_id or "", 0)
+            matched[activity.info().workflow_id or ""] = first + len(people)
             return [
                 MatchResult(
                     outcome="doubtful", resident=None, candidates=2, rule="several_candidates"
@@ -92,7 +96,7 @@ class Council:
                     candidates=1,
                     rule="nhs_number",
                 )
-                for i, _ in enumerate(people)
+                for i, _ in enumerate(people, start=first)
             ]
 
         @activity.defn(name="residents.resolve_doubtful")

@@ -258,7 +258,11 @@ async def test_a_move_waiting_on_someone_who_dies_stops_asking_them(
         await move.execute_update(MoveWorkflow.resolve_task, "confirm:school-admissions")
         await move.result()
         seen = await timeline(move)
-        await death.terminate()
+        await until(death, lambda t: t.stage == "waiting_for_resident")
+        await death.execute_update(
+            BereavementWorkflow.confirm, Confirmation(step="council-tax-discount", accept=False)
+        )
+        await death.result()
 
     [benefits] = [e for e in seen.entries if e.step == "benefits"]
     people = {p.resident: (p.status, p.reason) for p in benefits.people}
@@ -271,3 +275,16 @@ async def test_a_move_waiting_on_someone_who_dies_stops_asking_them(
     assert DECEASED not in {
         n.resident for n in council.notified[told_before:] if n.workflow_id == move.id
     }
+
+
+async def test_a_child_left_with_no_adult_is_contacted_by_a_person_first(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council(survivors=(survivor(SPOUSE, 9),))
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(time_skipping_env, queue, household_members=[])
+        seen = await until(handle, lambda t: t.needs_person)
+        assert seen.caseworker_tasks == [f"contact:{SPOUSE}"]
+        assert council.actions == []
+        assert council.flagged == []  # a child is not flagged as living alone
+        await handle.terminate()

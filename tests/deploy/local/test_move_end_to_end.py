@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,23 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
-from pydantic import SecretStr
-from temporalio.client import Client
 
-from contracts import CloudEvent, from_structured, to_binary
+from contracts import CloudEvent, from_structured
 from contracts.temporal import workflow_id_for
-from contracts.timeline import Timeline
-from deploy.local.services import SERVICES
-from services.common.codec import data_converter
-from services.common.settings import Settings
 from services.consent.auth import ApiAuth, Role
 from services.consent.keys import api_auth_key
 from services.consent.settings import ConsentSettings
-from workflows.move import MoveWorkflow
+from tests.deploy.local.running import BIN, REPO_ROOT, finished, lifeevents_running, publish, rows
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-BIN = Path(sys.executable).parent
 HOUSEHOLD = json.loads(
     (REPO_ROOT / "contracts/examples/address-changed-household.json").read_text()
 )
@@ -69,35 +58,6 @@ def move(
             },
         }
     )
-
-
-def rows(db: Path, table: str) -> int:
-    with sqlite3.connect(db) as connection:
-        (count,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
-        return int(count)
-
-
-async def publish(bootstrap: str, event: CloudEvent[Any]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        record = to_binary(event)
-        await producer.send_and_wait(
-            "lifeevents.v1", value=record.value, key=record.key, headers=list(record.headers)
-        )
-    finally:
-        await producer.stop()
-
-
-async def finished(client: Client, event: CloudEvent[Any]) -> Timeline:
-    handle = client.get_workflow_handle(workflow_id_for(event.source, event.id))
-    for _ in range(240):
-        try:
-            await asyncio.wait_for(handle.result(), 5)
-            break
-        except (TimeoutError, Exception):  # not started yet, or still running
-            await asyncio.sleep(0.5)
-    return await handle.query(MoveWorkflow.timeline, result_type=Timeline)
 
 
 def temporal_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -133,28 +93,7 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
     address = env["LIFEEVENTS_TEMPORAL_ADDRESS"]
     bootstrap = env["LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS"]
     output = tmp_path / "run.out"
-    with output.open("wb") as out:
-        run = await asyncio.create_subprocess_exec(
-            str(BIN / "lifeevents"),
-            "run",
-            "--no-demo",
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-        )
-    try:
-        for _ in range(240):
-            text = output.read_text(errors="replace")
-            if all(re.search(rf"^{re.escape(s.name)} +\| started", text, re.M) for s in SERVICES):
-                break
-            await asyncio.sleep(0.5)
-        client = await Client.connect(
-            address,
-            data_converter=data_converter(
-                Settings(payload_keys=SecretStr(env["LIFEEVENTS_PAYLOAD_KEYS"]))
-            ),
-        )
+    async with lifeevents_running(env, output) as client:
         first_home = HOUSEHOLD["data"]["new_address"]
         second_home = {"lines": ["7 Invented Row"], "town": "Exampletown", "postcode": "AB5 6DE"}
 
@@ -309,6 +248,3 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
         assert decoded.returncode == 0, decoded.stderr
         assert "Placeholder" in payload_text(decoded.stdout)
         assert "Placeholder" not in payload_text(temporal_cli(*show).stdout)
-    finally:
-        run.send_signal(signal.SIGINT)
-        await asyncio.wait_for(run.wait(), 90)

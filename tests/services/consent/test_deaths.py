@@ -161,7 +161,7 @@ async def test_a_repeated_record_death_changes_nothing(gate: ConsentGate, reside
 
 
 async def test_an_informant_agreement_allows_the_agreed_recipients_only(
-    gate: ConsentGate, resident: str, make_request: MakeRequest
+    gate: ConsentGate, clock: Clock, resident: str, make_request: MakeRequest
 ) -> None:
     agreed = agreement(resident)
     records = await gate.record_informant_agreement(agreed)
@@ -174,7 +174,7 @@ async def test_an_informant_agreement_allows_the_agreed_recipients_only(
         assert record.purpose == TELL_US_ONCE
         assert record.data_categories == [DataCategory.DEATH, DataCategory.IDENTITY]
         assert record.given_at == agreed.given_at
-        assert record.expires_at == agreed.given_at + INFORMANT_CONSENT_VALIDITY
+        assert record.expires_at == clock.now + INFORMANT_CONSENT_VALIDITY
         assert record.notice_version == "tell-us-once"
     assert len({r.consent_id for r in records}) == 2
 
@@ -246,6 +246,17 @@ async def test_the_informant_consent_lapses_after_its_validity(
     assert (decision.decision, decision.reason) == (Decision.NEEDS_CONSENT, "consent_expired")
 
 
+async def test_an_agreement_from_a_registration_long_ago_is_valid_from_when_it_is_recorded(
+    gate: ConsentGate, clock: Clock, resident: str, make_request: MakeRequest
+) -> None:
+    late = agreement(resident, ("dwp",), given_at=clock.now - timedelta(days=400))
+    [record] = await gate.record_informant_agreement(late)
+    assert record.given_at == clock.now - timedelta(days=400)  # when the informant agreed
+    assert record.expires_at == clock.now + timedelta(days=90)  # from when we recorded it
+    decision = await gate.decide_share(make_request(resident, TELL_US_ONCE, "dwp", ["identity"]))
+    assert (decision.decision, decision.reason) == (Decision.ALLOW, "consent_given")
+
+
 async def test_after_a_death_the_agreed_share_is_allowed_and_stamped(
     gate: ConsentGate, resident: str, make_request: MakeRequest
 ) -> None:
@@ -268,7 +279,6 @@ async def test_after_a_death_the_agreed_share_is_allowed_and_stamped(
         (("dwp", "council-tax"), ("identity",), timedelta(hours=1), "consent_not_the_basis"),
         (("dwp", "nobody-known"), ("identity",), timedelta(hours=1), "consent_not_the_basis"),
         (("dwp",), ("identity", "health"), timedelta(hours=1), "categories_not_allowed"),
-        (("dwp",), ("identity",), INFORMANT_CONSENT_VALIDITY, "already_expired"),
     ],
 )
 async def test_an_agreement_the_policy_does_not_allow_is_refused_whole(
