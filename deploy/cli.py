@@ -31,7 +31,7 @@ from services.consent.cli import ledger_app
 from services.intake.cli import keys_app
 from services.orchestrator.cli import dlq_app
 from workflows.catalogue import plan_for
-from workflows.lifeevents import plan_request
+from workflows.lifeevents import AROUND_THE_PLAN, plan_request
 
 __all__ = ["app"]
 
@@ -160,6 +160,8 @@ def _print_external(settings: Settings, kafka_ok: bool, temporal_ok: bool) -> No
 _REASONS = {
     "direction": "not for this direction of move",
     "no_school_age_child": "no child of school age moves",
+    "adults_remaining": "not for who remains at the address",
+    "not_chosen_by_informant": "the informant did not choose to tell them",
 }
 
 
@@ -180,16 +182,23 @@ def plan(
         typer.echo(made.model_dump_json(indent=2))
         return
     typer.echo(f"Plan for {made.event_type} {made.event_id} (catalogue {made.catalogue_version})")
+    before, after = AROUND_THE_PLAN.get(made.event_type, ((), ()))
+    for line in before:
+        typer.echo(f"  {line}")
     for number, step in enumerate(made.steps, 1):
         if not step.applies:
-            typer.echo(f"  -  {step.name:<20} does not apply: {_REASONS[step.reason]}")
+            typer.echo(
+                f"  -  {step.name:<20} does not apply: {_REASONS.get(step.reason, step.reason)}"
+            )
             continue
         confirm = "  [resident confirms first]" if step.confirm else ""
-        typer.echo(f"  {number}. {step.name:<20} {step.service} for {step.purpose}{confirm}")
-        typer.echo(
-            f"     receives: {', '.join(step.categories)}; tells the resident: {step.notification}"
-        )
+        to = f"{step.service} to {step.recipient}" if step.recipient else step.service
+        typer.echo(f"  {number}. {step.name:<20} {to} for {step.purpose}{confirm}")
+        told = f"tells the resident: {step.notification}" if step.notify else "tells nobody"
+        typer.echo(f"     receives: {', '.join(step.categories)}; {told}")
         typer.echo(f"     {step.description}")
+    for line in after:
+        typer.echo(f"  {line}")
 
 
 def _require_external(settings: Settings) -> None:

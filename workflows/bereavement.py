@@ -58,10 +58,32 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.pipeline import CASEWORKER_WITHIN, RESIDENT_DECEASED, LifeEventPipeline, Sharing
 
-__all__ = ["LIVES_ALONE_AT", "BereavementWorkflow", "facts", "stated_facts"]
+__all__ = [
+    "AROUND_THE_PLAN",
+    "LIVES_ALONE_AT",
+    "BereavementWorkflow",
+    "facts",
+    "stated_facts",
+]
 
 LIVES_ALONE_AT = 75
 """A survivor who will live alone from this age is contacted by a person first."""
+
+AROUND_THE_PLAN = (
+    (
+        "At once: the death is recorded in the resident index, the consent gate and the "
+        "notification service; nobody writes to the deceased again, and workflows still "
+        "waiting on their answer stop asking them.",
+        "First, a caseworker is in touch with a survivor who will live alone at 75 or over, "
+        "one the index flags as needing support, or a child left with no adult at home, "
+        "before any letter or form reaches them.",
+    ),
+    (
+        "Then one summary to the executor (or the informant): what was done, what is still "
+        "to do and on whom it waits, what was not done and why, with references.",
+    ),
+)
+"""What a death's workflow does before and after its plan's steps, for the plan preview."""
 
 # Patches, in the order they were added. Histories recorded before each still replay.
 _ACTS_ON_A_DEATH = "bereavement-acts-on-a-death"

@@ -24,6 +24,7 @@ from workflows.move import MoveWorkflow
 from workflows.recording import record_received
 
 __all__ = [
+    "AROUND_THE_PLAN",
     "FACTS",
     "WORKFLOWS",
     "BereavementWorkflow",
@@ -50,6 +51,12 @@ FACTS: Mapping[str, Callable[[Any], dict[str, Fact]]] = MappingProxyType(
         AddressChangedV1.event_type: move.facts,
         DeathRegisteredV1.event_type: bereavement.stated_facts,
     }
+)
+
+
+# What a life event's workflow does besides its plan's steps (before, after), in words.
+AROUND_THE_PLAN: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
+    {DeathRegisteredV1.event_type: bereavement.AROUND_THE_PLAN}
 )
 
 

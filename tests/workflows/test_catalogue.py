@@ -64,6 +64,46 @@ def test_adults_only_get_no_school_admission_step() -> None:
     assert steps(plan)["school-admissions"] == "no_school_age_child"
 
 
+def test_a_death_leaving_one_adult_who_chose_every_organisation_gets_every_step() -> None:
+    plan = plan_for(example("death-registered.json"))
+    assert set(steps(plan).values()) == {"applies"}
+    assert [s.name for s in plan.steps if s.confirm] == ["council-tax-discount"]
+
+
+def test_a_death_of_someone_alone_tells_only_whom_the_informant_chose() -> None:
+    plan = plan_for(
+        example(
+            "death-registered.json",
+            household_members=[],
+            organisations_to_tell=["dwp", "council_tax"],
+        )
+    )
+    assert steps(plan) == {
+        "council-tax": "applies",
+        "council-tax-discount": "adults_remaining",
+        "benefits": "applies",
+        "electoral-register": "applies",
+        "blue-badge": "applies",
+        "library-card": "applies",
+        "parking-permit": "applies",
+        "assisted-collection": "applies",
+        "tell-dwp": "applies",
+        "tell-hmrc": "not_chosen_by_informant",
+        "tell-hm-passport-office": "not_chosen_by_informant",
+        "tell-dvla": "not_chosen_by_informant",
+    }
+
+
+def test_two_adults_remaining_get_no_single_person_discount() -> None:
+    spouse = {"name": {"given_names": "Madeup", "family_name": "Testworth"}}
+    son = {
+        "name": {"given_names": "Notreal", "family_name": "Testworth"},
+        "date_of_birth": "1990-01-01",
+    }
+    plan = plan_for(example("death-registered.json", household_members=[spouse, son]))
+    assert steps(plan)["council-tax-discount"] == "adults_remaining"
+
+
 def test_every_step_is_allowed_by_the_sharing_policy() -> None:
     policy = tomllib.loads(POLICY.read_text())
     allowed = {(s["purpose"], s["recipient"]): set(s["categories"]) for s in policy["share"]}
@@ -90,6 +130,22 @@ def test_the_plan_command_prints_the_plan_and_no_personal_data() -> None:
         assert name in result.output
     assert "resident confirms first" in result.output
     for personal in ("Placeholder", "Pat", "1980-01-31", "AB2 4FG", "Fictitious"):
+        assert personal not in result.output
+
+
+def test_the_plan_command_shows_all_a_death_brings_and_no_personal_data(tmp_path: Path) -> None:
+    document = json.loads((EXAMPLES / "death-registered.json").read_text())
+    document["data"]["organisations_to_tell"] = ["hmrc"]
+    path = tmp_path / "death.json"
+    path.write_text(json.dumps(document))
+    result = runner.invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].strip().startswith("At once: the death is recorded")
+    assert "partners to hmrc for tell-us-once" in result.output
+    assert "tell-dwp             does not apply: the informant did not choose" in result.output
+    assert lines[-1].strip().startswith("Then one summary to the executor")
+    for personal in ("Testworth", "Solicitorson", "1938-02-14", "AB4 6LN", "CE000000A"):
         assert personal not in result.output
 
 
