@@ -38,7 +38,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/orchestrator.py
 	$(BIN)/python benchmarks/intake.py --private
-	$(BIN)/python benchmarks/moves.py
+	$(BIN)/python benchmarks/lifeevents.py
 	$(BIN)/python benchmarks/consent_gate.py
 
 stack-up: setup
