@@ -50,6 +50,11 @@ class TimelineEntry(ContractModel):
     status: StepStatus
     reason: str = ""
     outcome: str = ""
+    references: dict[str, str] = Field(
+        default_factory=dict,
+        description="The service's own references for what it did (account, claim, notice "
+        "numbers and dates), as in the letters; never personal data.",
+    )
     people: tuple[PersonStatus, ...] = Field(
         default=(), description="Per resident, once the consent gate has decided about each."
     )

@@ -11,6 +11,7 @@ import asyncio
 import io
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -66,11 +67,27 @@ TEST_PAYLOAD_KEYS = new_key_spec()
 os.environ["LIFEEVENTS_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out for port 0 is one
+# any outgoing connection may be given too, between our probe and the server's own bind;
+# one from here only a listener that asks for it by number can take.
+_LISTEN_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        port: int = probe.getsockname()[1]
+    """A port nothing listens on, handed out once per test session."""
+    for _ in range(1000):
+        port = random.choice(_LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("localhost", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 @pytest.fixture(scope="session")

@@ -299,6 +299,9 @@ class LifeEventPipeline:
                 if told.code == "deceased":
                     untold[person.resident] = "not_told_deceased"
         self._update(step.name, StepStatus.DONE, outcome=outcome.code)
+        self._entries[step.name] = self._entries[step.name].model_copy(
+            update={"references": dict(outcome.references)}
+        )
         self._people(step.name, people, refused, untold)
 
     async def finish(self, event: CloudEvent[Any]) -> Outcome:

@@ -132,6 +132,9 @@ async def test_a_death_with_a_surviving_spouse(time_skipping_env: WorkflowEnviro
     assert summary.references["pending_step_1"] == "council-tax-discount"
     assert summary.references["pending_on_1"] == "survivor"
     assert "not_done_step_1" not in summary.references
+    # Each service's references are on the timeline, as in the letters.
+    [council_tax] = [e for e in seen.entries if e.step == "council-tax"]
+    assert council_tax.references == {"reference": "REF-1"}
     assert statuses(seen) == dict.fromkeys(
         [*COUNCIL_STEPS[:1], "council-tax-discount", *COUNCIL_STEPS[1:], *PARTNER_STEPS, "summary"],
         "done",

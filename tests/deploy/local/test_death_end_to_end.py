@@ -163,6 +163,11 @@ async def _a_death_leaving_a_spouse_of_83(client: Client, var: Path, bootstrap: 
         "summary": f"done:{seen.entries[-1].outcome}",
     }
     assert seen.entries[-1].outcome.startswith("notified_by_")
+    council_tax = next(e for e in seen.entries if e.step == "council-tax")
+    assert (council_tax.references["account"], council_tax.references["liability_end"]) == (
+        "CT-DEMO000012",
+        "2025-08-07",
+    )
 
     # The stores, as the services left them.
     residents = var / "residents/residents.db"
