@@ -22,9 +22,9 @@ last address.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
@@ -100,50 +100,54 @@ def format_pence(pence: int) -> str:
     return f"£{pounds}.{rest:02d}"
 
 
+M = TypeVar("M", Deceased, HouseholdMember)
+
+
 class RegistersActivities(CouncilActivities):
     recipient = TaskQueue.REGISTERS
-    # No one purpose: each activity's own (see `perform` calls below).
+    # No one purpose: each activity's own (`_on_death`).
     purposes: ClassVar[Mapping[str, str]] = PURPOSES
     store: RegistersStore
 
     @activity.defn(name=Activity.REGISTERS_BLUE_BADGE)
     async def end_blue_badge(self, action: ServiceAction) -> ActionOutcome:
-        return await self.perform(
-            action,
-            Deceased,
-            self._end_blue_badge,
-            about_a_death=True,
-            purpose=PURPOSES[Activity.REGISTERS_BLUE_BADGE],
+        return await self._on_death(
+            Activity.REGISTERS_BLUE_BADGE, action, Deceased, self._end_blue_badge
         )
 
     @activity.defn(name=Activity.REGISTERS_LIBRARY_CARD)
     async def end_library_card(self, action: ServiceAction) -> ActionOutcome:
-        return await self.perform(
-            action,
-            Deceased,
-            self._end_library_card,
-            about_a_death=True,
-            purpose=PURPOSES[Activity.REGISTERS_LIBRARY_CARD],
+        return await self._on_death(
+            Activity.REGISTERS_LIBRARY_CARD, action, Deceased, self._end_library_card
         )
 
     @activity.defn(name=Activity.REGISTERS_PARKING_PERMIT)
     async def end_parking_permit(self, action: ServiceAction) -> ActionOutcome:
-        return await self.perform(
-            action,
-            HouseholdMember,
-            self._end_parking_permit,
-            about_a_death=True,
-            purpose=PURPOSES[Activity.REGISTERS_PARKING_PERMIT],
+        return await self._on_death(
+            Activity.REGISTERS_PARKING_PERMIT, action, HouseholdMember, self._end_parking_permit
         )
 
     @activity.defn(name=Activity.REGISTERS_ASSISTED_COLLECTION)
     async def end_assisted_collection(self, action: ServiceAction) -> ActionOutcome:
-        return await self.perform(
+        return await self._on_death(
+            Activity.REGISTERS_ASSISTED_COLLECTION,
             action,
             HouseholdMember,
             self._end_assisted_collection,
-            about_a_death=True,
-            purpose=PURPOSES[Activity.REGISTERS_ASSISTED_COLLECTION],
+        )
+
+    async def _on_death(
+        self,
+        register: Activity,
+        action: ServiceAction,
+        model: type[M],
+        change: Callable[
+            [AsyncConnection, ServiceAction, list[Shared[M]]], Awaitable[ActionOutcome]
+        ],
+    ) -> ActionOutcome:
+        """`perform` for an action on a death, verified for the register's own purpose."""
+        return await self.perform(
+            action, model, change, about_a_death=True, purpose=PURPOSES[register]
         )
 
     async def _end_blue_badge(
