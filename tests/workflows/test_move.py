@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import from_structured
-from contracts.residents import Household
+from contracts.residents import DeathRecord, Household
 from contracts.timeline import Confirmation, MatchDecision, StepStatus, Timeline
 from tests.support.histories import keep_history
 from tests.support.standins import Council, running, statuses, timeline, until
@@ -205,3 +205,26 @@ def test_a_move_into_a_hall_of_residence_shares_how_many_adults_live_there() -> 
     hall = Household(address=event.data.new_address, residents=(PAT,), other_adults=400)
     shared = mover_data(step, event.data, event.data.movers[0], hall)
     assert shared["household"] == {"age": 45, "adult": None, "other_adults": 400}
+
+
+async def test_a_resident_the_notification_service_knows_died_is_not_told_and_it_says_so(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """No word of the death reached this workflow, but the notification service has it: the
+    message is refused, and the timeline says why Pat was not told."""
+    council = Council()
+    council.deaths["notifications"] = [
+        DeathRecord(
+            resident=PAT, date_of_death=date(2025, 9, 1), workflow_id="death-1", step="index"
+        )
+    ]
+    async with running(time_skipping_env, council) as queue:
+        handle = await start(time_skipping_env, queue, movers=[EXAMPLE["data"]["movers"][0]])
+        await handle.result()
+        seen = await timeline(handle)
+    council_tax = next(e for e in seen.entries if e.step == "council-tax")
+    assert [(p.resident, p.status, p.reason) for p in council_tax.people] == [
+        (PAT, StepStatus.DONE, "not_told_deceased")
+    ]
+    assert [n.resident for n in council.refused] == [PAT, PAT, PAT]
+    assert council.notified == []
