@@ -37,7 +37,7 @@ from contracts.residents import (
     default_channels,
 )
 from contracts.shares import age_on
-from services.residents.matching import decide, identifiers_of, name_key
+from services.residents.matching import Candidate, decide, identifiers_of, name_key
 from services.residents.store import ResidentStore
 
 __all__ = [
@@ -86,16 +86,24 @@ class ResidentIndex:
         self, people: Sequence[PersonDetails], request: MatchRequest | None = None
     ) -> list[MatchResult]:
         """Match each person (in order, in one transaction: a later person can match one
-        created for an earlier). With `request`, a repeat of the same request returns the
-        first answer unchanged, and the residents matched or created are noted as involved
-        in the request's workflow (a doubtful person names nobody yet)."""
+        created for an earlier). The people of one call are side by side (`matching.py`):
+        a resident another of them is, is never a partial name match for this one. With
+        `request`, a repeat of the same request returns the first answer unchanged, and the
+        residents matched or created are noted as involved in the request's workflow (a
+        doubtful person names nobody yet)."""
         async with self.store.writing() as conn:
             if request is not None:
                 stored = await self.store.match_request(conn, request.key)
                 if stored is not None:
                     log.info("residents.match_repeated", people=len(people))
                     return [MatchResult.model_validate(r) for r in json.loads(stored)]
-            results = [await self._match(conn, person) for person in people]
+            results: list[MatchResult] = []
+            found = await self._found_before(conn, people)
+            for number, person in enumerate(people):
+                # Side by side: the residents the request's other people are.
+                beside = {key for other, key in enumerate(found) if other != number and key}
+                beside.update(r.resident for r in results if r.resident is not None)
+                results.append(await self._match(conn, person, frozenset(beside)))
             if request is not None:
                 await self.store.record_match_request(
                     conn, request.key, json.dumps([r.model_dump(mode="json") for r in results])
@@ -117,10 +125,28 @@ class ResidentIndex:
             )
         return results
 
-    async def _match(self, conn: AsyncConnection, person: PersonDetails) -> MatchResult:
+    async def _candidates(self, conn: AsyncConnection, person: PersonDetails) -> list[Candidate]:
         _, family_key = name_key(person.name)
-        candidates = await self.store.candidates_for(conn, identifiers_of(person), family_key)
-        decision = decide(person, candidates)
+        return await self.store.candidates_for(conn, identifiers_of(person), family_key)
+
+    async def _found_before(
+        self, conn: AsyncConnection, people: Sequence[PersonDetails]
+    ) -> list[str | None]:
+        """The resident each person matches in the index as the request found it (None when
+        not matched), so that a person matched later in the request is side by side with the
+        earlier ones too. One person alone is beside nobody."""
+        if len(people) < 2:
+            return [None] * len(people)
+        found: list[str | None] = []
+        for person in people:
+            decision = decide(person, await self._candidates(conn, person))
+            found.append(decision.resident if decision.outcome == "matched" else None)
+        return found
+
+    async def _match(
+        self, conn: AsyncConnection, person: PersonDetails, beside: frozenset[str]
+    ) -> MatchResult:
+        decision = decide(person, await self._candidates(conn, person), beside)
         if decision.outcome == "matched":
             assert decision.resident is not None
             await self._enrich(conn, decision.resident, person)

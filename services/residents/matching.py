@@ -6,9 +6,9 @@ evidence is unambiguous; when it is not, the match is *doubtful* and a caseworke
 
 Names are compared after Unicode NFC, case folding (`str.casefold`, then NFC again) and
 whitespace collapsed to single spaces, so "  ÉLODIE  van der Beek" equals "élodie Van Der
-beek"; nothing else is fuzzy (no phonetics, no edit distance, no dropped hyphens). A missing
-name part compares as the empty string. Every name a resident has been matched under is
-kept, and all of them count.
+beek"; nothing else makes names equal (no phonetics, no edit distance, no dropped
+hyphens). A missing name part compares as the empty string. Every name a resident has been
+matched under is kept, and all of them count.
 
 The rule, in order (the first that applies decides; `rule` in the result names it):
 
@@ -24,13 +24,37 @@ The rule, in order (the first that applies decides; `rule` in the result names i
    or NI number different from one given → doubtful, `conflicting_identifiers`.
 3. **Doubtful** (a caseworker decides):
    - two or more residents match as in rule 2 → `several_candidates`;
-   - with a date of birth given: residents whose full name matches but whose date of birth
-     is not known, or whose family name and date of birth match but whose given names
-     differ → `name_without_date_of_birth` / `partial_name_match` for one such resident,
+   - with a date of birth given, the residents *similar* to the person: those whose full
+     name matches but whose date of birth is not known, and those whose family name and
+     date of birth match and whose given names differ but *could be one person's* (below),
+     unless another person of the same request is that resident (*side by side*, below) →
+     `name_without_date_of_birth` / `partial_name_match` for one such resident,
      `several_candidates` for two or more;
    - with no date of birth given: one resident with the same full name →
      `name_without_date_of_birth`, two or more → `several_candidates`.
 4. **Nobody similar** → `created`, `no_candidate`: a new resident with a new key.
+
+**Given names that could be one person's.** Folded as above, accents and apostrophes
+dropped, then split into words at spaces and punctuation (full stops, hyphens, brackets). A
+word could be another when one begins with the other (the same word, an initial, a short
+form); two given names could be one person's when either has no word, or when every word of
+one could be a word of the other: "Sam" and "Samuel", "A." and "Alex", "Grace" and "Ada
+Grace" (known by a middle name), "Jane" and "Mary-Jane", "Grace Ada" and "Ada Grace", "Zoe"
+and "Zoë", "Darcy" and "D'Arcy". Otherwise they clearly differ ("Ada" and "Bea", "Ada Grace"
+and "Bea Grace", "Bob" and "Robert"): a family name and a date of birth are all that twins
+share, so that resident is someone else and not similar. A resident's every recorded name
+counts. This comparison never links anyone; it only tells a doubtful match from another
+person. Where it is generous it costs a caseworker's look; where it is strict (a nickname
+that is no short form, a misspelling, another script) the person becomes a second resident.
+
+**Side by side.** The people of one request (one `match_people` call: the movers of one
+move, a deceased and their household) are different people from each other, so a resident
+who is another person of the same request is never a `partial_name_match` for this one.
+Another person *is* a resident when rule 1 or 2 matched them to it — against the index as
+the request found it, or as the request's earlier people left it — or when it was created
+for them. Nothing else changes: the same person listed twice with the same details matches
+the same resident (rules 1 and 2 decide before this), and a full name without a date of
+birth beside the same full name with one is still `name_without_date_of_birth`.
 
 A full-name match with a *different* known date of birth is a different person (rule 4).
 
@@ -53,7 +77,16 @@ from datetime import date
 from contracts.people import PersonName
 from contracts.residents import MatchOutcome, MatchRule, PersonDetails
 
-__all__ = ["NHS", "NI", "Candidate", "Decision", "decide", "identifiers_of", "name_key"]
+__all__ = [
+    "NHS",
+    "NI",
+    "Candidate",
+    "Decision",
+    "could_be_one_persons",
+    "decide",
+    "identifiers_of",
+    "name_key",
+]
 
 NHS = "nhs"
 NI = "ni"
@@ -69,6 +102,36 @@ def _fold(value: str | None) -> str:
 def name_key(name: PersonName) -> tuple[str, str]:
     """(given names, family name), folded for comparison."""
     return _fold(name.given_names), _fold(name.family_name)
+
+
+_APOSTROPHES = frozenset("'\u2018\u2019\u02bc")
+
+
+def _words(given_key: str) -> list[str]:
+    """A folded given name's words, for `could_be_one_persons`: accents (combining marks)
+    and apostrophes dropped, split at spaces and punctuation."""
+    plain = unicodedata.normalize(
+        "NFC",
+        "".join(
+            c
+            for c in unicodedata.normalize("NFD", given_key)
+            if unicodedata.category(c) != "Mn" and c not in _APOSTROPHES
+        ),
+    )
+    spaced = "".join(" " if unicodedata.category(c)[0] in "PZ" else c for c in plain)
+    return spaced.split()
+
+
+def could_be_one_persons(given_key: str, other_key: str) -> bool:
+    """Whether two folded given names could be the same person's (the module docstring)."""
+    words, others = _words(given_key), _words(other_key)
+    if not words or not others:
+        return True
+
+    def within(these: list[str], those: list[str]) -> bool:
+        return all(any(t.startswith(w) or w.startswith(t) for t in those) for w in these)
+
+    return within(words, others) or within(others, words)
 
 
 def identifiers_of(person: PersonDetails) -> dict[str, str]:
@@ -115,9 +178,12 @@ def _conflicts(person: PersonDetails, given: dict[str, str], candidate: Candidat
     )
 
 
-def decide(person: PersonDetails, candidates: list[Candidate]) -> Decision:
+def decide(
+    person: PersonDetails, candidates: list[Candidate], beside: frozenset[str] = frozenset()
+) -> Decision:
     """Apply the rule to `person`, given every resident who holds one of the person's
-    identifiers or shares their folded family name (the store's `candidates_for`)."""
+    identifiers or shares their folded family name (the store's `candidates_for`), and the
+    residents the other people of the same request are (`beside`: side by side)."""
     given = identifiers_of(person)
 
     # 1. Identifiers.
@@ -161,7 +227,11 @@ def decide(person: PersonDetails, candidates: list[Candidate]) -> Decision:
         for c in candidates
         if c.date_of_birth == person.date_of_birth
         and c not in full_name
-        and any(family == family_key for _, family in c.names)
+        and c.key not in beside
+        and any(
+            family == family_key and could_be_one_persons(given, given_key)
+            for given, family in c.names
+        )
     ]
     similar = unknown_birth + partial
     if len(similar) > 1:

@@ -273,6 +273,161 @@ async def test_a_repeated_caseworker_create_makes_one_resident(index: ResidentIn
     assert await index.keys() == [first.resident]
 
 
+# --- twins, and people side by side in one event ----------------------------------------
+
+TWINS_BORN = date(2015, 3, 1)
+ADA = person("Ada", "Twinning", TWINS_BORN)
+BEA = person("Bea", "Twinning", TWINS_BORN)
+
+
+async def test_twins_in_one_event_are_two_new_residents(index: ResidentIndex) -> None:
+    ada, bea = await index.match_people([ADA, BEA])
+    assert (ada.outcome, ada.rule) == ("created", "no_candidate")
+    assert (bea.outcome, bea.rule) == ("created", "no_candidate")
+    assert ada.resident != bea.resident
+    assert len(await index.keys()) == 2
+
+
+async def test_twins_who_move_again_each_match_themselves(index: ResidentIndex) -> None:
+    first, second = await index.match_people([ADA, BEA])  # e.g. a move that created them
+    for listed in ([ADA, BEA], [BEA, ADA]):  # a later move, in either order
+        results = await index.match_people(listed)
+        assert [(r.outcome, r.rule) for r in results] == [("matched", "name_and_date_of_birth")] * 2
+        assert [r.resident for r in results] == [
+            first.resident if who is ADA else second.resident for who in listed
+        ]
+    assert len(await index.keys()) == 2
+
+
+async def test_a_twin_arriving_after_the_other_is_a_new_resident(index: ResidentIndex) -> None:
+    ada = await create(index, ADA)
+    bea = await match(index, BEA)
+    assert (bea.outcome, bea.rule, bea.candidates) == ("created", "no_candidate", 0)
+    assert bea.resident != ada
+    assert (await match(index, ADA)).resident == ada
+    assert (await match(index, BEA)).resident == bea.resident
+
+
+async def test_a_known_twin_and_a_new_one_in_one_event(index: ResidentIndex) -> None:
+    ada = await create(index, ADA)
+    bea, ada_again = await index.match_people([BEA, ADA])  # the new twin listed first
+    assert (bea.outcome, bea.rule) == ("created", "no_candidate")
+    assert (ada_again.outcome, ada_again.resident) == ("matched", ada)
+    assert bea.resident != ada
+
+
+async def test_people_side_by_side_are_different_people_even_when_names_could_agree(
+    index: ResidentIndex,
+) -> None:
+    born = date(1983, 4, 5)
+    # Alone, 'Samuel' is a doubtful match for a known 'Sam' (see below); listed beside
+    # 'Sam', who is that resident, the event itself says they are two people.
+    sam = await create(index, person("Sam", "Placeholder", born))
+    samuel, sam_again = await index.match_people(
+        [person("Samuel", "Placeholder", born), person("Sam", "Placeholder", born)]
+    )
+    assert (samuel.outcome, samuel.rule) == ("created", "no_candidate")
+    assert (sam_again.outcome, sam_again.resident) == ("matched", sam)
+    # Both new, in one event: two residents.
+    alex, initial = await index.match_people(
+        [person("Alex", "Hypothetical", born), person("A.", "Hypothetical", born)]
+    )
+    assert (alex.outcome, initial.outcome) == ("created", "created")
+    assert alex.resident != initial.resident
+
+
+@pytest.mark.parametrize(
+    ("recorded", "given"),
+    [
+        ("Samuel", "Sam"),  # a short form
+        ("Sam", "Samuel"),
+        ("Alex", "A."),  # an initial
+        ("Ada Grace", "Grace"),  # known by a middle name
+        ("Ada", "Ada Grace"),  # a middle name added
+        ("Mary-Jane", "Jane"),  # one part of a hyphenated name
+        ("Ada Grace", "Grace Ada"),  # the same names in another order
+        ("Zoë", "Zoe"),  # an accent dropped
+        ("D'Arcy", "Darcy"),  # an apostrophe dropped
+        ("Robert (Bob)", "Bob"),
+        ("Ada", None),  # no given name to compare
+        (None, "Ada"),
+    ],
+)
+async def test_given_names_that_could_be_one_persons_are_doubtful(
+    index: ResidentIndex, recorded: str | None, given: str | None
+) -> None:
+    born = date(1983, 4, 5)
+    key = await create(index, person(recorded, "Placeholder", born))
+    result = await match(index, person(given, "Placeholder", born))
+    assert (result.outcome, result.rule, result.candidate_keys) == (
+        "doubtful",
+        "partial_name_match",
+        (key,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("recorded", "given"),
+    [
+        ("Ada", "Bea"),
+        ("Ada Grace", "Bea Grace"),  # twins sharing a middle name
+        ("Samuel", "Simon"),
+        ("Robert", "Bob"),  # a nickname that is no short form: not known
+        ("Ada Grace", "Bea"),
+    ],
+)
+async def test_given_names_that_clearly_differ_are_another_person(
+    index: ResidentIndex, recorded: str, given: str
+) -> None:
+    born = date(1983, 4, 5)
+    key = await create(index, person(recorded, "Placeholder", born))
+    result = await match(index, person(given, "Placeholder", born))
+    assert (result.outcome, result.rule) == ("created", "no_candidate")
+    assert result.resident != key
+
+
+async def test_a_partial_match_beside_a_clearly_different_twin_stays_doubtful(
+    index: ResidentIndex,
+) -> None:
+    samuel = await create(index, person("Samuel", "Twinning", TWINS_BORN))
+    sam, bea = await index.match_people([person("Sam", "Twinning", TWINS_BORN), BEA])
+    assert (sam.outcome, sam.rule, sam.candidate_keys) == (
+        "doubtful",
+        "partial_name_match",
+        (samuel,),
+    )
+    assert (bea.outcome, bea.rule) == ("created", "no_candidate")
+
+
+async def test_conflicts_and_namesakes_stay_doubtful_beside_a_twin(index: ResidentIndex) -> None:
+    ada = await create(index, person("Ada", "Twinning", TWINS_BORN, nhs=NHS_A))
+    conflicting, bea = await index.match_people(
+        [person("Ada", "Twinning", TWINS_BORN, nhs=NHS_B), BEA]
+    )
+    assert (conflicting.outcome, conflicting.rule, conflicting.candidate_keys) == (
+        "doubtful",
+        "conflicting_identifiers",
+        (ada,),
+    )
+    assert (bea.outcome, bea.rule) == ("created", "no_candidate")
+    # A caseworker made a second Ada (same name, same birthday): a third Ada is never picked.
+    await index.resolve_doubtful(
+        CaseworkerDecision(
+            person=person("Ada", "Twinning", TWINS_BORN, nhs=NHS_B),
+            decision="create",
+            workflow_id="wf-twins",
+            step="resolve",
+        )
+    )
+    namesake, bea_again = await index.match_people([person("ada", "TWINNING", TWINS_BORN), BEA])
+    assert (namesake.outcome, namesake.rule, namesake.candidates) == (
+        "doubtful",
+        "several_candidates",
+        2,
+    )
+    assert (bea_again.outcome, bea_again.resident) == ("matched", bea.resident)
+
+
 # --- idempotency ---------------------------------------------------------------------------
 
 
