@@ -16,9 +16,10 @@ take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
 3. a resident the gate knew to have died (the token's `deceased` claim) is refused,
    `ShareRefused` `resident_deceased`, by every action but those that act on a death
    (`about_a_death=True`): nothing new is opened for someone who has died, whichever
-   workflow asks. Such an action finds the deceased with `the_deceased`: the one share
-   whose data has `death` (none or several: `ShareDataInvalid` `invalid_data:no_deceased`
-   / `invalid_data:deceased_repeated`);
+   workflow asks. An action on a death refuses, `death_not_recorded`, a share with `death`
+   whose token lacks that claim: only a death the gate knows ends anything. Such an action
+   finds the deceased with `the_deceased`: the one share whose data has `death` (none or
+   several: `ShareDataInvalid` `invalid_data:no_deceased` / `invalid_data:deceased_repeated`);
 4. each resident's data is validated into the service's model (`ShareDataInvalid` if it does
    not fit);
 5. the change and the outcome are written in one transaction, keyed on `workflow_id` +
@@ -363,6 +364,21 @@ def the_deceased(shared: Iterable[_SharedMayHaveDied]) -> tuple[str, PersonDeath
     return deaths[0]
 
 
+def _death_refusal(
+    action: ServiceAction, claims: list[ShareClaims], *, about_a_death: bool
+) -> str | None:
+    """Why the gate's word on death refuses the action, or None. Nothing new is opened for
+    someone who has died; and an action on a death acts only on a death the gate knows:
+    whoever's share says `death` must have the gate's `deceased` claim, so no living
+    resident's account is ended, nor any organisation told they died, on a share alone."""
+    if not about_a_death:
+        return "resident_deceased" if any(c.deceased for c in claims) else None
+    for share, claim in zip(action.shares, claims, strict=True):
+        if "death" in share.data and not claim.deceased:
+            return "death_not_recorded"
+    return None
+
+
 class CouncilActivities:
     """Base of a service's activities: `perform` does the steps in the module doc."""
 
@@ -433,15 +449,16 @@ class CouncilActivities:
             self._log("council.action.repeated", action, first)
             return first
         claims = await self.verify(action, purpose=purpose)
-        if not about_a_death and any(c.deceased for c in claims):
+        refusal = _death_refusal(action, claims, about_a_death=about_a_death)
+        if refusal is not None:
             log.info(
                 "council.action.refused",
                 service=self.recipient,
                 workflow_id=action.workflow_id,
                 step=action.step,
-                code="resident_deceased",
+                code=refusal,
             )
-            raise share_refused("resident_deceased")
+            raise share_refused(refusal)
         shared = self.parse(model, action)
 
         async def run(conn: AsyncConnection) -> ActionOutcome:

@@ -248,7 +248,7 @@ async def test_shares_that_do_not_describe_one_death_are_invalid_data(
     before = await snapshot(store)
 
     with pytest.raises(ApplicationError) as refused:
-        await service.record_death(action_of(service, people(dead, other), deceased={dead}))
+        await service.record_death(action_of(service, people(dead, other), deceased={dead, other}))
 
     assert refused.value.type == "ShareDataInvalid"
     assert refused.value.message == code

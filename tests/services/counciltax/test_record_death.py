@@ -392,10 +392,30 @@ async def test_not_exactly_one_deceased_is_invalid_data(
     before = await snapshot(store)
 
     with pytest.raises(ApplicationError) as refused:
-        await service.record_death(action_of(service, people(dead, other), deceased={dead}))
+        await service.record_death(action_of(service, people(dead, other), deceased={dead, other}))
 
     assert refused.value.type == "ShareDataInvalid"
     assert refused.value.message == code
+    assert await snapshot(store) == before
+
+
+async def test_a_death_the_gate_does_not_know_ends_nothing(
+    service: CouncilTaxActivities, store: CouncilTaxStore
+) -> None:
+    """A share saying `death` about a resident the gate has not recorded as deceased (a token
+    without its `deceased` claim) is refused: no living resident's liability is ended on a
+    share alone."""
+    dead, spouse = new_resident(), new_resident()
+    await account_at(store, "CT-TEST00000H", [dead, spouse], 2, LAST)
+    before = await snapshot(store)
+
+    with pytest.raises(ApplicationError) as refused:
+        await service.record_death(
+            action_of(service, [(dead, deceased()), (spouse, survivor())], deceased=())
+        )
+
+    assert (refused.value.type, refused.value.message) == ("ShareRefused", "death_not_recorded")
+    assert refused.value.non_retryable
     assert await snapshot(store) == before
 
 

@@ -129,7 +129,7 @@ async def test_shares_that_are_not_one_deceased_are_invalid_data(
     before = await snapshot(store)
 
     with pytest.raises(ApplicationError) as refused:
-        await service.record_death(action_of(service, people(dead, other), deceased={dead}))
+        await service.record_death(action_of(service, people(dead, other), deceased={dead, other}))
 
     assert refused.value.type == "ShareDataInvalid"
     assert refused.value.message == code

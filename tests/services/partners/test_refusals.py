@@ -175,6 +175,24 @@ async def test_a_notice_is_about_one_person(
     assert recording.sent == []
 
 
+async def test_no_organisation_is_told_of_a_death_the_gate_does_not_know(
+    service: PartnerActivities, store: PartnerStore, recording: Recording
+) -> None:
+    """A token without the gate's `deceased` claim: nobody is told a living person died."""
+    good = deceased_action("dwp")
+    [share] = good.shares
+    unstamped = token(share.data, recipient="dwp", purpose=PURPOSE, resident=share.resident)
+    action = good.model_copy(
+        update={"shares": (share.model_copy(update={"share_token": unstamped}),)}
+    )
+    before = await snapshot(store)
+    with pytest.raises(ApplicationError) as refused:
+        await service.tell_organisation(action)
+    assert (refused.value.type, refused.value.message) == ("ShareRefused", "death_not_recorded")
+    assert await snapshot(store) == before
+    assert recording.sent == []
+
+
 async def test_data_that_is_not_a_death_is_refused(
     service: PartnerActivities, store: PartnerStore, recording: Recording
 ) -> None:
