@@ -245,9 +245,8 @@ class BereavementWorkflow(LifeEventPipeline):
             references[f"{kind}_step_{n}"] = entry.step
             if kind == "done":
                 references[f"done_outcome_{n}"] = entry.outcome
-                refs = self.outcome_references(entry.step)
                 references[f"done_references_{n}"] = (
-                    ", ".join(f"{key} {value}" for key, value in sorted(refs.items())) or "none"
+                    ", ".join(f"{k} {v}" for k, v in sorted(entry.references.items())) or "none"
                 )
             elif kind == "pending":
                 references[f"pending_on_{n}"] = "survivor" if waiting else "caseworker"

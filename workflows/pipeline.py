@@ -105,7 +105,6 @@ class LifeEventPipeline:
         self._confirmations: dict[str, bool] = {}
         self._match_decisions: dict[int, MatchDecision] = {}
         self._deceased: set[str] = set()
-        self._outcomes: dict[str, ActionOutcome] = {}
 
     # -- what ops, residents and caseworkers see ------------------------------------------
 
@@ -291,16 +290,14 @@ class LifeEventPipeline:
             await self._call(
                 Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
             )
-        self._outcomes[step.name] = outcome
         untold: dict[str, str] = {}
         for person in people:
             if person.notify and person.resident not in refused:
                 told = await self._notify(step.name, step.notification, outcome, person.resident)
                 if told.code == "deceased":
                     untold[person.resident] = "not_told_deceased"
-        self._update(step.name, StepStatus.DONE, outcome=outcome.code)
-        self._entries[step.name] = self._entries[step.name].model_copy(
-            update={"references": dict(outcome.references)}
+        self._update(
+            step.name, StepStatus.DONE, outcome=outcome.code, references=outcome.references
         )
         self._people(step.name, people, refused, untold)
 
@@ -320,11 +317,6 @@ class LifeEventPipeline:
     def entries(self) -> list[TimelineEntry]:
         """The timeline's entries so far, in plan order."""
         return list(self._entries.values())
-
-    def outcome_references(self, step: str) -> dict[str, str]:
-        """The references a service gave for a step it did ({} when it did not)."""
-        outcome = self._outcomes.get(step)
-        return dict(outcome.references) if outcome is not None else {}
 
     # -- inside a step ------------------------------------------------------------------------
 
@@ -433,11 +425,22 @@ class LifeEventPipeline:
     # -- bookkeeping --------------------------------------------------------------------------
 
     def _update(
-        self, step: str, status: StepStatus, *, reason: str = "", outcome: str = ""
+        self,
+        step: str,
+        status: StepStatus,
+        *,
+        reason: str = "",
+        outcome: str = "",
+        references: dict[str, str] | None = None,
     ) -> None:
         entry = self._entries[step]
         self._entries[step] = entry.model_copy(
-            update={"status": status, "reason": reason, "outcome": outcome}
+            update={
+                "status": status,
+                "reason": reason,
+                "outcome": outcome,
+                "references": references or {},
+            }
         )
 
     def _people(
