@@ -6,16 +6,29 @@ it names services, purposes and data categories, never the resident's data itsel
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 
 from contracts.base import ContractModel
+from contracts.keys import ReasonCode
 from contracts.shares import DataCategory
-from contracts.temporal import Activity, TaskQueue
+from contracts.temporal import TaskQueue
 
-__all__ = ["Fact", "Plan", "PlanRequest", "PlannedStep"]
+__all__ = ["ActivityName", "Fact", "Plan", "PlanRequest", "PlannedStep"]
 
 Fact = str | bool
 """A fact about an event that the catalogue's conditions test: a code or a yes/no."""
+
+
+ActivityName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z_]*(\.[a-z][a-z_]*)?$", max_length=100),
+    Field(
+        description="A Temporal activity, `<service>.<action>` (`contracts.temporal.Activity`). "
+        "A name rather than a list, so that a service's new activity is no new plan version."
+    ),
+]
 
 
 class PlanRequest(ContractModel):
@@ -35,7 +48,7 @@ class PlannedStep(ContractModel):
         description="Who the data is for, as the data-sharing policy names them, when that is "
         "not the service itself (an organisation outside the council that the service tells).",
     )
-    activity: Activity = Field(description="The Temporal activity the service runs.")
+    activity: ActivityName
     purpose: str = Field(description="Purpose code, as in the data-sharing policy.")
     categories: tuple[DataCategory, ...] = Field(
         description="Data categories the service receives."
@@ -48,6 +61,17 @@ class PlannedStep(ContractModel):
         "one summary to someone else tells it (a death's informant).",
     )
     description: str = Field(description="What the step does, for residents and caseworkers.")
+    check: ActivityName | None = Field(
+        default=None,
+        description="A read-only question the service answers first, through the gate, with "
+        "the same data: the step goes on (and the resident is asked) only when the answer is "
+        "`done`; otherwise it is skipped with the answer's code as the reason.",
+    )
+    at: ReasonCode | None = Field(
+        default=None,
+        description="When the step is done, when not at once: a date in the life it follows "
+        "(`reception_window_opens`…) or a change in it (`moved_out_of_area`).",
+    )
     applies: bool
     reason: str = Field(
         default="",

@@ -25,6 +25,8 @@ __all__ = [
     "DECISION_RESIDENT",
     "DUPLICATE_CHANNEL",
     "MATCH_RESIDENT",
+    "BirthHousehold",
+    "BirthRecord",
     "CaseworkerDecision",
     "Channel",
     "ContactPlan",
@@ -35,6 +37,7 @@ __all__ = [
     "MatchOutcome",
     "MatchResult",
     "MatchRule",
+    "MoveNotice",
     "MoveRecord",
     "PersonDetails",
     "PreferenceUpdate",
@@ -193,6 +196,48 @@ class MoveRecord(ContractModel):
         if self.direction != "out_of" and self.new_address is None:
             raise NEW_ADDRESS_REQUIRED.error()
         return self
+
+
+class MoveNotice(ContractModel):
+    """What a move workflow tells a workflow holding reminders for one of its movers (the
+    signal `resident_moved`)."""
+
+    model_config = ConfigDict(json_schema_extra=stated(NEW_ADDRESS_REQUIRED))
+
+    resident: ResidentKey
+    direction: Direction
+    move_date: date
+    new_address: UkAddress | None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MoveNotice:
+        if self.direction != "out_of" and self.new_address is None:
+            raise NEW_ADDRESS_REQUIRED.error()
+        return self
+
+
+class BirthRecord(ContractModel):
+    """A child (already matched at their parents' address) is born into the household; the
+    workflow recording it holds the child's reminders. Idempotent on `workflow_id` +
+    `step`."""
+
+    child: ResidentKey
+    parents: tuple[ResidentKey, ...] = Field(default=(), max_length=2)
+    date_of_birth: PastDate
+    workflow_id: WorkflowId
+    step: StepName
+
+
+class BirthHousehold(ContractModel):
+    """The household a child is born into, and which workflow holds the child's reminders."""
+
+    address: UkAddress | None
+    residents: tuple[ResidentKey, ...] = Field(max_length=10_000)
+    recorded_by: WorkflowId = Field(
+        description="The workflow that recorded this birth first: the one asking, or, when "
+        "the same birth was reported before under another event, the earlier one (which "
+        "alone acts on it)."
+    )
 
 
 class DeathRecord(ContractModel):

@@ -56,12 +56,15 @@ from contracts.partners import DEATH_NOTICE_SHAPE, DeathNotice
 from contracts.plan import Plan, PlannedStep, PlanRequest
 from contracts.registry import SCHEMA_URI_PREFIX
 from contracts.residents import (
+    BirthHousehold,
+    BirthRecord,
     CaseworkerDecision,
     ContactPlan,
     DeathHousehold,
     DeathRecord,
     Household,
     MatchResult,
+    MoveNotice,
     MoveRecord,
     PersonDetails,
     PreferenceUpdate,
@@ -71,6 +74,7 @@ from contracts.residents import (
 )
 from contracts.shares import (
     DataCategory,
+    HomeAddress,
     HouseholdPlace,
     MoveAddress,
     PersonBirth,
@@ -91,6 +95,7 @@ from contracts.timeline import (
 __all__ = [
     "NOT_SHAPES",
     "PARTS",
+    "RETIRED",
     "SHAPES",
     "SHAPE_NAME_PATTERN",
     "Shape",
@@ -138,6 +143,7 @@ _ALL = (
     Shape("lifeevents.share.identity.v1", PersonIdentity, ("name_characters",)),
     Shape("lifeevents.share.birth.v1", PersonBirth),
     Shape("lifeevents.share.address.v1", MoveAddress),
+    Shape("lifeevents.share.home-address.v1", HomeAddress),
     Shape("lifeevents.share.household.v1", HouseholdPlace),
     Shape("lifeevents.share.death.v1", PersonDeath),
     Shape("lifeevents.share.contact.v1", PersonContact, _CONTACT),
@@ -148,6 +154,8 @@ _ALL = (
     Shape("lifeevents.residents.move-record.v1", MoveRecord),
     Shape("lifeevents.residents.household.v1", Household),
     Shape("lifeevents.residents.death-record.v1", DeathRecord, ("date_in_future",)),
+    Shape("lifeevents.residents.birth-record.v1", BirthRecord, ("date_in_future",)),
+    Shape("lifeevents.residents.birth-household.v1", BirthHousehold),
     Shape(
         "lifeevents.residents.death-household.v1",
         DeathHousehold,
@@ -161,12 +169,13 @@ _ALL = (
     Shape("lifeevents.notifications.notification.v1", Notification),
     # life-event workflows
     Shape("lifeevents.workflow.plan-request.v1", PlanRequest),
-    Shape("lifeevents.workflow.plan.v1", Plan),
+    Shape("lifeevents.workflow.plan.v2", Plan),
     Shape("lifeevents.workflow.timeline.v1", Timeline),
     Shape("lifeevents.workflow.confirmation.v1", Confirmation),
     Shape("lifeevents.workflow.match-decision.v1", MatchDecision),
     Shape("lifeevents.workflow.receipt.v1", Receipt),
     Shape("lifeevents.workflow.outcome.v1", Outcome),
+    Shape("lifeevents.workflow.move-notice.v1", MoveNotice),
     # organisations outside the council (Tell Us Once)
     Shape(DEATH_NOTICE_SHAPE, DeathNotice, ("name_characters",)),
 )
@@ -178,13 +187,22 @@ PARTS: Mapping[type[ContractModel], str] = MappingProxyType(
         ConsentEvent: "lifeevents.consent.record.v1",
         DataUseEntry: "lifeevents.consent.data-use-report.v1",
         ResidentShare: "lifeevents.action.service-action.v1",
-        PlannedStep: "lifeevents.workflow.plan.v1",
+        PlannedStep: "lifeevents.workflow.plan.v2",
         Survivor: "lifeevents.residents.death-household.v1",
         TimelineEntry: "lifeevents.workflow.timeline.v1",
         PersonStatus: "lifeevents.workflow.timeline.v1",
     }
 )
 """Models published only inside another shape's schema (under its ``$defs``): part → shape."""
+
+RETIRED: Mapping[str, str] = MappingProxyType(
+    {
+        # Its activity was a list of every activity, so each new one broke it; v2 names one.
+        "lifeevents.workflow.plan.v1": "lifeevents.workflow.plan.v2",
+    }
+)
+"""Published shapes no longer produced → the shape that replaced them. Their snapshots stay
+as the record of what was promised; the compatibility check holds the successor instead."""
 
 NOT_SHAPES: Mapping[type[ContractModel], str] = MappingProxyType(
     {

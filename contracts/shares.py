@@ -29,6 +29,7 @@ __all__ = [
     "SPECIAL_CATEGORIES",
     "CategoryList",
     "DataCategory",
+    "HomeAddress",
     "HouseholdPlace",
     "MoveAddress",
     "PersonBirth",
@@ -149,6 +150,13 @@ class MoveAddress(ContractModel):
         if self.direction != "out_of" and self.new_address is None:
             raise NEW_ADDRESS_REQUIRED.error()
         return self
+
+
+class HomeAddress(ContractModel):
+    """`address` outside a move: where the resident lives now (a new-born child, at their
+    parents' address; after a move within the area, the new one)."""
+
+    address: UkAddress
 
 
 class HouseholdPlace(ContractModel):

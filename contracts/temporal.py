@@ -60,6 +60,8 @@ class Activity(StrEnum):
     SET_PREFERENCES = "residents.set_preferences"
     CONTACT_FOR = "residents.contact_for"
     HOUSEHOLD_AFTER_DEATH = "residents.household_after_death"
+    RECORD_BIRTH = "residents.record_birth"
+    REMINDERS_FOR = "residents.reminders_for"
     # council services
     COUNCIL_TAX_RECORD_MOVE = "council_tax.record_move"
     COUNCIL_TAX_RECORD_DEATH = "council_tax.record_death"
@@ -68,12 +70,17 @@ class Activity(StrEnum):
     ELECTORAL_RECORD_DEATH = "electoral.record_death"
     SCHOOLS_FIND_CATCHMENT = "schools.find_catchment"
     SCHOOLS_OFFER_IN_YEAR_ADMISSION = "schools.offer_in_year_admission"
+    SCHOOLS_RECORD_EARLY_YEARS = "schools.record_early_years"
+    SCHOOLS_OFFER_EARLY_EDUCATION = "schools.offer_early_education"
     BENEFITS_RECORD_CHANGE = "benefits.record_change_of_circumstances"
     BENEFITS_RECORD_DEATH = "benefits.record_death"
+    BENEFITS_FIND_CLAIMS = "benefits.find_claims"
+    BENEFITS_RECORD_NEW_DEPENDANT = "benefits.record_new_dependant"
     REGISTERS_BLUE_BADGE = "registers.end_blue_badge"
     REGISTERS_LIBRARY_CARD = "registers.end_library_card"
     REGISTERS_PARKING_PERMIT = "registers.end_parking_permit"
     REGISTERS_ASSISTED_COLLECTION = "registers.end_assisted_collection"
+    REGISTERS_ISSUE_LIBRARY_CARD = "registers.issue_library_card"
     PARTNERS_TELL = "partners.tell_organisation"
     NOTIFICATIONS_SEND = "notifications.send"
     NOTIFICATIONS_RECORD_DEATH = "notifications.record_death"
@@ -95,6 +102,8 @@ ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
         Activity.SET_PREFERENCES: TaskQueue.RESIDENTS,
         Activity.CONTACT_FOR: TaskQueue.RESIDENTS,
         Activity.HOUSEHOLD_AFTER_DEATH: TaskQueue.RESIDENTS,
+        Activity.RECORD_BIRTH: TaskQueue.RESIDENTS,
+        Activity.REMINDERS_FOR: TaskQueue.RESIDENTS,
         Activity.COUNCIL_TAX_RECORD_MOVE: TaskQueue.COUNCIL_TAX,
         Activity.COUNCIL_TAX_RECORD_DEATH: TaskQueue.COUNCIL_TAX,
         Activity.COUNCIL_TAX_SINGLE_PERSON_DISCOUNT: TaskQueue.COUNCIL_TAX,
@@ -102,12 +111,17 @@ ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
         Activity.ELECTORAL_RECORD_DEATH: TaskQueue.ELECTORAL,
         Activity.SCHOOLS_FIND_CATCHMENT: TaskQueue.SCHOOLS,
         Activity.SCHOOLS_OFFER_IN_YEAR_ADMISSION: TaskQueue.SCHOOLS,
+        Activity.SCHOOLS_RECORD_EARLY_YEARS: TaskQueue.SCHOOLS,
+        Activity.SCHOOLS_OFFER_EARLY_EDUCATION: TaskQueue.SCHOOLS,
         Activity.BENEFITS_RECORD_CHANGE: TaskQueue.BENEFITS,
         Activity.BENEFITS_RECORD_DEATH: TaskQueue.BENEFITS,
+        Activity.BENEFITS_FIND_CLAIMS: TaskQueue.BENEFITS,
+        Activity.BENEFITS_RECORD_NEW_DEPENDANT: TaskQueue.BENEFITS,
         Activity.REGISTERS_BLUE_BADGE: TaskQueue.REGISTERS,
         Activity.REGISTERS_LIBRARY_CARD: TaskQueue.REGISTERS,
         Activity.REGISTERS_PARKING_PERMIT: TaskQueue.REGISTERS,
         Activity.REGISTERS_ASSISTED_COLLECTION: TaskQueue.REGISTERS,
+        Activity.REGISTERS_ISSUE_LIBRARY_CARD: TaskQueue.REGISTERS,
         Activity.PARTNERS_TELL: TaskQueue.PARTNERS,
         Activity.NOTIFICATIONS_SEND: TaskQueue.NOTIFICATIONS,
         Activity.NOTIFICATIONS_RECORD_DEATH: TaskQueue.NOTIFICATIONS,

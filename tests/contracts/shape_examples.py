@@ -164,6 +164,7 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "old_address": OLD_ADDRESS,
         "new_address": NEW_ADDRESS,
     },
+    "lifeevents.share.home-address.v1": {"address": NEW_ADDRESS},
     "lifeevents.share.household.v1": {"age": 44, "adult": None, "other_adults": 1},
     "lifeevents.share.death.v1": {
         "date_of_death": "2025-08-07",
@@ -210,6 +211,18 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "date_of_death": "2025-08-07",
         "workflow_id": WORKFLOW,
         "step": "mark-deceased",
+    },
+    "lifeevents.residents.birth-record.v1": {
+        "child": RESIDENT,
+        "parents": [OTHER],
+        "date_of_birth": "2025-09-01",
+        "workflow_id": WORKFLOW,
+        "step": "resident-index",
+    },
+    "lifeevents.residents.birth-household.v1": {
+        "address": NEW_ADDRESS,
+        "residents": [OTHER, RESIDENT],
+        "recorded_by": WORKFLOW,
     },
     "lifeevents.residents.death-household.v1": {
         "address": NEW_ADDRESS,
@@ -272,7 +285,7 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "event_id": EVENT_ID,
         "facts": {"direction": "within", "school_age_child": False},
     },
-    "lifeevents.workflow.plan.v1": {
+    "lifeevents.workflow.plan.v2": {
         "event_type": MOVE,
         "event_id": EVENT_ID,
         "catalogue_version": "2025-08",
@@ -300,6 +313,20 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
                 "description": "Offer a school place near the new address.",
                 "applies": False,
                 "reason": "no_school_age_child",
+            },
+            {
+                "name": "reception-window-opens",
+                "service": "school-admissions",
+                "activity": "schools.find_catchment",
+                "purpose": "school-admission-planning",
+                "categories": ["birth", "address"],
+                "confirm": False,
+                "notification": "birth.reception-window-opens",
+                "description": "Remind the family when reception applications open.",
+                "check": None,
+                "at": "reception_window_opens",
+                "applies": True,
+                "reason": "",
             },
         ],
     },
@@ -330,6 +357,12 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "type": MOVE,
         "id": EVENT_ID,
         "stage": "done",
+    },
+    "lifeevents.workflow.move-notice.v1": {
+        "resident": RESIDENT,
+        "direction": "within",
+        "move_date": "2026-03-02",
+        "new_address": NEW_ADDRESS,
     },
     # organisations outside the council (Tell Us Once)
     "lifeevents.partner.death-notice.v1": {

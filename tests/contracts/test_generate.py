@@ -20,7 +20,7 @@ from contracts.generate import (
 )
 from contracts.registry import EVENT_TYPES
 from contracts.schema import schema_files
-from contracts.shapes import SHAPES
+from contracts.shapes import RETIRED, SHAPES
 
 FIX = "run `python -m contracts.generate` and commit the result"
 
@@ -48,7 +48,16 @@ def test_every_registered_type_is_published() -> None:
         "a registered type has no published snapshot: run `python -m contracts.generate "
         "--publish` once its schema is agreed"
     )
-    assert len(EVENT_TYPES) * 2 + len(SHAPES) == len(published)
+    assert len(EVENT_TYPES) * 2 + len(SHAPES) + len(RETIRED) == len(published)
+
+
+def test_a_retired_shape_keeps_its_snapshot_and_its_successor_is_published() -> None:
+    published = {p.name.removesuffix(".json") for p in PUBLISHED_DIR.glob("*.json")}
+    for retired, successor in RETIRED.items():
+        assert retired in published
+        assert retired not in SHAPES
+        assert successor in SHAPES
+        assert successor in published
 
 
 def test_no_published_version_is_broken() -> None:

@@ -1,4 +1,4 @@
-"""The English childhood dates (workflows.childhood): every expected date written out by hand
+"""The English childhood dates (contracts.childhood): every expected date written out by hand
 from the rules, then properties over any date of birth."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import workflows.childhood
-from workflows.childhood import (
+import contracts.childhood
+from contracts.childhood import (
     ChildhoodDates,
     Milestone,
     MilestoneCode,
@@ -154,7 +154,7 @@ def test_still_ahead_orders_what_it_is_given() -> None:
 
 def test_the_module_imports_only_the_standard_library() -> None:
     """Workflow code imports it: nothing that could do I/O or read a clock."""
-    tree = ast.parse(Path(workflows.childhood.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(contracts.childhood.__file__).read_text(encoding="utf-8"))
     imported = {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(tree)

@@ -1,10 +1,11 @@
 """The English childhood dates a birth sets years ahead: funded early education, and the
 reception school application.
 
-The birth workflow turns these into durable timers and dated timeline entries, so they are
-computed here, once, as plain `datetime.date` arithmetic: no clock is read (callers pass
-`today`), nothing is imported but the standard library, and the same date of birth always
-gives the same dates, in the workflow sandbox and on replay alike.
+The birth workflow turns these into durable timers and dated timeline entries, and the
+schools service names the entitlement it offers by them, so they are computed here, once,
+as plain `datetime.date` arithmetic: no clock is read (callers pass `today`), nothing is
+imported but the standard library, and the same date of birth always gives the same dates,
+in the workflow sandbox and on replay alike.
 
 The rules, each with its source:
 
