@@ -12,18 +12,20 @@ Workflows call them by name, for instance:
 | `residents.match_people` | `list[PersonDetails]` | `list[MatchResult]`, same order |
 | `residents.resolve_doubtful` | `CaseworkerDecision` | `MatchResult` |
 | `residents.record_move` | `MoveRecord` | `Household` |
+| `residents.record_birth` | `BirthRecord` | `BirthHousehold` |
 | `residents.mark_deceased` | `DeathRecord` | `Resident` |
 | `residents.flag_support` | `SupportFlag` | `Resident` |
 | `residents.set_preferences` | `PreferenceUpdate` | `Resident` |
 | `residents.contact_for` | `str` (resident key) | `ContactPlan` |
 | `residents.household_after_death` | `DeathRecord` | `DeathHousehold` |
+| `residents.reminders_for` | `list[str]` (resident keys) | `list[str]` (workflow IDs) |
 
 Every one is safe to retry. `match_people` remembers its answer per workflow run, activity
 and input, so a retry after the first attempt committed gets the same keys and outcomes;
 the others are idempotent on `workflow_id` + `step`, by nature, or read only
-(`contact_for`, `household_after_death`). A request the index refuses (an unknown resident
-key) is a non-retryable `ApplicationError` of type `ResidentIndexError` whose message is a
-code.
+(`contact_for`, `household_after_death`, `reminders_for`). A request the index refuses (an
+unknown resident key) is a non-retryable `ApplicationError` of type `ResidentIndexError`
+whose message is a code; `reminders_for` refuses nothing (an unknown key has no reminders).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.residents import (
+    BirthHousehold,
+    BirthRecord,
     CaseworkerDecision,
     ContactPlan,
     DeathHousehold,
@@ -99,6 +103,15 @@ class ResidentActivities:
         except ResidentIndexError as error:
             raise _refused(error) from None
 
+    @activity.defn(name=Activity.RECORD_BIRTH)
+    async def record_birth(self, birth: BirthRecord) -> BirthHousehold:
+        """The household the child is born into, and the workflow that recorded this birth
+        first (the one that holds the child's reminders)."""
+        try:
+            return await self.index.record_birth(birth)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
     @activity.defn(name=Activity.MARK_DECEASED)
     async def mark_deceased(self, death: DeathRecord) -> Resident:
         try:
@@ -137,15 +150,24 @@ class ResidentActivities:
         except ResidentIndexError as error:
             raise _refused(error) from None
 
+    @activity.defn(name=Activity.REMINDERS_FOR)
+    async def reminders_for(self, residents: list[str]) -> list[str]:
+        """The workflows holding reminders for these residents (the first to record each
+        one's birth), each once: a move tells them the child moved. Read only; an unknown
+        key is not an error, it has no reminders."""
+        return await self.index.reminders_for(residents)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.match_people,
             self.resolve_doubtful,
             self.record_move,
+            self.record_birth,
             self.mark_deceased,
             self.flag_support,
             self.set_preferences,
             self.contact_for,
             self.household_after_death,
+            self.reminders_for,
         ]

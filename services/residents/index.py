@@ -1,6 +1,6 @@
-"""The resident index: matching, moves, flags, preferences, contact plans and the household a
-death leaves, each one store transaction. Activities (`activities.py`) are thin wrappers
-around this class; tests and the seed use it directly.
+"""The resident index: matching, moves, births, flags, preferences, contact plans and the
+household a death leaves, each one store transaction. Activities (`activities.py`) are thin
+wrappers around this class; tests and the seed use it directly.
 
 Log lines name outcomes, rule codes, counts and pseudonymous keys, never what a person is
 called or any identifier (DESIGN.md, "Rules that keep personal data safe").
@@ -21,6 +21,8 @@ from contracts.addresses import UkAddress
 from contracts.people import ContactDetails, PersonName
 from contracts.residents import (
     CHANNELS,
+    BirthHousehold,
+    BirthRecord,
     CaseworkerDecision,
     Channel,
     ContactPlan,
@@ -273,6 +275,78 @@ class ResidentIndex:
             step=move.step,
         )
         return household
+
+    # --- births ---------------------------------------------------------------------------
+
+    async def record_birth(self, birth: BirthRecord) -> BirthHousehold:
+        """Record that the child (matched or created by `match_people` at the parents'
+        address) was born into the household there, and which workflow holds the child's
+        reminders.
+
+        A child with no known address gets the first parent's from the date of birth (an
+        address newer than the birth is kept, as in `record_move`). `recorded_by` is the
+        workflow that recorded a birth for this child first: the same birth reported again
+        under another event reaches the same resident, and only the first workflow acts on
+        it. Idempotent on (workflow_id, step): a repeat returns the first answer and changes
+        nothing."""
+        kind = "record_birth"
+        async with self.store.writing() as conn:
+            stored = await self.store.step_result(conn, birth.workflow_id, birth.step, kind)
+            if stored is not None:
+                return BirthHousehold.model_validate_json(stored)
+            for key in (birth.child, *birth.parents):
+                await self._require(conn, key)
+            await self.store.set_date_of_birth_if_unknown(conn, birth.child, birth.date_of_birth)
+            address = await self.store.address_of(conn, birth.child)
+            if address is None and birth.parents:
+                address = await self._give_parents_address(conn, birth)
+            members: tuple[str, ...] = (birth.child,)
+            if address is not None:
+                members = tuple(await self.store.living_at(conn, address))
+            # Noted before asking who recorded it first: if nobody did, this workflow did.
+            await self.store.record_step_residents(
+                conn, birth.workflow_id, birth.step, kind, [birth.child]
+            )
+            [recorded_by] = await self.store.first_workflows(conn, [birth.child], kind)
+            household = BirthHousehold(address=address, residents=members, recorded_by=recorded_by)
+            await self.store.record_step(
+                conn, birth.workflow_id, birth.step, kind, household.model_dump_json()
+            )
+        log.info(
+            "residents.birth_recorded",
+            resident=birth.child,
+            parents=len(birth.parents),
+            address_known=address is not None,
+            household_size=len(household.residents),
+            first=recorded_by == birth.workflow_id,
+            workflow_id=birth.workflow_id,
+            step=birth.step,
+        )
+        return household
+
+    async def _give_parents_address(
+        self, conn: AsyncConnection, birth: BirthRecord
+    ) -> UkAddress | None:
+        """The first parent's address, now the child's from the date of birth; None (nothing
+        changed) if that parent's address is unknown or the child moved away after the
+        birth to an address not known."""
+        address = await self.store.address_of(conn, birth.parents[0])
+        if address is None:
+            return None
+        row = await self.store.residence_row(conn, birth.child)
+        if row is not None and row.since is not None and row.since > birth.date_of_birth:
+            return None
+        await self.store.set_residence(conn, birth.child, address, birth.date_of_birth)
+        return address
+
+    async def reminders_for(self, keys: Sequence[str]) -> list[str]:
+        """The workflows holding reminders for `keys`: for each, the workflow that recorded a
+        birth for them first; each once, oldest first. A key with no birth recorded, or no
+        resident, adds nothing (a move may be about anyone). Read only."""
+        async with self.store.reading() as conn:
+            workflows = await self.store.first_workflows(conn, keys, "record_birth")
+        log.info("residents.reminders_found", residents=len(keys), workflows=len(workflows))
+        return workflows
 
     # --- flags ----------------------------------------------------------------------------
 

@@ -162,9 +162,10 @@ steps = Table(
 )
 
 # Which residents each workflow step was about, written in the step's own transaction: the
-# workflows that involve a resident (a move waiting on their confirmation, a support flag)
-# without reading the JSON of `resident_steps`. `id` orders the rows as they were written
-# (writers are serialised), so the oldest step comes first.
+# workflows that involve a resident (a move waiting on their confirmation, a support flag,
+# the birth whose workflow holds a child's reminders) without reading the JSON of
+# `resident_steps`. `id` orders the rows as they were written (writers are serialised), so
+# the oldest step comes first.
 step_residents = Table(
     "resident_step_residents",
     metadata,
@@ -583,6 +584,26 @@ class ResidentStore(Store):
             .order_by(first)
         )
         return list(rows)
+
+    @staticmethod
+    async def first_workflows(conn: AsyncConnection, keys: Sequence[str], kind: str) -> list[str]:
+        """For each of `keys`, the workflow whose `kind` step about it was recorded first;
+        each workflow once, in the order those steps were recorded. Keys no such step was
+        about (or no resident has) add nothing."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        first = (
+            select(func.min(step_residents.c.id))
+            .where(step_residents.c.kind == kind, step_residents.c.resident.in_(wanted))
+            .group_by(step_residents.c.resident)
+        )
+        rows = await conn.scalars(
+            select(step_residents.c.workflow_id)
+            .where(step_residents.c.id.in_(first))
+            .order_by(step_residents.c.id)
+        )
+        return list(dict.fromkeys(rows))
 
     @staticmethod
     async def match_request(conn: AsyncConnection, request: str) -> str | None:

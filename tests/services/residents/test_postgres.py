@@ -1,5 +1,5 @@
 """The same store code on PostgreSQL (asyncpg): matching, the writer lock under concurrency,
-moves, the demo seed and the household a death leaves."""
+moves, births, the demo seed and the household a death leaves."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from contracts.residents import MoveRecord, SupportFlag
 from services.residents.index import open_index
 from services.residents.seed import seed_demo
 from tests.services.residents.support import NHS_A, NHS_B, address, person
+from tests.services.residents.test_births import birth, child, key_of, parents
 from tests.services.residents.test_death_household import (
     DECEASED,
     EXPECTED,
@@ -86,5 +87,23 @@ async def test_household_after_death_on_postgres(postgres_url: str) -> None:
         )
         household = await index.household_after_death(death())
         assert household.workflows == ("W1", "W0")  # oldest first, not alphabetical
+    finally:
+        await index.store.close()
+
+
+async def test_births_and_reminders_on_postgres(postgres_url: str) -> None:
+    index = await open_index(postgres_url)
+    try:
+        mother, father = await parents(index)
+        wren = key_of(await child(index, "W-wren", given="Wren"))
+        sorrel = key_of(await child(index, "W-sorrel", given="Sorrel"))
+        await index.record_birth(birth(sorrel, (mother, father), "W-sorrel"))
+        first = await index.record_birth(birth(wren, (mother, father), "W-wren"))
+        assert first.recorded_by == "W-wren"
+        assert set(first.residents) == {mother, father, wren, sorrel}
+        # The same birth of Wren reported again: the first workflow holds the reminders.
+        again = await index.record_birth(birth(wren, (mother, father), "W-again"))
+        assert again.recorded_by == "W-wren"
+        assert await index.reminders_for([wren, mother, sorrel]) == ["W-sorrel", "W-wren"]
     finally:
         await index.store.close()
