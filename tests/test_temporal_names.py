@@ -29,7 +29,6 @@ WORKFLOWS_DIR = Path(__file__).resolve().parents[1] / "workflows"
 # Served before the workflow that will call them exists: each says which one.
 SERVED_AHEAD = {
     Activity.SET_PREFERENCES: "the resident portal (issue: residents and caseworkers)",
-    Activity.SCHOOLS_FIND_CATCHMENT: "BirthWorkflow's school-place reminder (issue: birth)",
 }
 
 
@@ -76,7 +75,11 @@ def named_by_workflows() -> set[str]:
 
 
 def named_by_catalogue() -> set[str]:
-    return {step.activity.value for step in load_catalogue().steps}
+    """Each step's activity, and the read-only check it asks first."""
+    steps = load_catalogue().steps
+    return {step.activity.value for step in steps} | {
+        step.check.value for step in steps if step.check is not None
+    }
 
 
 @pytest.mark.parametrize("activity", list(Activity), ids=str)

@@ -2,7 +2,9 @@
 
 `benefits.record_change_of_circumstances`: `ServiceAction` (identity, address, household)
 → `ActionOutcome`. `benefits.record_death`: `ServiceAction` (the deceased's identity and
-death, each survivor's identity and household) → `ActionOutcome`.
+death, each survivor's identity and household) → `ActionOutcome`. `benefits.find_claims`
+(read only) and `benefits.record_new_dependant`: `ServiceAction` (the child's identity,
+birth and household, each parent's identity and household) → `ActionOutcome`.
 
 When a mover holds an active housing benefit or council tax reduction claim, a change of
 circumstances is recorded on each such claim from the move date, with the new address and
@@ -24,6 +26,18 @@ partner on a claim, so every adult left at the address may have been, and is rev
 - neither → `no_action` `no_claims`;
 - the deceased's claims were ended by an earlier workflow about the same death (published
   twice under two event IDs) → `no_action` `already_recorded` {claims, ended_on}.
+
+A birth. The child is the one share with `birth`; the parents are the others (`the_child`).
+`find_claims` looks, recording nothing, for the parents' active claims, so the workflow
+knows whether the household's award is to be reassessed: `claims_found` {claims}, or
+`no_action` `no_claim`. `record_new_dependant` records a change of circumstances,
+`new_dependant`, from the child's date of birth on each parent's active claim, with the
+household as it now is: the parents, the child and the adults already living there
+(`other_adults`, which every share must agree on, as for a move) → `change_recorded`
+{claims, effective_from, reassessment: `award_reassessed`}; no claim → `no_action`
+`no_claim`. A claim the child was added to before (the same birth published twice under
+two event IDs) is not changed again; when that leaves none → `no_action`
+`already_recorded` {claims, effective_from} as first recorded.
 """
 
 from __future__ import annotations
@@ -37,7 +51,13 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
-from contracts.shares import HouseholdPlace, MoveAddress, PersonDeath, PersonIdentity
+from contracts.shares import (
+    HouseholdPlace,
+    MoveAddress,
+    PersonBirth,
+    PersonDeath,
+    PersonIdentity,
+)
 from contracts.temporal import Activity, TaskQueue
 from services.benefits.store import BenefitStore
 from services.common.council import (
@@ -45,14 +65,23 @@ from services.common.council import (
     Shared,
     data_invalid,
     same_for_all,
+    the_child,
     the_deceased,
 )
 
-__all__ = ["PURPOSE", "BenefitActivities", "BenefitDeath", "BenefitMover", "end_of_benefit_week"]
+__all__ = [
+    "PURPOSE",
+    "BenefitActivities",
+    "BenefitBirth",
+    "BenefitDeath",
+    "BenefitMover",
+    "end_of_benefit_week",
+]
 
 PURPOSE = "housing-benefit-review"
 _CLAIMANT_DIED = "claimant_died"
 _DEATH_IN_HOUSEHOLD = "death_in_household"
+_NEW_DEPENDANT = "new_dependant"
 
 
 def end_of_benefit_week(day: date) -> date:
@@ -73,6 +102,20 @@ class BenefitDeath(ContractModel):
     identity: PersonIdentity
     death: PersonDeath | None = None
     household: HouseholdPlace | None = None
+
+
+class BenefitBirth(ContractModel):
+    """One person's share in a step on a birth: the child's (`birth`) or a parent's."""
+
+    identity: PersonIdentity
+    birth: PersonBirth | None = None
+    household: HouseholdPlace
+
+
+def _parents(people: list[Shared[BenefitBirth]]) -> tuple[str, ...]:
+    """The parents: the shares but the child's (`the_child`, which must be there)."""
+    child, _born = the_child(people)
+    return tuple(p.resident for p in people if p.resident != child)
 
 
 class BenefitActivities(CouncilActivities):
@@ -163,6 +206,64 @@ class BenefitActivities(CouncilActivities):
             return ActionOutcome(outcome="done", code="reviews_opened", references=references)
         return ActionOutcome(outcome="no_action", code="no_claims")
 
+    @activity.defn(name=Activity.BENEFITS_FIND_CLAIMS)
+    async def find_claims(self, action: ServiceAction) -> ActionOutcome:
+        """Read only: the parents' active claims, so the workflow knows whether the birth
+        changes an award. Nothing is recorded, so there is nothing to repeat."""
+        await self.verify(action)
+        held = await self.store.claims_held(_parents(self.parse(BenefitBirth, action)))
+        if not held:
+            return ActionOutcome(outcome="no_action", code="no_claim")
+        return ActionOutcome(
+            outcome="done", code="claims_found", references={"claims": ",".join(held)}
+        )
+
+    @activity.defn(name=Activity.BENEFITS_RECORD_NEW_DEPENDANT)
+    async def record_new_dependant(self, action: ServiceAction) -> ActionOutcome:
+        return await self.perform(action, BenefitBirth, self._record_new_dependant)
+
+    async def _record_new_dependant(
+        self, conn: AsyncConnection, action: ServiceAction, people: list[Shared[BenefitBirth]]
+    ) -> ActionOutcome:
+        store = self.store
+        child, born = the_child(people)
+        held = await store.active_claims(conn, _parents(people))
+        if not held:
+            return ActionOutcome(outcome="no_action", code="no_claim")
+        earlier = [d for d in await store.dependant_on(conn, child) if d.claim in held]
+        recorded = {d.claim for d in earlier}
+        new = [claim for claim in held if claim not in recorded]
+        if not new:
+            return ActionOutcome(
+                outcome="no_action",
+                code="already_recorded",
+                references={
+                    "claims": ",".join(d.claim for d in earlier),
+                    "effective_from": min(d.effective_from for d in earlier).isoformat(),
+                },
+            )
+        others = same_for_all(p.data.household.other_adults for p in people)
+        adults = sum(p.data.household.is_adult for p in people) + others
+        step = (action.workflow_id, action.step)
+        await store.record_change(
+            conn, step, new, _NEW_DEPENDANT, born, None, (len(people) + others, adults)
+        )
+        await store.add_dependant(conn, step, new, child, born)
+        return ActionOutcome(
+            outcome="done",
+            code="change_recorded",
+            references={
+                "claims": ",".join(new),
+                "effective_from": born.isoformat(),
+                "reassessment": "award_reassessed",
+            },
+        )
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.record_change_of_circumstances, self.record_death]
+        return [
+            self.record_change_of_circumstances,
+            self.record_death,
+            self.find_claims,
+            self.record_new_dependant,
+        ]

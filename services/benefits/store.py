@@ -1,8 +1,9 @@
 """The benefits store: housing benefit and council tax reduction claims, keyed by resident,
 the changes of circumstances recorded on them, when a claim ended (`benefit_claim_ends`:
-the claimant died), and the reviews opened for the people a death leaves
-(`benefit_reviews`). Facts added since the first release have tables of their own, so a
-store made before them keeps working (tables are created when missing; no migrations yet).
+the claimant died), the reviews opened for the people a death leaves (`benefit_reviews`),
+and the children added to a claim as new dependants (`benefit_dependants`, one row per
+claim and child). Facts added since the first release have tables of their own, so a store
+made before them keeps working (tables are created when missing; no migrations yet).
 
 The store does not know who was the partner on a claim: a death opens a review for every
 adult who survives the claimant (see `services.benefits.activities`).
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -42,10 +44,12 @@ __all__ = [
     "Claim",
     "ClaimEnd",
     "ClaimKind",
+    "Dependant",
     "Review",
     "changes",
     "claim_ends",
     "claims",
+    "dependants",
     "metadata",
     "reviews",
 ]
@@ -72,7 +76,8 @@ changes = Table(
     Column("claim", String(20), ForeignKey("benefit_claims.reference"), nullable=False),
     Column("workflow_id", String(255), nullable=False),
     Column("step", String(100), nullable=False),
-    Column("kind", String(32), nullable=False),  # change_of_address | moved_out_of_area
+    # change_of_address | moved_out_of_area | new_dependant
+    Column("kind", String(32), nullable=False),
     Column("effective_from", Date, nullable=False),
     Column("new_address", Text, nullable=True),
     Column("household_members", Integer, nullable=False),
@@ -104,6 +109,20 @@ reviews = Table(
     Index("ix_benefit_reviews_resident", "resident"),
 )
 
+# A child added to a claim as a new dependant (the `new_dependant` change recorded with it),
+# so that the same birth told twice adds them once.
+dependants = Table(
+    "benefit_dependants",
+    metadata,
+    Column("claim", String(20), ForeignKey("benefit_claims.reference"), nullable=False),
+    Column("resident", String(72), nullable=False),  # the child
+    Column("effective_from", Date, nullable=False),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    PrimaryKeyConstraint("claim", "resident", name="pk_benefit_dependants"),
+    Index("ix_benefit_dependants_resident", "resident"),
+)
+
 actions = action_table(metadata, "benefit")
 
 
@@ -128,6 +147,13 @@ class ClaimEnd:
     status: str
     ended_on: date
     reason: str
+
+
+@dataclass(frozen=True)
+class Dependant:
+    claim: str
+    resident: str
+    effective_from: date
 
 
 @dataclass(frozen=True)
@@ -170,6 +196,11 @@ class BenefitStore(CouncilStore):
             .order_by(claims.c.reference)
         )
         return list(found)
+
+    async def claims_held(self, residents: tuple[str, ...]) -> list[str]:
+        """The residents' active claims, read outside any action (nothing is recorded)."""
+        async with self.engine.connect() as conn:
+            return await self.active_claims(conn, residents)
 
     @staticmethod
     async def record_change(
@@ -269,6 +300,39 @@ class BenefitStore(CouncilStore):
                 ],
             )
         return references
+
+    @staticmethod
+    async def dependant_on(conn: AsyncConnection, resident: str) -> list[Dependant]:
+        """The claims the resident was added to as a new dependant, by claim."""
+        rows = await conn.execute(
+            select(dependants.c.claim, dependants.c.resident, dependants.c.effective_from)
+            .where(dependants.c.resident == resident)
+            .order_by(dependants.c.claim)
+        )
+        return [Dependant(**row._mapping) for row in rows]
+
+    @staticmethod
+    async def add_dependant(
+        conn: AsyncConnection,
+        where: tuple[str, str],
+        claim_references: list[str],
+        resident: str,
+        effective_from: date,
+    ) -> None:
+        workflow_id, step = where
+        await conn.execute(
+            insert(dependants),
+            [
+                {
+                    "claim": claim,
+                    "resident": resident,
+                    "effective_from": effective_from,
+                    "workflow_id": workflow_id,
+                    "step": step,
+                }
+                for claim in claim_references
+            ],
+        )
 
     @staticmethod
     async def ended_by(conn: AsyncConnection, resident: str, reason: str) -> list[ClaimEnd]:

@@ -19,7 +19,9 @@ take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
    workflow asks. An action on a death refuses, `death_not_recorded`, a share with `death`
    whose token lacks that claim: only a death the gate knows ends anything. Such an action
    finds the deceased with `the_deceased`: the one share whose data has `death` (none or
-   several: `ShareDataInvalid` `invalid_data:no_deceased` / `invalid_data:deceased_repeated`);
+   several: `ShareDataInvalid` `invalid_data:no_deceased` / `invalid_data:deceased_repeated`).
+   An action on a birth finds the child alike with `the_child`: the one share with `birth`
+   (a parent never shares it; `invalid_data:no_child` / `invalid_data:child_repeated`);
 4. each resident's data is validated into the service's model (`ShareDataInvalid` if it does
    not fit);
 5. the change and the outcome are written in one transaction, keyed on `workflow_id` +
@@ -45,7 +47,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 import structlog
@@ -69,7 +71,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
 from contracts.addresses import UkAddress
-from contracts.shares import PersonDeath
+from contracts.shares import PersonBirth, PersonDeath
 from services.common.database import Store
 from services.common.settings import Settings, StoreOwner
 from services.common.sharetokens import (
@@ -98,6 +100,7 @@ __all__ = [
     "run_service",
     "same_for_all",
     "share_refused",
+    "the_child",
     "the_deceased",
 ]
 
@@ -362,6 +365,42 @@ def the_deceased(shared: Iterable[_SharedMayHaveDied]) -> tuple[str, PersonDeath
     if len(deaths) > 1:
         raise data_invalid("invalid_data:deceased_repeated")
     return deaths[0]
+
+
+class _MayBeBorn(Protocol):
+    """A service's model of one person's share in a step about a birth: `birth` is set on
+    the child's (`contracts.shares.PersonBirth`), absent on a parent's."""
+
+    @property
+    def birth(self) -> PersonBirth | None: ...
+
+
+class _SharedMayBeBorn(Protocol):
+    """`Shared` of a `_MayBeBorn` model (read-only, so any such model fits)."""
+
+    @property
+    def resident(self) -> str: ...
+
+    @property
+    def data(self) -> _MayBeBorn: ...
+
+
+def the_child(shared: Iterable[_SharedMayBeBorn]) -> tuple[str, date]:
+    """The child among a birth's shares: the one resident whose share has `birth`, and their
+    date of birth. Else the shares do not describe one birth and are refused as invalid
+    (`ShareDataInvalid`): `invalid_data:no_child` when none has `birth`,
+    `invalid_data:child_repeated` when several have (a step acts for one child), and
+    `invalid_data:birth.date_of_birth` when the child's has no date (a registered birth
+    always has one)."""
+    births = [(p.resident, p.data.birth) for p in shared if p.data.birth is not None]
+    if not births:
+        raise data_invalid("invalid_data:no_child")
+    if len(births) > 1:
+        raise data_invalid("invalid_data:child_repeated")
+    resident, birth = births[0]
+    if birth.date_of_birth is None:
+        raise data_invalid("invalid_data:birth.date_of_birth")
+    return resident, birth.date_of_birth
 
 
 def _death_refusal(

@@ -83,7 +83,7 @@ from services.common.council import (
     same_for_all,
     the_deceased,
 )
-from services.counciltax.areas import council_for
+from services.common.councils import council_for
 from services.counciltax.store import CouncilTaxStore
 
 __all__ = [

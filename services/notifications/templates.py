@@ -40,6 +40,10 @@ PHRASES: dict[str, str] = {
     "declined_by_resident": "declined",
     "survivor": "an answer from the person who lives there",
     "caseworker": "a caseworker, who will be in touch",
+    # after a birth: the funded early education an offer names
+    "two_year_old_funding": "funded early education for two-year-olds (for families who "
+    "meet the criteria)",
+    "three_year_old_entitlement": "the funded early education every three-year-old is entitled to",
 }
 
 _FOOTER = "You can see what we did, and why, in your Life Events inbox."
@@ -125,6 +129,68 @@ TEMPLATES: dict[str, Template] = {
     "death.partner-told": Template(
         "Organisations told of a death",
         ("We have told {organisation}, reference {reference}.",),
+    ),
+    "birth.library-card": Template(
+        "A library card for your child",
+        (
+            "Your child is now a member of the council's libraries: their junior library "
+            "card is {card}. You can collect it from any of our libraries.",
+        ),
+    ),
+    "birth.early-years": Template(
+        "Childcare and early education for your child",
+        (
+            "Congratulations on the birth of your child. We have added your child to our "
+            "early years list, which we use to plan enough childcare places in the area.",
+            "{family_information_service} can tell you about childcare near you.",
+            "From {two_year_old_funding_from}, your child can have 15 hours a week of funded "
+            "early education if your family meets the criteria for two-year-olds.",
+            "From {three_year_old_entitlement_from}, your child can have 15 hours a week of "
+            "funded early education, as every three-year-old can.",
+            "Your child can start school in a reception class from {reception_starts}. We "
+            "will remind you when you can apply for a place.",
+        ),
+    ),
+    "birth.benefits-review": Template(
+        "Your housing benefit or council tax reduction after the birth",
+        (
+            "We have added your child to your household on claim {claims} from {effective_from}.",
+            "{reassessment}",
+        ),
+    ),
+    "birth.early-education": Template(
+        "Funded early education for your child",
+        (
+            "From {from}, your child can have {entitlement}: {hours} hours a week during "
+            "term time.",
+            "To take up the place, ask a nursery, pre-school or childminder that offers "
+            "funded places.",
+        ),
+    ),
+    "birth.reception-window-opens": Template(
+        "Apply for your child's reception school place",
+        (
+            "You can now apply for a reception class place for your child, to start school "
+            "next September.",
+            "Your catchment primary school is {primary_school}.",
+            "Please apply by {applications_close}: applications made after that date are "
+            "considered only after those made on time.",
+        ),
+    ),
+    "birth.reception-window-closing": Template(
+        "Two weeks left to apply for a reception school place",
+        (
+            "Applications for reception class places close on {applications_close}. If you "
+            "have not applied for your child yet, please apply now.",
+            "Your catchment primary school is {primary_school}.",
+        ),
+    ),
+    "birth.moved-away": Template(
+        "Early education and school places after your move",
+        (
+            "As you now live outside our area, please ask {council} about early education "
+            "and a school place for your child.",
+        ),
     ),
     "death.summary": Template(
         "What the council has done after the death",

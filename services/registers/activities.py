@@ -1,5 +1,5 @@
 """Council registers activities, on task queue `council-registers`: what a death does to the
-council's smaller registers, one activity per register.
+council's smaller registers, one activity per register, and the library card a birth brings.
 
 | activity | purpose | data |
 | --- | --- | --- |
@@ -7,17 +7,26 @@ council's smaller registers, one activity per register.
 | `registers.end_library_card` | `library-membership` | the deceased |
 | `registers.end_parking_permit` | `parking-permit-administration` | the deceased, survivors |
 | `registers.end_assisted_collection` | `waste-collection` | the deceased, survivors |
+| `registers.issue_library_card` | `library-membership` | the child, parents |
 
 What each does, and its codes, is in README.md.
 
 Each register is its own purpose in the data-sharing policy, so each activity verifies its
-shares for its register's purpose (`PURPOSES`), not for one purpose of the service. Every
-action here is about a death: the deceased's token carries the gate's `deceased` claim.
+shares for its register's purpose (`PURPOSES`), not for one purpose of the service. The
+`end_…` actions are about a death: the deceased's token carries the gate's `deceased` claim.
 
 The deceased is the one share with `death` (identity, death); the survivors, the living
 residents at the same address, share identity and household. Every date is the date of
 death. Registers know residents by key, and dwellings by `property_key` of the deceased's
 last address.
+
+A birth (`issue_library_card`, not about a death: a token stamped `deceased` refuses it, as
+any action that opens something): the child is the one share with `birth` (identity,
+birth), each parent shares identity. The child gets a junior library card, in the care of
+the first parent in the step's shares (the order the workflow gives them in); none shared
+(the gate left them out), the card is issued all the same and the library asks at the
+first visit. A child who already holds an open membership (the same birth published twice,
+or a card made at the library first) is not given another.
 """
 
 from __future__ import annotations
@@ -31,19 +40,21 @@ from temporalio import activity
 
 from contracts.actions import ActionOutcome, ServiceAction
 from contracts.base import ContractModel
-from contracts.shares import HouseholdPlace, PersonDeath, PersonIdentity
+from contracts.shares import HouseholdPlace, PersonBirth, PersonDeath, PersonIdentity
 from contracts.temporal import Activity, TaskQueue
 from services.common.council import (
     CouncilActivities,
     Shared,
     data_invalid,
     property_key,
+    the_child,
     the_deceased,
 )
 from services.registers.store import RegistersStore
 
 __all__ = [
     "PURPOSES",
+    "BirthMember",
     "Deceased",
     "HouseholdMember",
     "RegistersActivities",
@@ -56,6 +67,7 @@ PURPOSES: Mapping[str, str] = MappingProxyType(
         Activity.REGISTERS_LIBRARY_CARD: "library-membership",
         Activity.REGISTERS_PARKING_PERMIT: "parking-permit-administration",
         Activity.REGISTERS_ASSISTED_COLLECTION: "waste-collection",
+        Activity.REGISTERS_ISSUE_LIBRARY_CARD: "library-membership",
     }
 )
 """The purpose each activity's shares are verified for, as in the service catalogue."""
@@ -75,6 +87,13 @@ class HouseholdMember(ContractModel):
     identity: PersonIdentity
     death: PersonDeath | None = None
     household: HouseholdPlace | None = None
+
+
+class BirthMember(ContractModel):
+    """A step on a birth: the child's share (`birth`), or a parent's (without)."""
+
+    identity: PersonIdentity
+    birth: PersonBirth | None = None
 
 
 def _survivors(
@@ -105,7 +124,7 @@ M = TypeVar("M", Deceased, HouseholdMember)
 
 class RegistersActivities(CouncilActivities):
     recipient = TaskQueue.REGISTERS
-    # No one purpose: each activity's own (`_on_death`).
+    # No one purpose: each activity's own (`_on_death`, `issue_library_card`).
     purposes: ClassVar[Mapping[str, str]] = PURPOSES
     store: RegistersStore
 
@@ -245,6 +264,33 @@ class RegistersActivities(CouncilActivities):
             references={"collection": refs, "stopped_on": on.isoformat()},
         )
 
+    @activity.defn(name=Activity.REGISTERS_ISSUE_LIBRARY_CARD)
+    async def issue_library_card(self, action: ServiceAction) -> ActionOutcome:
+        # Not about a death: `perform` refuses a token the gate stamped `deceased`.
+        return await self.perform(
+            action,
+            BirthMember,
+            self._issue_library_card,
+            purpose=PURPOSES[Activity.REGISTERS_ISSUE_LIBRARY_CARD],
+        )
+
+    async def _issue_library_card(
+        self, conn: AsyncConnection, action: ServiceAction, people: list[Shared[BirthMember]]
+    ) -> ActionOutcome:
+        child, _born = the_child(people)
+        held = await self.store.open_cards(conn, child)
+        if held:
+            return ActionOutcome(
+                outcome="no_action",
+                code="already_member",
+                references={"card": ",".join(card for card, _ in held)},
+            )
+        parents = [p.resident for p in people if p.data.birth is None]
+        card = await self.store.issue_junior_card(
+            conn, (action.workflow_id, action.step), child, parents[0] if parents else None
+        )
+        return ActionOutcome(outcome="done", code="card_issued", references={"card": card})
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -252,4 +298,5 @@ class RegistersActivities(CouncilActivities):
             self.end_library_card,
             self.end_parking_permit,
             self.end_assisted_collection,
+            self.issue_library_card,
         ]

@@ -1,6 +1,8 @@
 """The council registers' store: blue badges, library cards, resident parking permits and
 assisted bin collections, each keyed by resident key (and the last two by property too),
-and what a death did to each.
+and what a death did to each; and the junior library cards a birth issued, with the adult
+responsible for each (`reg_junior_cards`, a table of its own, so a store made before it
+keeps working: tables are created when missing).
 
 It holds no names or addresses: residents by key, dwellings by `property_key`. Nothing here
 logs all the same, and the engine hides statement parameters from log lines and exception
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -28,19 +31,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.council import CouncilStore, action_table
+from services.common.council import CouncilStore, action_table, new_reference
 
 __all__ = [
     "AssistedCollection",
     "BlueBadge",
     "CollectionStatus",
     "Entry",
+    "JuniorCard",
     "LibraryCard",
     "ParkingPermit",
     "PermitStatus",
     "RegistersStore",
     "assisted_collections",
     "blue_badges",
+    "junior_cards",
     "library_cards",
     "metadata",
     "parking_permits",
@@ -74,6 +79,18 @@ library_cards = Table(
     Column("closed_on", Date, nullable=True),
     Column("waived_pence", Integer, nullable=False, default=0),
     Index("ix_reg_library_cards_resident", "resident", "closed_on"),
+)
+
+# A library card issued to a child (its membership is the `reg_library_cards` row of the
+# same reference): the adult responsible for it, and the step that issued it.
+junior_cards = Table(
+    "reg_junior_cards",
+    metadata,
+    Column("card", String(20), ForeignKey("reg_library_cards.reference"), primary_key=True),
+    # NULL when no parent's data was shared: the library asks at the first visit.
+    Column("responsible_adult", String(72), nullable=True),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
 )
 
 parking_permits = Table(
@@ -125,6 +142,15 @@ class LibraryCard:
     charges_pence: int = 0
     closed_on: date | None = None
     waived_pence: int = 0
+
+
+@dataclass(frozen=True)
+class JuniorCard:
+    """A child's library card, with the adult responsible for it."""
+
+    card: str
+    child: str
+    responsible_adult: str | None
 
 
 @dataclass(frozen=True)
@@ -209,6 +235,35 @@ class RegistersStore(CouncilStore):
                 charges_pence=0,
             )
         )
+
+    @staticmethod
+    async def issue_junior_card(
+        conn: AsyncConnection, where: tuple[str, str], child: str, responsible_adult: str | None
+    ) -> str:
+        """Open a membership for `child`, its card recorded as a junior card in the care of
+        `responsible_adult`; returns the card's reference."""
+        workflow_id, step = where
+        card = new_reference("LIB")
+        await conn.execute(insert(library_cards).values(reference=card, resident=child))
+        await conn.execute(
+            insert(junior_cards).values(
+                card=card, responsible_adult=responsible_adult, workflow_id=workflow_id, step=step
+            )
+        )
+        return card
+
+    async def all_junior_cards(self) -> list[JuniorCard]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    junior_cards.c.card,
+                    library_cards.c.resident.label("child"),
+                    junior_cards.c.responsible_adult,
+                )
+                .join(library_cards, library_cards.c.reference == junior_cards.c.card)
+                .order_by(junior_cards.c.card)
+            )
+            return [JuniorCard(**row._mapping) for row in rows]
 
     # --- parking permits
 

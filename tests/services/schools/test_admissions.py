@@ -1,6 +1,7 @@
 """schools.find_catchment and schools.offer_in_year_admission: the catchment school for the
-new address, one application per child of school age, idempotent; refuses any token not
-good for exactly this data."""
+new address or the home (with a child's reception dates), another council's area named,
+one application per child of school age, idempotent; refuses any token not good for
+exactly this data."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from temporalio.exceptions import ApplicationError
 
+from contracts.actions import ServiceAction
 from services.schools.activities import SchoolActivities
 from services.schools.catchment import year_group
 from services.schools.store import SchoolStore
@@ -16,6 +19,7 @@ from tests.support.council import (
     REFUSALS,
     Refusal,
     action,
+    action_of,
     address,
     age,
     assert_refused_untouched,
@@ -68,6 +72,109 @@ async def test_catchment_schools_are_shown_before_confirmation_and_nothing_is_re
     assert missing.outcome == "no_action"
     assert missing.code == "no_catchment_school"
     assert await snapshot(store) == before
+
+
+def home(postcode: str = "AB3 5HJ") -> dict[str, Any]:
+    """The `address` category outside a move: where the resident lives."""
+    return {"address": address("7 Pretend Street", postcode)}
+
+
+def _shares(service: SchoolActivities, *people: dict[str, Any]) -> ServiceAction:
+    """Each of `people`'s data as a resident's own share (a birth: parents and child)."""
+    return action_of(
+        service,
+        [(new_resident(), data) for data in people],
+        event_type="lifeevents.birth.registered.v1",
+    )
+
+
+async def test_the_catchment_of_a_home_with_a_childs_reception_dates(
+    service: SchoolActivities, store: SchoolStore
+) -> None:
+    before = await snapshot(store)
+    child = {"address": home(), "birth": {"date_of_birth": "2023-05-20"}}
+    parent = {"address": home()}
+    found = await service.find_catchment(_shares(service, parent, child))
+    assert found.outcome == "done"
+    assert found.code == "catchment_found"
+    assert found.references == {
+        "district": "AB3",
+        "primary_school": "Pretend Street Primary School",
+        "primary_school_code": "SCH-1103",
+        "secondary_school": "Made-Up Hill High School",
+        "secondary_school_code": "SCH-2102",
+        # The September after the fourth birthday; applications close on 15 January before.
+        "reception_starts": "2027-09-01",
+        "applications_close": "2027-01-15",
+    }
+    without_birth = await service.find_catchment(_shares(service, parent))
+    assert "reception_starts" not in without_birth.references
+    assert without_birth.references["primary_school"] == "Pretend Street Primary School"
+    assert await snapshot(store) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "references"),
+    [
+        (
+            {"address": home("CD4 1AA")},
+            "outside_the_area",
+            {"council": "Caddenham District Council"},
+        ),
+        (
+            {"address": move("out_of", new=address("9 Elsewhere Row", "JK2 7XY"))},
+            "outside_the_area",
+            {"council": "Jexford City Council"},
+        ),
+        (
+            {"address": home("EF1 2BD"), "birth": {"date_of_birth": "2023-05-20"}},
+            "outside_the_area",
+            {"council": "Efferby Borough Council"},
+        ),
+        # Neither a catchment here nor another council known.
+        ({"address": home("AB9 9ZZ")}, "no_catchment_school", {}),
+        ({"address": move("out_of", new=None)}, "no_catchment_school", {}),
+    ],
+    ids=["home", "move", "home_with_birth", "unknown", "out_of_unknown"],
+)
+async def test_an_address_in_another_councils_area_names_that_council(
+    service: SchoolActivities,
+    store: SchoolStore,
+    query: dict[str, Any],
+    code: str,
+    references: dict[str, str],
+) -> None:
+    found = await service.find_catchment(_shares(service, query))
+    assert (found.outcome, found.code, found.references) == ("no_action", code, references)
+
+
+@pytest.mark.parametrize(
+    ("people", "code"),
+    [
+        (
+            [
+                {"address": home(), "birth": {"date_of_birth": "2023-05-20"}},
+                {"address": home(), "birth": {"date_of_birth": "2024-01-02"}},
+            ],
+            "invalid_data:child_repeated",
+        ),
+        ([{"address": home()}, {"address": home("AB1 3DE")}], "invalid_data:residents_disagree"),
+        ([{"address": home(), "identity": PERSON}], "invalid_data:<extra>"),
+        ([{"address": home("AB3")}], "invalid_data:address.home.address.postcode"),
+        (
+            [{"address": {**move("within"), "move_date": "soon"}}],
+            "invalid_data:address.move.move_date",
+        ),
+    ],
+    ids=["two_children", "two_homes", "extra", "bad_postcode", "bad_move"],
+)
+async def test_a_catchment_query_that_is_not_one_place_is_refused_as_invalid(
+    service: SchoolActivities, people: list[dict[str, Any]], code: str
+) -> None:
+    with pytest.raises(ApplicationError) as refused:
+        await service.find_catchment(_shares(service, *people))
+    assert refused.value.type == "ShareDataInvalid"
+    assert refused.value.message == code
 
 
 @pytest.mark.parametrize("direction", ["into", "within"])

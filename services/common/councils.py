@@ -1,4 +1,5 @@
-"""Which council to contact about an address outside this council's area.
+"""Which council to contact about an address outside this council's area: council tax names
+it to a resident moving away, school admissions to a family whose child lives elsewhere.
 
 A tiny static table of synthetic postcode areas (none of them is a real UK postcode area),
 enough for tests and the demo; a deployment would look the postcode up in the ONS Postcode
