@@ -6,7 +6,7 @@ models, not in the static JSON Schema; the fixed earliest date of birth is in bo
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,8 @@ __all__ = [
     "EARLIEST_DATE_OF_BIRTH",
     "DateOfBirth",
     "PastDate",
+    "uk_date",
+    "uk_moment",
     "uk_today",
 ]
 
@@ -33,6 +35,16 @@ _FROM_EARLIEST_YEAR = r"^(18[89][0-9]|19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2
 def uk_today() -> date:
     """Today's date where the events happen: a birth just after midnight BST is 'today'."""
     return datetime.now(_UK).date()
+
+
+def uk_date(moment: datetime) -> date:
+    """The UK calendar date of an aware moment (a workflow's `workflow.now()`, in UTC)."""
+    return moment.astimezone(_UK).date()
+
+
+def uk_moment(day: date, at: time) -> datetime:
+    """That wall-clock time on that day in the UK, as an aware moment (GMT or BST)."""
+    return datetime.combine(day, at, tzinfo=_UK)
 
 
 def _not_in_future(value: date) -> date:

@@ -24,11 +24,8 @@ import pytest
 import structlog
 from google.protobuf.duration_pb2 import Duration
 from pydantic import SecretStr
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -38,13 +35,13 @@ from temporalio.testing import WorkflowEnvironment
 # from tests.support.subprocess_env.
 os.environ["LIFEEVENTS_ENV_FILE"] = ""
 
-from contracts.temporal import SEARCH_ATTRIBUTES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from services.common.codec import data_converter, new_key_spec
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from tests.support import subprocess_env
 from tests.support.postgres import postgres_server
+from tests.support.time_skipping import time_skipping
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,24 +184,8 @@ async def temporal_client(stack: StackConfig) -> Client:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(SCRIPTS / "temporal-test-server"),
-    )
-    # Workflows upsert the project's search attributes; this server must know them too.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.Value(
-                    f"INDEXED_VALUE_TYPE_{key.indexed_value_type.name}"
-                )
-                for key in SEARCH_ATTRIBUTES
-            },
-        )
-    )
-    yield env
-    await env.shutdown()
+    async with time_skipping() as env:
+        yield env
 
 
 @pytest.fixture

@@ -12,16 +12,29 @@ import tomllib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.childhood import MilestoneCode
 from contracts.plan import Fact, Plan, PlannedStep, PlanRequest
 from contracts.shares import DataCategory
 from contracts.temporal import ACTIVITY_QUEUE, Activity, TaskQueue
 
-__all__ = ["CATALOGUE_PATH", "Catalogue", "StepSpec", "load_catalogue", "plan_for", "unmet"]
+__all__ = [
+    "CATALOGUE_PATH",
+    "Catalogue",
+    "LifeChange",
+    "StepSpec",
+    "load_catalogue",
+    "plan_for",
+    "unmet",
+]
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
+
+LifeChange = Literal["moved_out_of_area"]
+"""What besides a date a step may wait for (`at`): a change in the life it follows."""
 
 Condition = list[str] | bool
 """A code fact must be one of the listed codes; a yes/no fact must have this value."""
@@ -45,11 +58,14 @@ class StepSpec(BaseModel):
     skipped_because: str | None = Field(
         default=None, description="The reason code shown when a `when` condition is not met."
     )
+    check: Activity | None = None
+    at: MilestoneCode | LifeChange | None = None
 
     @model_validator(mode="after")
     def _served_by_its_service(self) -> StepSpec:
-        if ACTIVITY_QUEUE[self.activity] is not self.service:
-            raise ValueError(f"{self.activity} is not served by {self.service}")
+        for activity in (self.activity, self.check):
+            if activity is not None and ACTIVITY_QUEUE[activity] is not self.service:
+                raise ValueError(f"{activity} is not served by {self.service}")
         return self
 
 

@@ -1,13 +1,12 @@
-"""One workflow per life-event type, under the names `contracts.temporal` starts.
-
-Births, for now, record their event and end; moves (`workflows.move`) and deaths
-(`workflows.bereavement`) go through the life-event pipeline. Each workflow moves to a
-module of its own once it has a body.
+"""One workflow per life-event type, under the names `contracts.temporal` starts: births
+(`workflows.birth`), moves (`workflows.move`) and deaths (`workflows.bereavement`), each
+through the life-event pipeline; and what the plan preview needs to know of each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 
@@ -16,15 +15,15 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent, DeathRegisteredV1
     from contracts.plan import Fact, PlanRequest
-    from contracts.timeline import Outcome
 
-from workflows import bereavement, move
+from workflows import bereavement, birth, move
 from workflows.bereavement import BereavementWorkflow
+from workflows.birth import BirthWorkflow
 from workflows.move import MoveWorkflow
-from workflows.recording import record_received
 
 __all__ = [
     "AROUND_THE_PLAN",
+    "DUE_DATES",
     "FACTS",
     "WORKFLOWS",
     "BereavementWorkflow",
@@ -32,13 +31,6 @@ __all__ = [
     "MoveWorkflow",
     "plan_request",
 ]
-
-
-@workflow.defn
-class BirthWorkflow:
-    @workflow.run
-    async def run(self, event: CloudEvent[BirthRegisteredV1]) -> Outcome:
-        return record_received(event)
 
 
 WORKFLOWS = (BirthWorkflow, MoveWorkflow, BereavementWorkflow)
@@ -56,7 +48,16 @@ FACTS: Mapping[str, Callable[[Any], dict[str, Fact]]] = MappingProxyType(
 
 # What a life event's workflow does besides its plan's steps (before, after), in words.
 AROUND_THE_PLAN: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
-    {DeathRegisteredV1.event_type: bereavement.AROUND_THE_PLAN}
+    {
+        BirthRegisteredV1.event_type: birth.AROUND_THE_PLAN,
+        DeathRegisteredV1.event_type: bereavement.AROUND_THE_PLAN,
+    }
+)
+
+
+# The day each dated step (`at`) of a life event falls on, as its workflow schedules it.
+DUE_DATES: Mapping[str, Callable[[Any], dict[str, date]]] = MappingProxyType(
+    {BirthRegisteredV1.event_type: birth.due_dates}
 )
 
 

@@ -5,20 +5,24 @@ What is particular to a move: the movers are matched in the resident index at th
 address, their move is recorded there (which tells us the household they join), the plan's
 conditions test the move's direction and whether a mover is of school age, and each step
 receives, per mover, their identity, date of birth, the move and their place in the new
-household. Everything else is the pipeline's (`workflows.pipeline`).
+household. A workflow holding reminders for a child who moves (their birth's) is told of the
+move (signal `resident_moved`). Everything else is the pipeline's (`workflows.pipeline`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import AddressChangedV1, CloudEvent
     from contracts.events.move import Mover
     from contracts.plan import Fact, PlannedStep
-    from contracts.residents import Household, MoveRecord, PersonDetails
+    from contracts.residents import Household, MoveNotice, MoveRecord, PersonDetails
     from contracts.shares import (
         ADULT_AGE,
         HouseholdPlace,
@@ -30,11 +34,15 @@ with workflow.unsafe.imports_passed_through():
     from contracts.temporal import Activity
     from contracts.timeline import Outcome
 
+from workflows.birth import RESIDENT_MOVED
 from workflows.pipeline import LifeEventPipeline, Sharing
 
 __all__ = ["SCHOOL_AGE", "MoveWorkflow", "facts", "mover_data"]
 
 SCHOOL_AGE = range(4, 16)  # reception (rising fives) to year 11
+
+# Patches, in the order they were added. Histories recorded before each still replay.
+_TELLS_REMINDERS = "move-tells-reminders"
 
 
 @workflow.defn
@@ -58,6 +66,8 @@ class MoveWorkflow(LifeEventPipeline):
             ),
             Household,
         )
+        if workflow.patched(_TELLS_REMINDERS):
+            await self._tell_reminders(move, residents)
         self._set_stage("acting")
         for step in plan.active:
             people = [
@@ -66,6 +76,31 @@ class MoveWorkflow(LifeEventPipeline):
             ]
             await self.carry_out(step, event, people)
         return await self.finish(event)
+
+    async def _tell_reminders(self, move: AddressChangedV1, residents: Sequence[str]) -> None:
+        """Each workflow holding a mover's reminders (a birth's) learns where they live now.
+        Only children have them: an adult's move is nobody's signal."""
+        children = [
+            MoveNotice(
+                resident=resident,
+                direction=move.direction,
+                move_date=move.move_date,
+                new_address=move.new_address,
+            )
+            for resident, mover in zip(residents, move.movers, strict=True)
+            if not _is_adult(move, mover)
+        ]
+        if not children:
+            return
+        holding: list[str] = await self._call(
+            Activity.REMINDERS_FOR, [c.resident for c in children], list[str]
+        )
+        for workflow_id in holding:
+            handle = workflow.get_external_workflow_handle(workflow_id)
+            for notice in children:
+                # One that has finished fails the signal: it holds nothing more for them.
+                with suppress(FailureError):
+                    await handle.signal(RESIDENT_MOVED, notice)
 
 
 def facts(move: AddressChangedV1) -> dict[str, Fact]:

@@ -232,12 +232,60 @@ class LifeEventPipeline:
     async def carry_out(
         self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
     ) -> None:
-        """One step of the plan: confirm → gate per person → action → ledger → notify."""
+        """One step of the plan: (the service's check) → (resident confirms) → gate per
+        person → action → ledger → notify."""
+        if step.check and not await self._worth_asking(step, event, people):
+            return
         if step.confirm and not await self._confirmed(step, people):
             return
         if not workflow.patched(_DECISION_PER_PERSON):
             # Recorded when one decision stood for the household: replay it as it ran.
             people = [Sharing(people[0].resident, people[0].data, notify=True)]
+        shares, refused = await self._gate(step, people)
+        if not shares:
+            return
+        outcome = await self._act(step, step.activity, event, people, shares, refused)
+        if outcome is None:
+            return
+        untold: dict[str, str] = {}
+        for person in people:
+            if person.notify and person.resident not in refused:
+                told = await self._notify(step.name, step.notification, outcome, person.resident)
+                if told.code == "deceased":
+                    untold[person.resident] = "not_told_deceased"
+        self._update(
+            step.name, StepStatus.DONE, outcome=outcome.code, references=outcome.references
+        )
+        self._people(step.name, people, refused, untold)
+
+    async def finish(self, event: CloudEvent[Any]) -> Outcome:
+        """Wait for every open caseworker task, then complete."""
+        await self.settle()
+        self._set_stage("complete")
+        return Outcome(type=event.type, id=event.id, stage=self._stage)
+
+    async def settle(self) -> None:
+        """Wait for every open caseworker task; overdue, the caseworker queue shows it first."""
+        if self._tasks:
+            self._set_stage("needs_person")
+            try:
+                await workflow.wait_condition(lambda: not self._tasks, timeout=CASEWORKER_WITHIN)
+            except TimeoutError:
+                self._set_stage("escalated")
+                await workflow.wait_condition(lambda: not self._tasks)
+
+    @property
+    def entries(self) -> list[TimelineEntry]:
+        """The timeline's entries so far, in plan order."""
+        return list(self._entries.values())
+
+    # -- inside a step ------------------------------------------------------------------------
+
+    async def _gate(
+        self, step: PlannedStep, people: Sequence[Sharing]
+    ) -> tuple[list[ResidentShare], dict[str, str]]:
+        """One decision per person: the shares allowed, and why each other person's was not.
+        With none allowed the step is skipped, and the timeline says why for each."""
         shares: list[ResidentShare] = []
         refused: dict[str, str] = {}
         for person in people:
@@ -259,10 +307,22 @@ class LifeEventPipeline:
         if not shares:
             self._update(step.name, StepStatus.SKIPPED, reason=next(iter(refused.values())))
             self._people(step.name, people, refused)
-            return
+        return shares, refused
+
+    async def _act(
+        self,
+        step: PlannedStep,
+        activity: str,
+        event: CloudEvent[Any],
+        people: Sequence[Sharing],
+        shares: Sequence[ResidentShare],
+        refused: dict[str, str],
+    ) -> ActionOutcome | None:
+        """The service's answer, each share it received recorded on the ledger; None when it
+        refused (the step is then skipped, and the timeline says why)."""
         try:
             outcome: ActionOutcome = await workflow.execute_activity(
-                step.activity,
+                activity,
                 ServiceAction(
                     workflow_id=workflow.info().workflow_id,
                     step=step.name,
@@ -285,40 +345,31 @@ class LifeEventPipeline:
             self._people(
                 step.name, people, {p.resident: refused.get(p.resident, reason) for p in people}
             )
-            return
+            return None
         for share in shares:
             await self._call(
                 Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
             )
-        untold: dict[str, str] = {}
-        for person in people:
-            if person.notify and person.resident not in refused:
-                told = await self._notify(step.name, step.notification, outcome, person.resident)
-                if told.code == "deceased":
-                    untold[person.resident] = "not_told_deceased"
-        self._update(
-            step.name, StepStatus.DONE, outcome=outcome.code, references=outcome.references
-        )
-        self._people(step.name, people, refused, untold)
+        return outcome
 
-    async def finish(self, event: CloudEvent[Any]) -> Outcome:
-        """Wait for every open caseworker task, then complete."""
-        if self._tasks:
-            self._set_stage("needs_person")
-            try:
-                await workflow.wait_condition(lambda: not self._tasks, timeout=CASEWORKER_WITHIN)
-            except TimeoutError:
-                self._set_stage("escalated")  # overdue: the caseworker queue shows it first
-                await workflow.wait_condition(lambda: not self._tasks)
-        self._set_stage("complete")
-        return Outcome(type=event.type, id=event.id, stage=self._stage)
-
-    @property
-    def entries(self) -> list[TimelineEntry]:
-        """The timeline's entries so far, in plan order."""
-        return list(self._entries.values())
-
-    # -- inside a step ------------------------------------------------------------------------
+    async def _worth_asking(
+        self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
+    ) -> bool:
+        """The service's check, through the gate like any share: whether it has anything to
+        act on (a claim a new dependant changes). Nobody is asked about a step that would do
+        nothing; the timeline says why it was skipped, in the service's code."""
+        assert step.check is not None
+        shares, refused = await self._gate(step, people)
+        if not shares:
+            return False
+        answer = await self._act(step, step.check, event, people, shares, refused)
+        if answer is None:
+            return False
+        if answer.outcome != "done":
+            self._update(step.name, StepStatus.SKIPPED, reason=answer.code)
+            self._people(step.name, people, refused)
+            return False
+        return True
 
     async def _decide(self, step: PlannedStep, person: Sharing) -> ShareDecision:
         decision: ShareDecision = await self._call(
@@ -356,21 +407,25 @@ class LifeEventPipeline:
             self._update(step.name, StepStatus.NEEDS_PERSON, reason="no_answer_in_time")
             self._open_task(f"confirm:{step.name}")
             if shows_wait:
-                self._set_stage("acting")
+                self._set_stage(self._stage_after_waiting())
             return False
         self._awaiting.discard(step.name)
         if step.name not in self._confirmations:
             self._update(step.name, StepStatus.NEEDS_PERSON, reason="resident_deceased")
             self._open_task(f"confirm:{step.name}")
             if shows_wait:
-                self._set_stage("acting")
+                self._set_stage(self._stage_after_waiting())
             return False
         if shows_wait:
-            self._set_stage("acting")
+            self._set_stage(self._stage_after_waiting())
         if not self._confirmations[step.name]:
             self._update(step.name, StepStatus.SKIPPED, reason="declined_by_resident")
             return False
         return True
+
+    def _stage_after_waiting(self) -> str:
+        # Steps may wait side by side (a birth's offers): the stage shows any still waiting.
+        return "waiting_for_resident" if self._awaiting else "acting"
 
     async def _notify(
         self, step: str, template: str, outcome: ActionOutcome, resident: str

@@ -1,5 +1,6 @@
-"""Stand-ins for every service a life-event workflow calls, for workflow tests in the
-time-skipping environment: activities of the same names on the same task queues, recording
+"""Stand-ins for every service a life-event workflow calls, for workflow tests (in the
+time-skipping environment, or on the real server where a test needs a project workflow to
+finish and is about something else): activities of the same names on the same task queues, recording
 what they were asked. The real services have their own tests; the end-to-end tests run them
 all together.
 """
@@ -9,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts.actions import ActionOutcome, ServiceAction
@@ -31,8 +31,11 @@ from contracts.consent import (
     ShareRecorded,
     ShareRequest,
 )
+from contracts.dates import uk_date
 from contracts.notifications import Notification
 from contracts.residents import (
+    BirthHousehold,
+    BirthRecord,
     CaseworkerDecision,
     ContactPlan,
     DeathHousehold,
@@ -70,6 +73,12 @@ class Council:
     deaths: dict[str, list[DeathRecord]] = field(default_factory=dict)  # queue -> records
     agreements: list[InformantAgreement] = field(default_factory=list)
     flagged: list[SupportFlag] = field(default_factory=list)
+    births: list[BirthRecord] = field(default_factory=list)
+    born_before: str | None = None  # the workflow the index says recorded the birth first
+    reminders: dict[str, str] = field(default_factory=dict)  # child -> workflow holding theirs
+    # What a service answers, by activity, instead of `<activity>.done`.
+    answers: dict[str, Callable[[ServiceAction], ActionOutcome]] = field(default_factory=dict)
+    sent_on: list[tuple[str, date]] = field(default_factory=list)  # (template, day in England)
 
     @property
     def dead(self) -> set[str]:
@@ -78,7 +87,7 @@ class Council:
     def _died(self, where: str, record: DeathRecord) -> None:
         self.deaths.setdefault(where, []).append(record)
 
-    def workers(self, env: WorkflowEnvironment) -> list[Worker]:
+    def workers(self, client: Client) -> list[Worker]:
         matched: dict[str, int] = {}  # workflow -> people matched so far
 
         @activity.defn(name="residents.match_people")
@@ -111,6 +120,19 @@ class Council:
         @activity.defn(name="residents.record_move")
         async def record_move(move: MoveRecord) -> Household:
             return Household(address=move.new_address, residents=move.residents)
+
+        @activity.defn(name="residents.record_birth")
+        async def record_birth(birth: BirthRecord) -> BirthHousehold:
+            self.births.append(birth)
+            return BirthHousehold(
+                address=None,
+                residents=(birth.child, *birth.parents),
+                recorded_by=self.born_before or birth.workflow_id,
+            )
+
+        @activity.defn(name="residents.reminders_for")
+        async def reminders_for(residents: list[str]) -> list[str]:
+            return sorted({self.reminders[r] for r in residents if r in self.reminders})
 
         @activity.defn(name="residents.mark_deceased")
         async def mark_deceased(death: DeathRecord) -> Resident:
@@ -176,6 +198,8 @@ class Council:
                 self.refused.append(notification)
                 return ActionOutcome(outcome="no_action", code="deceased")
             self.notified.append(notification)
+            # The workflow's time: what a time-skipping test can check the day of.
+            self.sent_on.append((notification.template, uk_date(activity.info().scheduled_time)))
             return ActionOutcome(outcome="done", code="sent")
 
         @activity.defn(name="notifications.record_death")
@@ -187,6 +211,8 @@ class Council:
             @activity.defn(name=name)
             async def act(action: ServiceAction) -> ActionOutcome:
                 self.actions.append(action)
+                if name in self.answers:
+                    return self.answers[name](action)
                 return ActionOutcome(
                     outcome="done", code=f"{name}.done", references={"reference": "REF-1"}
                 )
@@ -198,6 +224,8 @@ class Council:
                 match_people,
                 resolve_doubtful,
                 record_move,
+                record_birth,
+                reminders_for,
                 mark_deceased,
                 flag_support,
                 household_after_death,
@@ -208,25 +236,36 @@ class Council:
         }
         served: set[str] = set()
         for step in load_catalogue().steps:
-            if step.activity not in served:
-                served.add(step.activity)
-                queues.setdefault(step.service, []).append(service(step.activity))
-        return [Worker(env.client, task_queue=q, activities=a) for q, a in queues.items()]
+            for name in (step.activity, step.check):
+                if name is not None and name not in served:
+                    served.add(name)
+                    queues.setdefault(step.service, []).append(service(name))
+        return [Worker(client, task_queue=q, activities=a) for q, a in queues.items()]
 
 
 @asynccontextmanager
-async def running(env: WorkflowEnvironment, council: Council) -> AsyncIterator[str]:
-    """The workflow worker on a queue of its own, and every stand-in, for one test."""
-    task_queue = f"lifeevent-{uuid.uuid4().hex}"
+async def running(
+    client: Client, council: Council, task_queue: str | None = None
+) -> AsyncIterator[str]:
+    """The workflow worker on a queue of its own (or the one given), and every stand-in."""
+    task_queue = task_queue or f"lifeevent-{uuid.uuid4().hex}"
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(build_worker(env.client, task_queue))
-        for worker in council.workers(env):
+        await stack.enter_async_context(build_worker(client, task_queue))
+        for worker in council.workers(client):
             await stack.enter_async_context(worker)
         yield task_queue
 
 
+def finishing_births(client: Client, task_queue: str) -> AbstractAsyncContextManager[str]:
+    """The project's worker on `task_queue`, with stand-ins under which a birth workflow
+    finishes at once: the index answers that another workflow recorded the birth first.
+    For tests about starting workflows, which need one that closes."""
+    return running(client, Council(born_before=f"lifeevent-{uuid.uuid4().hex}"), task_queue)
+
+
 async def timeline(handle: WorkflowHandle[Any, Any]) -> Timeline:
-    return await handle.query("timeline", result_type=Timeline)
+    seen: Timeline = await handle.query("timeline", result_type=Timeline)
+    return seen
 
 
 async def until(handle: WorkflowHandle[Any, Any], check: Callable[[Timeline], bool]) -> Timeline:

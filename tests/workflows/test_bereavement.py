@@ -71,7 +71,7 @@ def by_step(council: Council) -> dict[str, Any]:
 
 async def test_a_death_with_a_surviving_spouse(time_skipping_env: WorkflowEnvironment) -> None:
     council = Council(survivors=(survivor(SPOUSE, 65),))
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue)
         waiting = await until(
             handle,
@@ -143,7 +143,7 @@ async def test_a_death_with_a_surviving_spouse(time_skipping_env: WorkflowEnviro
 
 async def test_a_death_of_someone_who_lived_alone(time_skipping_env: WorkflowEnvironment) -> None:
     council = Council()
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue, household_members=[])
         outcome = await handle.result()
         seen = await timeline(handle)
@@ -169,7 +169,7 @@ async def test_only_the_organisations_the_informant_chose_are_told(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council(survivors=(survivor(SPOUSE, 50),))
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue, organisations_to_tell=["dwp", "council_tax"])
         await until(handle, lambda t: t.stage == "waiting_for_resident")
         await handle.execute_update(
@@ -201,7 +201,7 @@ async def test_a_survivor_living_alone_at_75_hears_from_a_person_before_any_lett
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council(survivors=(survivor(SPOUSE, 83),))
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue)
         seen = await until(handle, lambda t: t.needs_person)
         assert (seen.stage, seen.caseworker_tasks) == ("needs_person", [f"contact:{SPOUSE}"])
@@ -230,7 +230,7 @@ async def test_a_survivor_the_index_flags_is_contacted_by_a_person_first(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council(survivors=(survivor(SPOUSE, 40, support=True), survivor(EXECUTOR, 45)))
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue)
         seen = await until(handle, lambda t: t.needs_person)
         assert seen.caseworker_tasks == [f"contact:{SPOUSE}"]
@@ -246,7 +246,7 @@ async def test_a_move_waiting_on_someone_who_dies_stops_asking_them(
     bereavement workflow tells the move, which stops asking, hands the step to a caseworker,
     shares nothing more about them, and writes to them no more."""
     council = Council(survivors=(survivor(SPOUSE, 50),))
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         move_event = from_structured({**MOVE, "id": str(uuid.uuid4())})
         move = await time_skipping_env.client.start_workflow(
             MoveWorkflow.run, move_event, id=f"move-{move_event.id}", task_queue=queue
@@ -284,7 +284,7 @@ async def test_a_child_left_with_no_adult_is_contacted_by_a_person_first(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council(survivors=(survivor(SPOUSE, 9),))
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue, household_members=[])
         seen = await until(handle, lambda t: t.needs_person)
         assert seen.caseworker_tasks == [f"contact:{SPOUSE}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -143,9 +144,31 @@ def test_the_plan_command_shows_all_a_death_brings_and_no_personal_data(tmp_path
     lines = result.output.splitlines()
     assert lines[1].strip().startswith("At once: the death is recorded")
     assert "partners to hmrc for tell-us-once" in result.output
-    assert "tell-dwp             does not apply: the informant did not choose" in result.output
+    assert re.search(r"tell-dwp +does not apply: the informant did not choose", result.output)
     assert lines[-1].strip().startswith("Then one summary to the executor")
     for personal in ("Testworth", "Solicitorson", "1938-02-14", "AB4 6LN", "CE000000A"):
+        assert personal not in result.output
+
+
+def test_the_plan_command_shows_the_offers_of_a_birth_and_the_day_of_each_reminder() -> None:
+    # The example's child is born on 1 September 2025: the first day of a school year.
+    result = runner.invoke(app, ["plan", str(EXAMPLES / "birth-registered.json")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # Each step's heading ("  1. library-card  …"), then the line under it.
+    day = {
+        line.split()[1]: lines[i + 1].strip()
+        for i, line in enumerate(lines)
+        if re.match(r"  \d+\. ", line)
+    }
+    assert day["library-card"].startswith("receives: identity, birth")
+    assert "library-card" in next(line for line in lines if "[resident confirms first]" in line)
+    assert day["two-year-old-funding"] == "on 1 January 2028"
+    assert day["three-year-old-entitlement"] == "on 1 January 2029"
+    assert day["reception-window-opens"] == "on 1 September 2029"
+    assert day["reception-window-closing"] == "on 1 January 2030"
+    assert day["school-places-elsewhere"] == "only if: the family moves out of the council's area"
+    for personal in ("Fictionalson", "2025-09-01", "1992-04-30", "AB1 2DF"):
         assert personal not in result.output
 
 

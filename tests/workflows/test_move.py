@@ -51,7 +51,7 @@ async def test_every_step_runs_once_the_resident_confirms(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council()
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue)
         assert (await until(handle, waiting_for_school)).stage == "waiting_for_resident"
         receipt = await handle.execute_update(
@@ -90,7 +90,7 @@ async def test_no_answer_in_time_becomes_a_caseworker_task_and_a_late_answer_is_
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council()
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue)
         await until(handle, waiting_for_school)
         await time_skipping_env.sleep(CONFIRM_WITHIN + timedelta(hours=1))
@@ -116,7 +116,7 @@ async def test_a_denied_share_skips_its_step_with_the_reason_and_the_plan_goes_o
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council(denied={"benefits": "objection_upheld"})
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue, direction="out_of", new_address=None)
         outcome = await handle.result()
         seen = statuses(await timeline(handle))
@@ -142,7 +142,7 @@ async def test_one_movers_objection_stops_only_their_share(
             "date_of_birth": "1982-03-02",
         },
     ]
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(
             time_skipping_env, queue, direction="out_of", new_address=None, movers=adults
         )
@@ -164,7 +164,7 @@ async def test_one_movers_objection_stops_only_their_share(
 
 async def test_a_declined_offer_is_skipped(time_skipping_env: WorkflowEnvironment) -> None:
     council = Council()
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue)
         await until(handle, waiting_for_school)
         await handle.execute_update(
@@ -179,7 +179,7 @@ async def test_a_doubtful_match_waits_for_a_caseworker(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     council = Council(doubtful={1})
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue, direction="out_of", new_address=None)
         seen = await until(handle, lambda t: t.needs_person)
         assert seen.caseworker_tasks == ["match:1"]
@@ -218,7 +218,7 @@ async def test_a_resident_the_notification_service_knows_died_is_not_told_and_it
             resident=PAT, date_of_death=date(2025, 9, 1), workflow_id="death-1", step="index"
         )
     ]
-    async with running(time_skipping_env, council) as queue:
+    async with running(time_skipping_env.client, council) as queue:
         handle = await start(time_skipping_env, queue, movers=[EXAMPLE["data"]["movers"][0]])
         await handle.result()
         seen = await timeline(handle)

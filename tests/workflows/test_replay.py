@@ -19,6 +19,7 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.bereavement import BereavementWorkflow
+from workflows.birth import BirthWorkflow
 from workflows.move import MoveWorkflow
 from workflows.worker import PASSTHROUGH_MODULES
 
@@ -36,7 +37,7 @@ def test_there_are_histories_to_replay() -> None:
 async def test_history_replays_against_the_current_workflow(name: str) -> None:
     history = WorkflowHistory.from_json(name, json.loads(HISTORIES[name]))
     replayer = Replayer(
-        workflows=[MoveWorkflow, BereavementWorkflow],
+        workflows=[MoveWorkflow, BereavementWorkflow, BirthWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)

@@ -15,7 +15,7 @@ import sys
 import sysconfig
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,10 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from contracts import from_structured
-from contracts.timeline import Outcome
 from deploy.local.stack import StackConfig
 from services.common.codec import data_converter, new_key_spec
 from services.common.settings import Settings
 from tests.support import subprocess_env
-from workflows.worker import build_worker
 
 pytestmark = pytest.mark.stack
 
@@ -99,21 +97,25 @@ def codec_server(codec_log: Path, free_port: Callable[[], int]) -> Iterator[str]
 
 
 @pytest.fixture(scope="module")
-async def moved(stack: StackConfig) -> str:
-    """A BirthWorkflow (it needs no other service) run with encrypted payloads; its ID."""
+async def moved(stack: StackConfig) -> AsyncIterator[str]:
+    """The ID of a BirthWorkflow started with encrypted payloads. No worker runs it: its
+    started event holds the encrypted input, which is all these tests read."""
     client = await Client.connect(
         stack.temporal_address,
+        namespace=stack.temporal_namespace,
         data_converter=data_converter(Settings(payload_keys=SecretStr(KEYS))),
     )
     event = from_structured({**EXAMPLE, "id": str(uuid.uuid4()), "source": "/test/codec-cli"})
-    task_queue = f"codec-cli-{uuid.uuid4().hex}"
-    workflow_id = f"codec-cli-{event.id}"
-    async with build_worker(client, task_queue):
-        outcome = await client.execute_workflow(
-            "BirthWorkflow", event, id=workflow_id, task_queue=task_queue, result_type=Outcome
-        )
-    assert outcome.stage == "recorded"
-    return workflow_id
+    handle = await client.start_workflow(
+        "BirthWorkflow",
+        event,
+        id=f"codec-cli-{event.id}",
+        task_queue=f"codec-cli-{uuid.uuid4().hex}",
+    )
+    try:
+        yield handle.id
+    finally:
+        await handle.terminate(reason="test over")
 
 
 def show(stack: StackConfig, workflow_id: str, *codec: str) -> subprocess.CompletedProcess[str]:

@@ -43,7 +43,7 @@ def move_event(event_id: str | None = None, *, subject: str | None = None) -> Cl
 
 
 def birth_event() -> CloudEvent[Any]:
-    """A valid birth event with its own id: its workflow needs no other service to finish."""
+    """A valid birth event with its own id (`finishing_births` runs its workflow to the end)."""
     return from_structured({**BIRTH, "id": str(uuid.uuid4()), "source": "/test/orchestrator"})
 
 

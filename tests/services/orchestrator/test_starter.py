@@ -13,7 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from contracts.temporal import workflow_id_for
 from services.orchestrator.starter import StartResult, TemporalUnavailable, WorkflowStarter
 from tests.services.orchestrator.support import birth_event, move_event
-from workflows.worker import build_worker
+from tests.support.standins import finishing_births
 
 
 def starter(client: Client, task_queue: str, retry_window: float = 30.0) -> WorkflowStarter:
@@ -32,9 +32,9 @@ async def test_starting_twice_makes_one_workflow_and_after_it_closed_none(
     assert await subject.start(event, "BirthWorkflow") is StartResult.STARTED
     assert await subject.start(event, "BirthWorkflow") is StartResult.STARTED  # running: reused
     handle = temporal_client.get_workflow_handle(workflow_id_for(event.source, event.id))
-    async with build_worker(temporal_client, task_queue):
+    async with finishing_births(temporal_client, task_queue):
         outcome = await handle.result()
-    assert outcome["stage"] == "recorded"
+    assert outcome["stage"] == "complete"
     assert await subject.start(event, "BirthWorkflow") is StartResult.ALREADY_DONE
     described = await handle.describe()
     assert described.status == WorkflowExecutionStatus.COMPLETED

@@ -26,7 +26,7 @@ from tests.services.orchestrator.support import (
     move_event,
     settled_count,
 )
-from workflows.worker import build_worker
+from tests.support.standins import finishing_births
 
 pytestmark = pytest.mark.stack
 
@@ -97,7 +97,7 @@ async def test_the_same_event_delivered_again_starts_nothing_new(
     await lane.publish_events(event)
     await eventually(lane.consumed, 60, "first delivery committed")
     handle = temporal_client.get_workflow_handle(workflow_id_for(event.source, event.id))
-    async with build_worker(temporal_client, lane.task_queue):
+    async with finishing_births(temporal_client, lane.task_queue):
         await handle.result()  # closed: a new start would need REJECT_DUPLICATE to refuse it
     await lane.publish_events(event, event)
     await eventually(lane.consumed, 60, "redeliveries committed")
