@@ -1,13 +1,14 @@
-"""Life events end to end, moves and deaths: from publishing each event on Kafka to its
-timeline complete, through every service under `lifeevents run`, next to a raw baseline
+"""Life events end to end, moves, deaths and births: from publishing each event on Kafka to
+its timeline complete (for a birth: to its offers answered and done, when it begins to wait
+for the child's later dates), through every service under `lifeevents run`, next to a raw baseline
 measured in the same run on the same Temporal server: a workflow running the same number of
 no-op activities, one after another (counted from the history of one real event of the kind).
 
-    .venv/bin/python benchmarks/lifeevents.py [--moves 100] [--deaths 50]
+    .venv/bin/python benchmarks/lifeevents.py [--moves 100] [--deaths 50] [--births 50]
 
 Starts `lifeevents run --no-demo` on free ports in a temporary folder, then runs the moves,
-then the deaths, each kind on its own (one untimed event first, to warm every process and
-count the activities; then the batch, published at once; then its baseline).
+the deaths, then the births, each kind on its own (one untimed event first, to warm every
+process and count the activities; then the batch, published at once; then its baseline).
 
 - A move: a different synthetic adult moving within the area (council tax, electoral
   register and benefits act; no school place, so no resident confirmation is awaited).
@@ -26,6 +27,13 @@ count the activities; then the batch, published at once; then its baseline).
   blue badge, library card, parking permit or assisted collection exists for them, so those
   steps run (match, gate, share token, action, ledger) and find nothing to end. The deaths
   are dated five days back and published now.
+- A birth: a different synthetic child (born ten days back, with a valid NHS number) of one
+  parent new to the index, at an address of their own. The library card waits for the
+  family's answer, which the benchmark gives as for a death (accepting); the early-years
+  step acts at once; there is no benefit claim, so the benefits review is only asked
+  about. The workflow then continues as new to wait for the child's dated steps, years
+  ahead: its time is the start of that run (stage `scheduled`), and its activities are
+  those of its first run.
 
 Prints figures; asserts nothing. A death or move that does not complete is shown with its
 stage and every step not done, from its `timeline` query.
@@ -58,7 +66,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+)
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -78,6 +91,7 @@ BIN = Path(sys.executable).parent
 EXAMPLES = REPO_ROOT / "contracts/examples"
 HOUSEHOLD = json.loads((EXAMPLES / "address-changed-household.json").read_text())
 DEATH = json.loads((EXAMPLES / "death-registered.json").read_text())
+BIRTH = json.loads((EXAMPLES / "birth-registered.json").read_text())
 TOLD = ["dwp", "hmrc", "hm_passport_office", "dvla"]
 ANSWERED_STEP = "council-tax-discount"
 # Recent deaths, published now, as a register office sends them (not the example's dates).
@@ -230,6 +244,55 @@ def deaths(indices: range) -> list[CloudEvent[Any]]:
     return events
 
 
+def births(indices: range) -> list[CloudEvent[Any]]:
+    born = date.today() - timedelta(days=10)
+    events = []
+    for i in indices:
+        family = f"Newborn{i:05d}"
+        home = {
+            "lines": [f"{i + 1} Cradle Row"],
+            "town": "Exampletown",
+            "postcode": "AB1 2DF",
+            "uprn": f"9990200{i:05d}",
+        }
+        child = {**BIRTH["data"]["child"], "name": {"given_names": "Bench", "family_name": family}}
+        parent = {
+            "role": "mother",
+            "name": {"given_names": "Parent", "family_name": family},
+            "date_of_birth": f"19{85 + i % 10}-0{1 + i % 9}-1{i % 9}",
+            "address": home,
+        }
+        events.append(
+            from_structured(
+                {
+                    **BIRTH,
+                    "id": str(uuid.uuid4()),
+                    "time": datetime.now(UTC).isoformat(),
+                    "data": {
+                        **BIRTH["data"],
+                        "child": {
+                            **child,
+                            "date_of_birth": born.isoformat(),
+                            "nhs_number": nhs_number(5_000 + i),
+                        },
+                        "parents": [parent],
+                        "informant": {
+                            "capacity": "mother",
+                            "name": parent["name"],
+                            "address": home,
+                        },
+                        "registration": {
+                            **BIRTH["data"]["registration"],
+                            "registered_on": (born + timedelta(days=5)).isoformat(),
+                            "entry_reference": f"BENCH-B-{i:06d}",
+                        },
+                    },
+                }
+            )
+        )
+    return events
+
+
 async def publish(bootstrap: str, events: list[CloudEvent[Any]]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
@@ -293,11 +356,16 @@ class Watched:
 
 
 async def watch(
-    client: Client, ids: list[str], timeout: float, answer: str | None = None
+    client: Client,
+    ids: list[str],
+    timeout: float,
+    answer: str | None = None,
+    settled: str | None = None,
 ) -> Watched:
     """Wait until every workflow has closed (or `timeout`). With `answer`, a workflow whose
     stage is `waiting_for_resident` and whose `timeline` shows that step waiting for the
-    resident is sent the update `confirm`, accepting, once."""
+    resident is sent the update `confirm`, accepting, once. With `settled`, a workflow that
+    has continued as new and reached that stage counts as closed when its run began."""
     watched = Watched()
     deadline = time.monotonic() + timeout
     pending = list(ids)
@@ -309,15 +377,21 @@ async def watch(
             except RPCError:  # not started yet
                 continue
             status = described.status
+            stage = described.typed_search_attributes.get(SearchAttributes.STAGE)
             if status == WorkflowExecutionStatus.COMPLETED and described.close_time:
                 watched.closed[workflow_id] = described.close_time
+            elif (
+                settled is not None
+                and stage == settled
+                and _first_run(described) != (described.run_id)
+            ):
+                watched.closed[workflow_id] = described.start_time
             elif status is not None and status != WorkflowExecutionStatus.RUNNING:
                 watched.ended_otherwise[workflow_id] = status.name
             elif (
                 answer is not None
                 and workflow_id not in watched.answered
-                and described.typed_search_attributes.get(SearchAttributes.STAGE)
-                == "waiting_for_resident"
+                and stage == "waiting_for_resident"
             ):
                 timeline = await handle.query("timeline", result_type=Timeline)
                 if any(
@@ -335,9 +409,16 @@ async def watch(
     return watched
 
 
+def _first_run(described: WorkflowExecutionDescription) -> str:
+    return described.raw_description.workflow_execution_info.first_run_id
+
+
 async def scheduled(client: Client, workflow_id: str) -> Counter[str]:
-    """The activities a workflow scheduled (ActivityTaskScheduled events), by type."""
-    history = client.get_workflow_handle(workflow_id).fetch_history_events()
+    """The activities a workflow's first run scheduled (ActivityTaskScheduled events), by
+    type: all a move's or a death's, and what a birth's did at the birth."""
+    described = await client.get_workflow_handle(workflow_id).describe()
+    first = client.get_workflow_handle(workflow_id, run_id=_first_run(described))
+    history = first.fetch_history_events()
     return Counter(
         [
             e.activity_task_scheduled_event_attributes.activity_type.name
@@ -420,6 +501,7 @@ class Kind:
     about: str
     setup: Callable[[range], list[CloudEvent[Any]]] | None = None
     setup_about: str = ""
+    settled: str | None = None  # the stage at which one that goes on waiting is done
 
 
 MOVES = Kind("moves", moves, None, "1 adult each, no answer awaited")
@@ -431,6 +513,14 @@ DEATHS = Kind(
     f"{ANSWERED_STEP} (accept) as the resident, polling every ~0.5 s",
     moves_in,
     "each household (the one who dies and the spouse) moved in a year before, untimed",
+)
+BIRTHS = Kind(
+    "births",
+    births,
+    "library-card",
+    "1 parent new to the index each; the benchmark accepts the library card as the family, "
+    "polling every ~0.5 s; done when the workflow waits for the child's later dates",
+    settled="scheduled",
 )
 
 
@@ -450,7 +540,7 @@ async def run_kind(client: Client, bootstrap: str, kind: Kind, count: int, first
     [warm] = kind.events(range(first, first + 1))
     await publish(bootstrap, [warm])
     warm_id = workflow_id_for(warm.source, warm.id)
-    watched = await watch(client, [warm_id], 180, kind.answer)
+    watched = await watch(client, [warm_id], 180, kind.answer, kind.settled)
     if warm_id not in watched.closed:
         status = watched.ended_otherwise.get(warm_id, "RUNNING")
         print(f"{kind.name}: the warm-up event did not complete:")
@@ -468,7 +558,7 @@ async def run_kind(client: Client, bootstrap: str, kind: Kind, count: int, first
     published = time.time()
     await publish(bootstrap, batch)
     ids = [workflow_id_for(e.source, e.id) for e in batch]
-    watched = await watch(client, ids, 900, kind.answer)
+    watched = await watch(client, ids, 900, kind.answer, kind.settled)
     latencies = [c.timestamp() - published for c in watched.closed.values()]
     print(
         f"{kind.name}: {count} published at once; {kind.about}; {activities} activities per "
@@ -511,6 +601,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--moves", type=int, default=100)
     parser.add_argument("--deaths", type=int, default=50)
+    parser.add_argument("--births", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lifeevents-bench-") as tmp:
         var = Path(tmp) / "var"
@@ -563,6 +654,7 @@ async def main() -> None:
             bootstrap = env["LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS"]
             await run_kind(client, bootstrap, MOVES, args.moves, 0)
             await run_kind(client, bootstrap, DEATHS, args.deaths, 0)
+            await run_kind(client, bootstrap, BIRTHS, args.births, 0)
         finally:
             run.send_signal(signal.SIGINT)
             try:

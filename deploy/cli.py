@@ -31,7 +31,7 @@ from services.consent.cli import ledger_app
 from services.intake.cli import keys_app
 from services.orchestrator.cli import dlq_app
 from workflows.catalogue import plan_for
-from workflows.lifeevents import AROUND_THE_PLAN, plan_request
+from workflows.lifeevents import AROUND_THE_PLAN, DUE_DATES, plan_request
 
 __all__ = ["app"]
 
@@ -164,6 +164,8 @@ _REASONS = {
     "not_chosen_by_informant": "the informant did not choose to tell them",
 }
 
+_CHANGES = {"moved_out_of_area": "the family moves out of the council's area"}
+
 
 @app.command()
 def plan(
@@ -183,17 +185,22 @@ def plan(
         return
     typer.echo(f"Plan for {made.event_type} {made.event_id} (catalogue {made.catalogue_version})")
     before, after = AROUND_THE_PLAN.get(made.event_type, ((), ()))
+    due = DUE_DATES[made.event_type](event.data) if made.event_type in DUE_DATES else {}
     for line in before:
         typer.echo(f"  {line}")
+    width = max([20, *(len(step.name) for step in made.steps)])
     for number, step in enumerate(made.steps, 1):
         if not step.applies:
-            typer.echo(
-                f"  -  {step.name:<20} does not apply: {_REASONS.get(step.reason, step.reason)}"
-            )
+            why = _REASONS.get(step.reason, step.reason)
+            typer.echo(f"  -  {step.name:<{width}} does not apply: {why}")
             continue
         confirm = "  [resident confirms first]" if step.confirm else ""
         to = f"{step.service} to {step.recipient}" if step.recipient else step.service
-        typer.echo(f"  {number}. {step.name:<20} {to} for {step.purpose}{confirm}")
+        typer.echo(f"  {number}. {step.name:<{width}} {to} for {step.purpose}{confirm}")
+        if step.at in due:
+            typer.echo(f"     on {due[step.at]:%-d %B %Y}")
+        elif step.at is not None:
+            typer.echo(f"     only if: {_CHANGES.get(step.at, step.at)}")
         told = f"tells the resident: {step.notification}" if step.notify else "tells nobody"
         typer.echo(f"     receives: {', '.join(step.categories)}; {told}")
         typer.echo(f"     {step.description}")

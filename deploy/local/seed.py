@@ -10,9 +10,10 @@ account with both liable (`services.counciltax.seed`), both an entry on the elec
 register (`services.electoral.seed`), and the deceased a housing benefit and a council tax
 reduction claim (`services.benefits.seed`), so the council tax, benefits and electoral
 steps of the death have real outcomes too (the spouse survives: the account passes to them
-and the discount is offered). The resident index makes the keys; only the composition root
-may read one service's answer into another's store, so this lives here. Prints counts and
-labels, never names.
+and the discount is offered). The birth example's mother gets a council tax reduction
+claim, so a birth into that household is offered the review of its award. The resident
+index makes the keys; only the composition root may read one service's answer into
+another's store, so this lives here. Prints counts and labels, never names.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import asyncio
 from contracts import DeathRegisteredV1, from_structured
 from contracts.people import PersonName
 from contracts.residents import MatchResult
-from services.benefits.seed import seed_death_example
+from services.benefits.seed import seed_birth_example, seed_death_example
 from services.benefits.store import BenefitStore
 from services.common.council import CouncilSettings
 from services.common.logging import configure_logging
@@ -35,9 +36,10 @@ from services.registers.store import RegistersStore
 from services.residents.index import open_index
 from services.residents.seed import seed_demo
 
-__all__ = ["DECEASED_LABEL", "seed_demo_data"]
+__all__ = ["BIRTH_PARENT_LABEL", "DECEASED_LABEL", "seed_demo_data"]
 
 DECEASED_LABEL = "death-registered/deceased"
+BIRTH_PARENT_LABEL = "birth-registered/parents[0]"
 
 
 async def seed_demo_data(settings: CouncilSettings) -> dict[str, int]:
@@ -56,6 +58,9 @@ async def seed_demo_data(settings: CouncilSettings) -> dict[str, int]:
             registers, [deceased] if deceased else []
         )
     added |= await _seed_death_household(settings, report)
+    mother = report[BIRTH_PARENT_LABEL].resident
+    async with await BenefitStore.open(settings.database_url("benefits")) as benefits:
+        added["benefit_claims_added"] += await seed_birth_example(benefits, mother) if mother else 0
     return added
 
 

@@ -7,8 +7,10 @@ Resident keys are made by the resident index, so to see a change of circumstance
 demo, seed a claim for the key of a mover (`lifeevents` shows keys, never names).
 `seed_death_example(store, deceased)` gives the deceased of
 `contracts/examples/death-registered.json` a housing benefit and a council tax reduction
-claim (fixed references, so seeding again adds nothing); `python -m deploy.local.seed` does
-so with the key the resident index gave them.
+claim, and `seed_birth_example(store, parent)` the first parent of
+`contracts/examples/birth-registered.json` a council tax reduction claim (fixed references,
+so seeding again adds nothing); `python -m deploy.local.seed` does so with the keys the
+resident index gave them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from datetime import date
 from services.benefits.store import BenefitStore, Claim, ClaimKind
 from services.common.council import CouncilSettings, new_reference
 
-__all__ = ["DEATH_EXAMPLE_CLAIMS", "DEMO_CLAIMS", "main", "seed_claims", "seed_death_example"]
+__all__ = [
+    "BIRTH_EXAMPLE_CLAIM",
+    "DEATH_EXAMPLE_CLAIMS",
+    "DEMO_CLAIMS",
+    "main",
+    "seed_birth_example",
+    "seed_claims",
+    "seed_death_example",
+]
 
 DEMO_CLAIMS: tuple[Claim, ...] = (
     Claim("HB-DEMO000001", "res_demoClaimant000000001", "housing_benefit", date(2023, 4, 3)),
@@ -35,6 +45,9 @@ DEATH_EXAMPLE_CLAIMS: tuple[tuple[str, ClaimKind], ...] = (
     ("CTR-DEMO000012", "council_tax_reduction"),
 )
 
+# The claim of the birth example's first parent: a new child changes the award.
+BIRTH_EXAMPLE_CLAIM = "CTR-DEMO000021"
+
 
 async def seed_death_example(store: BenefitStore, deceased: str) -> int:
     """The death example's claims, held by `deceased`; returns how many were added."""
@@ -44,6 +57,12 @@ async def seed_death_example(store: BenefitStore, deceased: str) -> int:
             for reference, kind in DEATH_EXAMPLE_CLAIMS
         ]
     )
+
+
+async def seed_birth_example(store: BenefitStore, parent: str) -> int:
+    """The birth example's household's claim, held by `parent`; returns how many were added."""
+    claim = Claim(BIRTH_EXAMPLE_CLAIM, parent, "council_tax_reduction", date(2022, 6, 6))
+    return await store.add_claims([claim])
 
 
 async def seed_claims(store: BenefitStore, residents: list[str] | None = None) -> int:
