@@ -383,7 +383,7 @@ async def watch(
             elif (
                 settled is not None
                 and stage == settled
-                and _first_run(described) != (described.run_id)
+                and _first_run(described) != described.run_id
             ):
                 watched.closed[workflow_id] = described.start_time
             elif status is not None and status != WorkflowExecutionStatus.RUNNING:
