@@ -28,7 +28,7 @@ from pydantic_core import from_json
 
 from contracts.base import ContractModel
 from contracts.errors import ContractViolation, Violation, rule_error
-from contracts.events.common import Payload
+from contracts.events.common import EventId, Payload, Source
 from contracts.identifiers import is_valid_nhs_number, is_valid_ni_number
 from contracts.registry import payload_model, schema_uri
 
@@ -58,8 +58,6 @@ _PARTITIONKEY_HEADER: Final = "ce_partitionkey"
 
 PayloadT = TypeVar("PayloadT", bound=Payload)
 
-_PRINTABLE = r"^[\x21-\x7e]+$"
-
 
 def _opaque_subject(value: str) -> str:
     # The subject becomes the Kafka key, which the DESIGN rules keep free of personal data.
@@ -70,16 +68,6 @@ def _opaque_subject(value: str) -> str:
     return value
 
 
-EventId = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=128, pattern=_PRINTABLE),
-    Field(description="Unique per source; producers use a UUID. Reused on re-send."),
-]
-Source = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=256, pattern=_PRINTABLE),
-    Field(description="URI-reference of the producing system, e.g. /register-office/gro."),
-]
 EventType = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)+\.v[1-9][0-9]*$"),

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, model_validator
 from contracts.addresses import NEW_ADDRESS_REQUIRED, UkAddress
 from contracts.base import ContractModel
 from contracts.dates import DateOfBirth, PastDate
+from contracts.events.common import EventReference
 from contracts.identifiers import NationalInsuranceNumber, NhsNumber
 from contracts.keys import Direction, ReasonCode, ResidentKey, StepName, WorkflowId
 from contracts.people import ContactDetails, PersonName
@@ -34,6 +35,7 @@ __all__ = [
     "DeathRecord",
     "Flag",
     "Household",
+    "LifeEventReport",
     "MatchOutcome",
     "MatchResult",
     "MatchRule",
@@ -41,7 +43,9 @@ __all__ = [
     "MoveRecord",
     "PersonDetails",
     "PreferenceUpdate",
+    "ReportKind",
     "Resident",
+    "SameEvent",
     "SupportFlag",
     "Survivor",
     "default_channels",
@@ -340,3 +344,42 @@ class CaseworkerDecision(ContractModel):
         if (self.decision == "link") != (self.resident is not None):
             raise DECISION_RESIDENT.error()
         return self
+
+
+ReportKind = Literal["move", "death", "birth"]
+Difference = Literal["new_address", "date_of_death", "date_of_birth"]
+
+
+class LifeEventReport(ContractModel):
+    """One report of a life event, as the index compares it with the reports before it
+    (`residents.claim_report`; the rule is in `services/residents/sameness.py`). Idempotent
+    on `workflow_id`: one report per workflow."""
+
+    kind: ReportKind
+    event: EventReference
+    residents: tuple[ResidentKey, ...] = Field(
+        min_length=1,
+        max_length=20,
+        description="Whom it is about, matched: the movers, the deceased, the child.",
+    )
+    on: date = Field(description="The move date, the date of death or the date of birth.")
+    new_address: UkAddress | None = Field(
+        default=None, description="A move's new address (none: out of the area, not known)."
+    )
+    workflow_id: WorkflowId
+
+
+class SameEvent(ContractModel):
+    """Whether a report is the first of its life event, another report of one already
+    reported (`same`: nothing is done twice), or one that contradicts it (`contradicts`:
+    a caseworker decides, automation does not)."""
+
+    verdict: Literal["first", "same", "contradicts"]
+    first: EventReference = Field(description="The first report's event (this one's if first).")
+    first_workflow: WorkflowId
+    differences: tuple[Difference, ...] = Field(
+        default=(), description="`contradicts`: what the first report says otherwise."
+    )
+    added: tuple[ResidentKey, ...] = Field(
+        default=(), description="`same`: the residents this report adds to the first's."
+    )

@@ -63,12 +63,14 @@ from contracts.residents import (
     DeathHousehold,
     DeathRecord,
     Household,
+    LifeEventReport,
     MatchResult,
     MoveNotice,
     MoveRecord,
     PersonDetails,
     PreferenceUpdate,
     Resident,
+    SameEvent,
     SupportFlag,
     Survivor,
 )
@@ -83,6 +85,7 @@ from contracts.shares import (
     PersonIdentity,
 )
 from contracts.timeline import (
+    AlsoReported,
     Confirmation,
     MatchDecision,
     Outcome,
@@ -162,6 +165,8 @@ _ALL = (
         ("name_characters", "date_in_future"),
     ),
     Shape("lifeevents.residents.support-flag.v1", SupportFlag),
+    Shape("lifeevents.residents.life-event-report.v1", LifeEventReport),
+    Shape("lifeevents.residents.same-event.v1", SameEvent),
     Shape("lifeevents.residents.preference-update.v1", PreferenceUpdate),
     Shape("lifeevents.residents.resident.v1", Resident, _CONTACT),
     Shape("lifeevents.residents.contact-plan.v1", ContactPlan),
@@ -170,12 +175,13 @@ _ALL = (
     # life-event workflows
     Shape("lifeevents.workflow.plan-request.v1", PlanRequest),
     Shape("lifeevents.workflow.plan.v2", Plan),
-    Shape("lifeevents.workflow.timeline.v1", Timeline),
+    Shape("lifeevents.workflow.timeline.v2", Timeline),
     Shape("lifeevents.workflow.confirmation.v1", Confirmation),
     Shape("lifeevents.workflow.match-decision.v1", MatchDecision),
     Shape("lifeevents.workflow.receipt.v1", Receipt),
-    Shape("lifeevents.workflow.outcome.v1", Outcome),
+    Shape("lifeevents.workflow.outcome.v2", Outcome),
     Shape("lifeevents.workflow.move-notice.v1", MoveNotice),
+    Shape("lifeevents.workflow.also-reported.v1", AlsoReported),
     # organisations outside the council (Tell Us Once)
     Shape(DEATH_NOTICE_SHAPE, DeathNotice, ("name_characters",)),
 )
@@ -189,8 +195,8 @@ PARTS: Mapping[type[ContractModel], str] = MappingProxyType(
         ResidentShare: "lifeevents.action.service-action.v1",
         PlannedStep: "lifeevents.workflow.plan.v2",
         Survivor: "lifeevents.residents.death-household.v1",
-        TimelineEntry: "lifeevents.workflow.timeline.v1",
-        PersonStatus: "lifeevents.workflow.timeline.v1",
+        TimelineEntry: "lifeevents.workflow.timeline.v2",
+        PersonStatus: "lifeevents.workflow.timeline.v2",
     }
 )
 """Models published only inside another shape's schema (under its ``$defs``): part → shape."""
@@ -199,6 +205,11 @@ RETIRED: Mapping[str, str] = MappingProxyType(
     {
         # Its activity was a list of every activity, so each new one broke it; v2 names one.
         "lifeevents.workflow.plan.v1": "lifeevents.workflow.plan.v2",
+        # Other reports of the same life event (issue 12) are merged into the first: the
+        # timeline lists them and an outcome names the event it was merged into. Readers
+        # that forbid unknown fields would refuse either, so each is a new version.
+        "lifeevents.workflow.timeline.v1": "lifeevents.workflow.timeline.v2",
+        "lifeevents.workflow.outcome.v1": "lifeevents.workflow.outcome.v2",
     }
 )
 """Published shapes no longer produced → the shape that replaced them. Their snapshots stay

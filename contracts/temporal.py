@@ -62,6 +62,7 @@ class Activity(StrEnum):
     HOUSEHOLD_AFTER_DEATH = "residents.household_after_death"
     RECORD_BIRTH = "residents.record_birth"
     REMINDERS_FOR = "residents.reminders_for"
+    CLAIM_REPORT = "residents.claim_report"
     # council services
     COUNCIL_TAX_RECORD_MOVE = "council_tax.record_move"
     COUNCIL_TAX_RECORD_DEATH = "council_tax.record_death"
@@ -104,6 +105,7 @@ ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
         Activity.HOUSEHOLD_AFTER_DEATH: TaskQueue.RESIDENTS,
         Activity.RECORD_BIRTH: TaskQueue.RESIDENTS,
         Activity.REMINDERS_FOR: TaskQueue.RESIDENTS,
+        Activity.CLAIM_REPORT: TaskQueue.RESIDENTS,
         Activity.COUNCIL_TAX_RECORD_MOVE: TaskQueue.COUNCIL_TAX,
         Activity.COUNCIL_TAX_RECORD_DEATH: TaskQueue.COUNCIL_TAX,
         Activity.COUNCIL_TAX_SINGLE_PERSON_DISCOUNT: TaskQueue.COUNCIL_TAX,

@@ -14,9 +14,11 @@ from typing import Literal
 from pydantic import Field
 
 from contracts.base import ContractModel
+from contracts.events.common import EventReference
 from contracts.keys import ResidentKey
 
 __all__ = [
+    "AlsoReported",
     "Confirmation",
     "MatchDecision",
     "Outcome",
@@ -60,6 +62,15 @@ class TimelineEntry(ContractModel):
     )
 
 
+class AlsoReported(ContractModel):
+    """Signal `also_reported` to the workflow of a life event's first report: another source
+    reported it too (`workflow_id`, with the residents it added, who were acted on there)."""
+
+    event: EventReference
+    workflow_id: str
+    added: tuple[ResidentKey, ...] = ()
+
+
 class Timeline(ContractModel):
     """The `timeline` query's answer: the stage, whether a person is needed, one entry per
     step, and the open caseworker tasks."""
@@ -69,6 +80,10 @@ class Timeline(ContractModel):
     needs_person: bool
     entries: list[TimelineEntry]
     caseworker_tasks: list[str]
+    also_reported: list[AlsoReported] = Field(
+        default_factory=list,
+        description="Other reports of this life event, from other sources, merged into it.",
+    )
 
 
 class Confirmation(ContractModel):
@@ -99,3 +114,8 @@ class Outcome(ContractModel):
     type: str
     id: str
     stage: str
+    merged_into: EventReference | None = Field(
+        default=None,
+        description="The event this one was another report of (stage `merged`), or the one "
+        "it contradicted (stage `contradicted`, decided by a caseworker).",
+    )

@@ -8,7 +8,9 @@ What is particular to a death:
    consent gate (every token about them says so, and services open nothing new on one)
    and the notification service (it refuses them on every channel). Running workflows that
    recorded a step about the deceased (a move waiting on their answer) are signalled, and
-   stop asking them.
+   stop asking them. Before that, the death is compared with the deaths reported before
+   (the index's sameness rule): another report of the same death does nothing, and one
+   that gives another date of death is a caseworker's to settle.
 2. The plan, from who remains at the address as the index knows them (`adults_remaining`)
    and which organisations the informant chose (`tell_<code>`); the informant's agreement
    is recorded with the gate as the basis for telling each organisation chosen.
@@ -87,6 +89,7 @@ AROUND_THE_PLAN = (
 
 # Patches, in the order they were added. Histories recorded before each still replay.
 _ACTS_ON_A_DEATH = "bereavement-acts-on-a-death"
+_SAME_DEATH_ONCE = "same-death-once"
 
 _SUMMARY_STEP = "summary"
 _SUMMARY_TEMPLATE = "death.summary"
@@ -107,6 +110,12 @@ class BereavementWorkflow(LifeEventPipeline):
                 *(PersonDetails.of(m, address=death.deceased.last_address) for m in members),
             ]
         )
+        if workflow.patched(_SAME_DEATH_ONCE):
+            same = await self.recognise("death", event, [deceased], death.deceased.date_of_death)
+            if same.verdict == "contradicts":
+                return await self.contradicted(event, same)
+            if same.verdict == "same":
+                return await self.merged(event, same)
         household = await self._record_death(death, deceased)
         survivors = household.survivors
         # Only now, the death recorded: an executor known by name alone may wait for a

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts import AddressChangedV1, CloudEvent
     from contracts.events.move import Mover
     from contracts.plan import Fact, PlannedStep
-    from contracts.residents import Household, MoveNotice, MoveRecord, PersonDetails
+    from contracts.residents import Household, MoveNotice, MoveRecord, PersonDetails, SameEvent
     from contracts.shares import (
         ADULT_AGE,
         HouseholdPlace,
@@ -43,6 +43,7 @@ SCHOOL_AGE = range(4, 16)  # reception (rising fives) to year 11
 
 # Patches, in the order they were added. Histories recorded before each still replay.
 _TELLS_REMINDERS = "move-tells-reminders"
+_SAME_MOVE_ONCE = "same-move-once"
 
 
 @workflow.defn
@@ -54,6 +55,19 @@ class MoveWorkflow(LifeEventPipeline):
         residents = await self.match(
             [PersonDetails.of(mover, address=move.old_address) for mover in move.movers]
         )
+        movers = list(zip(residents, move.movers, strict=True))
+        same: SameEvent | None = None
+        if workflow.patched(_SAME_MOVE_ONCE):
+            same = await self.recognise("move", event, residents, move.move_date, move.new_address)
+            if same.verdict == "contradicts":
+                return await self.contradicted(event, same)
+            if same.verdict == "same":
+                # Another report of a move already handled: only the movers it adds (whom
+                # the first report did not name) are acted on here.
+                movers = [(r, m) for r, m in movers if r in same.added]
+                if not movers:
+                    return await self.merged(event, same)
+        residents = tuple(r for r, _ in movers)
         household: Household = await self._call(
             Activity.RECORD_MOVE,
             MoveRecord(
@@ -67,17 +81,21 @@ class MoveWorkflow(LifeEventPipeline):
             Household,
         )
         if workflow.patched(_TELLS_REMINDERS):
-            await self._tell_reminders(move, residents)
+            await self._tell_reminders(move, movers)
         self._set_stage("acting")
         for step in plan.active:
             people = [
                 Sharing(resident, mover_data(step, move, mover, household), _is_adult(move, mover))
-                for resident, mover in zip(residents, move.movers, strict=True)
+                for resident, mover in movers
             ]
             await self.carry_out(step, event, people)
+        if same is not None and same.verdict == "same":
+            return await self.merged(event, same)
         return await self.finish(event)
 
-    async def _tell_reminders(self, move: AddressChangedV1, residents: Sequence[str]) -> None:
+    async def _tell_reminders(
+        self, move: AddressChangedV1, movers: Sequence[tuple[str, Mover]]
+    ) -> None:
         """Each workflow holding a mover's reminders (a birth's) learns where they live now.
         Only children have them: an adult's move is nobody's signal."""
         children = [
@@ -87,7 +105,7 @@ class MoveWorkflow(LifeEventPipeline):
                 move_date=move.move_date,
                 new_address=move.new_address,
             )
-            for resident, mover in zip(residents, move.movers, strict=True)
+            for resident, mover in movers
             if not _is_adult(move, mover)
         ]
         if not children:

@@ -11,6 +11,10 @@ each step's data per person. The pipeline gives it
 - the step: (resident confirms) → consent gate, one decision per person → the service's
   action with each allowed person's data and share token → each share recorded on the
   ledger → each person to be told is notified;
+- the same life event reported by many systems (`recognise`, the index's sameness rule):
+  another report of it does nothing twice (`merged`: its timeline says which workflow
+  handled it, and that workflow is told, signal `also_reported`); one that contradicts it
+  is a caseworker task, not an action (`contradicted`);
 - word of a death (signal `resident_deceased`, from the bereavement workflow): the
   deceased is no longer asked to confirm anything, nor shared about, nor written to, and
   their timeline says so. Services and notifications refuse them anyway; this keeps the
@@ -23,17 +27,19 @@ others' shares standing, and both show on the timeline.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import CloudEvent
     from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
+    from contracts.addresses import UkAddress
     from contracts.consent import (
         Decision,
         ShareCompletion,
@@ -41,12 +47,22 @@ with workflow.unsafe.imports_passed_through():
         ShareRecorded,
         ShareRequest,
     )
+    from contracts.events.common import EventReference
     from contracts.notifications import Notification
     from contracts.plan import Fact, Plan, PlannedStep, PlanRequest
-    from contracts.residents import CaseworkerDecision, ContactPlan, MatchResult, PersonDetails
+    from contracts.residents import (
+        CaseworkerDecision,
+        ContactPlan,
+        LifeEventReport,
+        MatchResult,
+        PersonDetails,
+        ReportKind,
+        SameEvent,
+    )
     from contracts.shares import data_hash
-    from contracts.temporal import ACTIVITY_QUEUE, Activity, SearchAttributes
+    from contracts.temporal import ACTIVITY_QUEUE, Activity, SearchAttributes, TaskQueue
     from contracts.timeline import (
+        AlsoReported,
         Confirmation,
         MatchDecision,
         Outcome,
@@ -58,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 __all__ = [
+    "ALSO_REPORTED",
     "CASEWORKER_WITHIN",
     "CONFIRM_WITHIN",
     "RESIDENT_DECEASED",
@@ -71,9 +88,15 @@ CASEWORKER_WITHIN = timedelta(days=5)
 RESIDENT_DECEASED = "resident_deceased"
 """The signal that tells a running life-event workflow one of its residents has died."""
 
+ALSO_REPORTED = "also_reported"
+"""The signal that tells the workflow of a life event's first report that another source
+reported it too."""
+
 # Patches, in the order they were added. Histories recorded before each still replay.
 _STAGE_WHILE_WAITING = "stage-while-waiting-for-resident"
 _DECISION_PER_PERSON = "decision-per-person"
+
+_REPORT_STEP = "same-event"
 
 _QUICK = timedelta(seconds=30)
 # A refusal from the gate or a receiver is an answer, not a fault: never retried.
@@ -105,6 +128,7 @@ class LifeEventPipeline:
         self._confirmations: dict[str, bool] = {}
         self._match_decisions: dict[int, MatchDecision] = {}
         self._deceased: set[str] = set()
+        self._also_reported: list[AlsoReported] = []
 
     # -- what ops, residents and caseworkers see ------------------------------------------
 
@@ -116,6 +140,7 @@ class LifeEventPipeline:
             needs_person=bool(self._tasks),
             entries=list(self._entries.values()),
             caseworker_tasks=list(self._tasks),
+            also_reported=list(self._also_reported),
         )
 
     @workflow.update
@@ -138,6 +163,11 @@ class LifeEventPipeline:
     @workflow.signal(name=RESIDENT_DECEASED)
     def resident_deceased(self, resident: str) -> None:
         self._deceased.add(resident)
+
+    @workflow.signal(name=ALSO_REPORTED)
+    def also_reported(self, report: AlsoReported) -> None:
+        if report not in self._also_reported:
+            self._also_reported.append(report)
 
     @workflow.update
     def decide_match(self, decision: MatchDecision) -> Receipt:
@@ -228,6 +258,81 @@ class LifeEventPipeline:
             assert resolved.resident is not None
             keys.append(resolved.resident)
         return tuple(keys)
+
+    async def recognise(
+        self,
+        kind: ReportKind,
+        event: CloudEvent[Any],
+        residents: Sequence[str],
+        on: date,
+        new_address: UkAddress | None = None,
+    ) -> SameEvent:
+        """Whether this is the first report of its life event, another report of one
+        already handled, or one that contradicts it (the index's sameness rule). The
+        workflow of the first report is told of another (signal `also_reported`)."""
+        same: SameEvent = await self._call(
+            Activity.CLAIM_REPORT,
+            LifeEventReport(
+                kind=kind,
+                event=EventReference(source=event.source, id=event.id),
+                residents=tuple(dict.fromkeys(residents)),
+                on=on,
+                new_address=new_address,
+                workflow_id=workflow.info().workflow_id,
+            ),
+            SameEvent,
+        )
+        if same.verdict == "same":
+            # One that has finished fails the signal: its timeline is complete as it is.
+            with suppress(FailureError):
+                await workflow.get_external_workflow_handle(same.first_workflow).signal(
+                    ALSO_REPORTED,
+                    AlsoReported(
+                        event=EventReference(source=event.source, id=event.id),
+                        workflow_id=workflow.info().workflow_id,
+                        added=same.added,
+                    ),
+                )
+        return same
+
+    async def merged(self, event: CloudEvent[Any], same: SameEvent) -> Outcome:
+        """Another report of a life event already handled: every step not done here (for
+        the people it adds) says which workflow has it; nothing is done twice."""
+        self._skip_open_steps("already_handled", same)
+        await self.settle()
+        self._set_stage("merged")
+        return Outcome(type=event.type, id=event.id, stage=self._stage, merged_into=same.first)
+
+    async def contradicted(self, event: CloudEvent[Any], same: SameEvent) -> Outcome:
+        """A report that contradicts the first report of its life event (another new
+        address, another date of death): a caseworker settles it (with the sources: a
+        correction or a withdrawal of one of them); automation acts on neither."""
+        self._skip_open_steps("contradicts_earlier_report", same)
+        self._open_task(f"contradiction:{same.first_workflow}")
+        await self.settle()
+        self._set_stage("contradicted")
+        return Outcome(type=event.type, id=event.id, stage=self._stage, merged_into=same.first)
+
+    def _skip_open_steps(self, reason: str, same: SameEvent) -> None:
+        """Every step still open says why not here, and where instead; so does the entry
+        for the report itself ("already handled, see …")."""
+        references = {"handled_by": same.first_workflow}
+        if same.differences:
+            references["differs"] = ",".join(same.differences)
+        self._entries[_REPORT_STEP] = TimelineEntry(
+            step=_REPORT_STEP,
+            service=TaskQueue.RESIDENTS,
+            status=StepStatus.SKIPPED,
+            reason=reason,
+            references={
+                **references,
+                "first_source": same.first.source,
+                "first_event_id": same.first.id,
+            },
+        )
+        for entry in self.entries:
+            if entry.status in (StepStatus.WAITING, StepStatus.WAITING_FOR_RESIDENT):
+                self._update(entry.step, StepStatus.SKIPPED, reason=reason, references=references)
 
     async def carry_out(
         self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]

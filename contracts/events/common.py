@@ -11,7 +11,36 @@ from contracts.base import ContractModel
 from contracts.dates import PastDate
 from contracts.errors import rule_error
 
-__all__ = ["Payload", "Reference", "Registration", "check_registered_after"]
+__all__ = [
+    "EventId",
+    "EventReference",
+    "Payload",
+    "Reference",
+    "Registration",
+    "Source",
+    "check_registered_after",
+]
+
+
+_PRINTABLE = r"^[\x21-\x7e]+$"
+
+EventId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=_PRINTABLE),
+    Field(description="Unique per source; producers use a UUID. Reused on re-send."),
+]
+Source = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256, pattern=_PRINTABLE),
+    Field(description="URI-reference of the producing system, e.g. /register-office/gro."),
+]
+
+
+class EventReference(ContractModel):
+    """Which event: the CloudEvent's `source` and `id`, which name it whoever delivers it."""
+
+    source: Source
+    id: EventId
 
 
 class Payload(ContractModel):

@@ -42,6 +42,7 @@ from contracts import (
     from_structured,
     payload_model,
 )
+from contracts.events.common import EventReference
 from contracts.schema import envelope_schema
 from services.common.temporal import connect
 from services.intake.deadletters import DeadLetterIndex
@@ -177,8 +178,9 @@ class StatusOut(BaseModel):
     id: str
     status: EventState = Field(
         description="accepted: the intake wrote it to Kafka, no workflow yet; running (see "
-        "stage); completed; failed (also terminated, timed out, cancelled); dead_lettered "
-        "(see reason)."
+        "stage); completed; merged and contradicted (another report of a life event already "
+        "reported: see merged_into); failed (also terminated, timed out, cancelled); "
+        "dead_lettered (see reason)."
     )
     type: str | None = None
     stage: str | None = Field(default=None, description="While running: the current stage.")
@@ -187,6 +189,12 @@ class StatusOut(BaseModel):
     )
     accepted_at: datetime | None = Field(
         default=None, description="When the intake took it, if it came through the intake."
+    )
+    merged_into: EventReference | None = Field(
+        default=None,
+        description="merged: the event this one was another report of, which was acted on "
+        "(nothing was done twice); contradicted: the event it contradicted (a caseworker "
+        "settled it, nothing was done automatically).",
     )
 
 
@@ -681,6 +689,7 @@ def create_app(settings: IntakeSettings, *, intake_factory: IntakeFactory | None
             stage=status.stage,
             reason=status.reason,
             accepted_at=status.accepted_at,
+            merged_into=status.merged_into,
         )
 
     @app.get(

@@ -15,7 +15,9 @@ from enum import StrEnum
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.events.common import EventReference
 from contracts.temporal import SearchAttributes, workflow_id_for
+from contracts.timeline import Outcome
 from services.intake.store import IntakeStore
 
 __all__ = ["EventState", "EventStatus", "StatusReader", "StatusUnavailable"]
@@ -25,6 +27,8 @@ class EventState(StrEnum):
     ACCEPTED = "accepted"  # the intake wrote it to Kafka; no workflow yet
     RUNNING = "running"
     COMPLETED = "completed"
+    MERGED = "merged"  # another report of a life event already handled: nothing done twice
+    CONTRADICTED = "contradicted"  # contradicted the first report: a caseworker settled it
     FAILED = "failed"  # failed, terminated, timed out or cancelled
     DEAD_LETTERED = "dead_lettered"
 
@@ -46,6 +50,12 @@ class EventStatus:
     stage: str | None = None  # RUNNING: the workflow's LifeEventStage search attribute
     reason: str | None = None  # DEAD_LETTERED: the DLQ reason code; FAILED: how it ended
     accepted_at: datetime | None = None
+    merged_into: EventReference | None = None  # MERGED, CONTRADICTED: the first report
+
+
+# A workflow that completed without acting, because its event was another report of one
+# already handled: to its source, not "completed" (it did nothing), but what became of it.
+_NOT_ACTED = {EventState.MERGED.value: EventState.MERGED, "contradicted": EventState.CONTRADICTED}
 
 
 class StatusUnavailable(Exception):
@@ -81,6 +91,16 @@ class StatusReader:
                 state, stage, reason = EventState.FAILED, None, _FAILED[status]
             elif status == WorkflowExecutionStatus.COMPLETED:
                 state, stage, reason = EventState.COMPLETED, None, None
+                outcome = await self._outcome(handle.id)
+                if outcome is not None and outcome.stage in _NOT_ACTED:
+                    return EventStatus(
+                        source,
+                        event_id,
+                        _NOT_ACTED[outcome.stage],
+                        event_type,
+                        accepted_at=accepted_at,
+                        merged_into=outcome.merged_into,
+                    )
             else:  # running, or continued as new (the newest run is described, so: running)
                 state, stage, reason = (
                     EventState.RUNNING,
@@ -105,3 +125,21 @@ class StatusReader:
                 source, event_id, EventState.ACCEPTED, event_type, accepted_at=accepted_at
             )
         return None
+
+    async def _outcome(self, workflow_id: str) -> Outcome | None:
+        """What a completed life-event workflow returned (its close event alone is read);
+        None for a workflow that returns something else."""
+        try:
+            outcome = await asyncio.wait_for(
+                self.temporal.get_workflow_handle(workflow_id, result_type=Outcome).result(
+                    rpc_timeout=timedelta(seconds=self.timeout)
+                ),
+                self.timeout + 1,
+            )
+        except RPCError as error:
+            raise StatusUnavailable(error.status.name) from None
+        except TimeoutError as error:
+            raise StatusUnavailable(type(error).__name__) from None
+        except Exception:
+            return None
+        return outcome if isinstance(outcome, Outcome) else None

@@ -46,11 +46,13 @@ from contracts.residents import (
     DeathHousehold,
     DeathRecord,
     Household,
+    LifeEventReport,
     MatchResult,
     MoveRecord,
     PersonDetails,
     PreferenceUpdate,
     Resident,
+    SameEvent,
     SupportFlag,
 )
 from contracts.temporal import Activity
@@ -157,6 +159,15 @@ class ResidentActivities:
         key is not an error, it has no reminders."""
         return await self.index.reminders_for(residents)
 
+    @activity.defn(name=Activity.CLAIM_REPORT)
+    async def claim_report(self, report: LifeEventReport) -> SameEvent:
+        """Whether this report of a life event is its first, another report of it, or one
+        that contradicts the first (`sameness.py`)."""
+        try:
+            return await self.index.claim_report(report)
+        except ResidentIndexError as error:
+            raise _refused(error) from None
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -170,4 +181,5 @@ class ResidentActivities:
             self.contact_for,
             self.household_after_death,
             self.reminders_for,
+            self.claim_report,
         ]

@@ -29,17 +29,20 @@ from contracts.residents import (
     DeathHousehold,
     DeathRecord,
     Household,
+    LifeEventReport,
     MatchResult,
     MoveRecord,
     PersonDetails,
     PreferenceUpdate,
     Resident,
+    SameEvent,
     SupportFlag,
     Survivor,
     default_channels,
 )
 from contracts.shares import age_on
 from services.residents.matching import Candidate, decide, identifiers_of, name_key
+from services.residents.sameness import compare
 from services.residents.store import ResidentStore
 
 __all__ = [
@@ -347,6 +350,45 @@ class ResidentIndex:
             workflows = await self.store.first_workflows(conn, keys, "record_birth")
         log.info("residents.reminders_found", residents=len(keys), workflows=len(workflows))
         return workflows
+
+    # --- reports of the same life event -------------------------------------------------
+
+    async def claim_report(self, report: LifeEventReport) -> SameEvent:
+        """Whether `report` is the first of its life event, the same as an earlier one, or
+        contradicts one (the rule: `sameness.py`), and remember it for the reports after
+        it. Writers are serialised, so of two reports of one life event made at the same
+        moment exactly one is first. Idempotent on the report's workflow."""
+        kind = "claim_report"
+        async with self.store.writing() as conn:
+            stored = await self.store.step_result(conn, report.workflow_id, "report", kind)
+            if stored is not None:
+                return SameEvent.model_validate_json(stored)
+            for key in report.residents:
+                await self._require(conn, key)
+            earlier = await self.store.first_reports(conn, report.kind, report.residents)
+            same = compare(report, earlier)
+            await self.store.record_report(conn, report, first_workflow=same.first_workflow)
+            await self.store.record_step(
+                conn, report.workflow_id, "report", kind, same.model_dump_json()
+            )
+            await self.store.record_step_residents(
+                conn, report.workflow_id, "report", kind, report.residents
+            )
+            # The residents it adds are the first report's life event's now (its workflow is
+            # told): a later report about them alone is of the same event too.
+            await self.store.record_step_residents(
+                conn, same.first_workflow, "report", kind, same.added
+            )
+        log.info(
+            "residents.report_claimed",
+            kind=report.kind,
+            verdict=same.verdict,
+            differences=list(same.differences),
+            added=len(same.added),
+            workflow_id=report.workflow_id,
+            first_workflow=same.first_workflow,
+        )
+        return same
 
     # --- flags ----------------------------------------------------------------------------
 

@@ -50,11 +50,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import ColumnElement
 
 from contracts.addresses import UkAddress
+from contracts.events.common import EventReference
 from contracts.people import ContactDetails, PersonName
-from contracts.residents import Channel, Flag
+from contracts.residents import Channel, Flag, LifeEventReport
 from contracts.shares import ADULT_AGE, age_on
 from services.common.database import Store
 from services.residents.matching import Candidate, name_key
+from services.residents.sameness import Earlier
 
 __all__ = [
     "ResidentStore",
@@ -66,6 +68,7 @@ __all__ = [
     "match_requests",
     "metadata",
     "names",
+    "reports",
     "residences",
     "residents",
     "step_residents",
@@ -185,6 +188,23 @@ match_requests = Table(
     metadata,
     Column("request", String(400), primary_key=True),
     Column("results", Text, nullable=False),
+)
+
+# Each report of a life event (one per workflow, `residents.claim_report`): what the
+# sameness rule compares (`sameness.py`), and the first report it was found to be the same
+# as (its own workflow when it was the first). Whom it is about is in `step_residents`
+# (kind `claim_report`), in the order reports were made.
+reports = Table(
+    "resident_reports",
+    metadata,
+    Column("workflow_id", String(255), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("event_source", String(256), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("new_address", Text, nullable=True),  # UkAddress as JSON
+    Column("first_workflow", String(255), nullable=False),
+    Column("withdrawn", Boolean, nullable=False, default=False),
 )
 
 index_lock = Table(
@@ -604,6 +624,73 @@ class ResidentStore(Store):
             .order_by(step_residents.c.id)
         )
         return list(dict.fromkeys(rows))
+
+    # --- reports of life events ---------------------------------------------------------
+
+    @staticmethod
+    async def record_report(
+        conn: AsyncConnection, report: LifeEventReport, first_workflow: str
+    ) -> None:
+        await conn.execute(
+            insert(reports).values(
+                workflow_id=report.workflow_id,
+                kind=report.kind,
+                event_source=report.event.source,
+                event_id=report.event.id,
+                on_date=report.on,
+                new_address=None
+                if report.new_address is None
+                else report.new_address.model_dump_json(),
+                first_workflow=first_workflow,
+                withdrawn=False,
+            )
+        )
+
+    @staticmethod
+    async def first_reports(conn: AsyncConnection, kind: str, keys: Sequence[str]) -> list[Earlier]:
+        """The first reports of `kind` (not merged into another, not withdrawn) about any
+        of `keys`, oldest first, each with every resident it is about."""
+        about = (
+            select(step_residents.c.workflow_id)
+            .where(step_residents.c.kind == "claim_report", step_residents.c.resident.in_(keys))
+            .scalar_subquery()
+        )
+        rows = (
+            await conn.execute(
+                select(reports, step_residents.c.resident, step_residents.c.id)
+                .join(step_residents, step_residents.c.workflow_id == reports.c.workflow_id)
+                .where(
+                    step_residents.c.kind == "claim_report",
+                    reports.c.kind == kind,
+                    reports.c.first_workflow == reports.c.workflow_id,
+                    ~reports.c.withdrawn,
+                    reports.c.workflow_id.in_(about),
+                )
+                .order_by(step_residents.c.id)
+            )
+        ).all()
+        found: dict[str, Earlier] = {}
+        for row in rows:
+            seen = found.get(row.workflow_id)
+            if seen is not None:
+                found[row.workflow_id] = Earlier(
+                    seen.workflow_id,
+                    seen.event,
+                    (*seen.residents, row.resident),
+                    seen.on,
+                    seen.new_address,
+                )
+                continue
+            found[row.workflow_id] = Earlier(
+                workflow_id=row.workflow_id,
+                event=EventReference(source=row.event_source, id=row.event_id),
+                residents=(row.resident,),
+                on=row.on_date,
+                new_address=None
+                if row.new_address is None
+                else UkAddress.model_validate_json(row.new_address),
+            )
+        return list(found.values())
 
     @staticmethod
     async def match_request(conn: AsyncConnection, request: str) -> str | None:

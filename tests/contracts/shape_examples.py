@@ -224,6 +224,21 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "residents": [OTHER, RESIDENT],
         "recorded_by": WORKFLOW,
     },
+    "lifeevents.residents.life-event-report.v1": {
+        "kind": "move",
+        "event": {"source": "/council-tax/revenues", "id": EVENT_ID},
+        "residents": [RESIDENT, OTHER],
+        "on": "2026-03-02",
+        "new_address": NEW_ADDRESS,
+        "workflow_id": WORKFLOW,
+    },
+    "lifeevents.residents.same-event.v1": {
+        "verdict": "contradicts",
+        "first": {"source": "/housing/lettings", "id": "H-2026-000417"},
+        "first_workflow": "lifeevent-fedcba9876543210fedcba9876543210",
+        "differences": ["new_address"],
+        "added": [],
+    },
     "lifeevents.residents.death-household.v1": {
         "address": NEW_ADDRESS,
         "survivors": [
@@ -330,7 +345,7 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
             },
         ],
     },
-    "lifeevents.workflow.timeline.v1": {
+    "lifeevents.workflow.timeline.v2": {
         "event_id": EVENT_ID,
         "stage": "waiting_for_resident",
         "needs_person": False,
@@ -349,14 +364,27 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
             {"step": "school-admissions", "service": "school-admissions", "status": "waiting"},
         ],
         "caseworker_tasks": [],
+        "also_reported": [
+            {
+                "event": {"source": "/housing/lettings", "id": "H-2026-000417"},
+                "workflow_id": "lifeevent-fedcba9876543210fedcba9876543210",
+                "added": [OTHER],
+            }
+        ],
     },
     "lifeevents.workflow.confirmation.v1": {"step": "school-admissions", "accept": True},
     "lifeevents.workflow.match-decision.v1": {"mover": 0, "decision": "link", "resident": RESIDENT},
     "lifeevents.workflow.receipt.v1": {"message": "Thank you, we have your answer."},
-    "lifeevents.workflow.outcome.v1": {
+    "lifeevents.workflow.outcome.v2": {
         "type": MOVE,
         "id": EVENT_ID,
-        "stage": "done",
+        "stage": "merged",
+        "merged_into": {"source": "/council-tax/revenues", "id": "CT-2026-000123"},
+    },
+    "lifeevents.workflow.also-reported.v1": {
+        "event": {"source": "/housing/lettings", "id": "H-2026-000417"},
+        "workflow_id": WORKFLOW,
+        "added": [OTHER],
     },
     "lifeevents.workflow.move-notice.v1": {
         "resident": RESIDENT,

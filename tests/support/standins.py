@@ -41,14 +41,17 @@ from contracts.residents import (
     DeathHousehold,
     DeathRecord,
     Household,
+    LifeEventReport,
     MatchResult,
     MoveRecord,
     PersonDetails,
     Resident,
+    SameEvent,
     SupportFlag,
     Survivor,
 )
 from contracts.timeline import Timeline
+from services.residents.sameness import Earlier, compare
 from workflows.catalogue import load_catalogue
 from workflows.worker import build_worker
 
@@ -79,6 +82,10 @@ class Council:
     # What a service answers, by activity, instead of `<activity>.done`.
     answers: dict[str, Callable[[ServiceAction], ActionOutcome]] = field(default_factory=dict)
     sent_on: list[tuple[str, date]] = field(default_factory=list)  # (template, day in England)
+    # Reports of life events, compared with the index's own rule when `compare_reports`
+    # (else each is the first of its life event, as workflows that never meet see it).
+    compare_reports: bool = False
+    reports: dict[str, tuple[LifeEventReport, SameEvent]] = field(default_factory=dict)
 
     @property
     def dead(self) -> set[str]:
@@ -133,6 +140,19 @@ class Council:
         @activity.defn(name="residents.reminders_for")
         async def reminders_for(residents: list[str]) -> list[str]:
             return sorted({self.reminders[r] for r in residents if r in self.reminders})
+
+        @activity.defn(name="residents.claim_report")
+        async def claim_report(report: LifeEventReport) -> SameEvent:
+            if report.workflow_id in self.reports:
+                return self.reports[report.workflow_id][1]
+            earlier = [
+                Earlier(r.workflow_id, r.event, r.residents, r.on, r.new_address)
+                for r, same in self.reports.values()
+                if same.verdict == "first" and r.kind == report.kind
+            ]
+            same = compare(report, earlier if self.compare_reports else [])
+            self.reports[report.workflow_id] = (report, same)
+            return same
 
         @activity.defn(name="residents.mark_deceased")
         async def mark_deceased(death: DeathRecord) -> Resident:
@@ -226,6 +246,7 @@ class Council:
                 record_move,
                 record_birth,
                 reminders_for,
+                claim_report,
                 mark_deceased,
                 flag_support,
                 household_after_death,

@@ -11,11 +11,15 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.worker import Worker
 
 from contracts import from_structured, to_binary
+from contracts.events.common import EventReference
 from contracts.temporal import SearchAttributes, workflow_id_for
+from contracts.timeline import Outcome
 from contracts.topics import DLQ_ATTEMPTS_HEADER, DLQ_REASON_HEADER
 from services.intake.settings import IntakeSettings
 from tests.services.intake.support import SOURCE, bearer, example, issue_key, running
@@ -23,6 +27,8 @@ from workflows.diagnostics import StackCheckWorkflow
 from workflows.worker import build_worker
 
 pytestmark = pytest.mark.stack
+
+EXAMPLE_TYPE = "lifeevents.address.changed.v1"
 
 
 async def eventually(
@@ -64,6 +70,7 @@ async def test_accepted_then_running_with_its_stage_then_completed(
             "stage": None,
             "reason": None,
             "accepted_at": None,
+            "merged_into": None,
         }
         assert accepted.json()["accepted_at"]
 
@@ -153,6 +160,7 @@ async def test_a_dead_lettered_event_says_so_with_its_reason(
         "stage",
         "reason",
         "accepted_at",
+        "merged_into",
     }
 
 
@@ -175,3 +183,38 @@ async def test_another_sources_event_is_403_and_an_unknown_one_404(
     assert other.json()["error"] == "not_your_event"
     assert unknown.status_code == 404
     assert no_key.status_code == 401
+
+
+@workflow.defn(sandboxed=False)
+class AnsweredWith:
+    """A workflow that ends as a life-event workflow for another report of its event does."""
+
+    @workflow.run
+    async def run(self, outcome: Outcome) -> Outcome:
+        return outcome
+
+
+@pytest.mark.parametrize("stage", ["merged", "contradicted"])
+async def test_another_report_of_an_event_says_which_event_it_was_merged_into(
+    stack_settings: IntakeSettings, temporal_client: Client, stage: str
+) -> None:
+    issued = await issue_key(stack_settings)
+    event_id = str(uuid.uuid4())
+    first = EventReference(source="/housing/exampleshire", id="H-2026-000417")
+    task_queue = f"test-intake-{uuid.uuid4().hex[:8]}"
+    async with Worker(temporal_client, task_queue=task_queue, workflows=[AnsweredWith]):
+        await temporal_client.execute_workflow(
+            AnsweredWith.run,
+            Outcome(type=EXAMPLE_TYPE, id=event_id, stage=stage, merged_into=first),
+            id=workflow_id_for(SOURCE, event_id),
+            task_queue=task_queue,
+        )
+    async with running(stack_settings) as client:
+        answer = await client.get(
+            f"/v1/events/council-tax/exampleshire/{event_id}", headers=bearer(issued)
+        )
+    assert answer.status_code == 200, answer.text
+    assert (state(answer), answer.json()["merged_into"]) == (
+        stage,
+        {"source": "/housing/exampleshire", "id": "H-2026-000417"},
+    )
