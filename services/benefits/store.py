@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.addresses import UkAddress
 from services.common.council import CouncilStore, action_table, address_json, new_reference
+from services.common.journal import journal_table
 
 __all__ = [
     "BenefitStore",
@@ -124,6 +125,7 @@ dependants = Table(
 )
 
 actions = action_table(metadata, "benefit")
+journal = journal_table(metadata, "benefit")
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class Review:
 class BenefitStore(CouncilStore):
     metadata = metadata
     actions = actions
+    journal = journal
 
     async def add_claims(self, new: list[Claim]) -> int:
         """Claims not yet held (by reference); returns how many were added."""

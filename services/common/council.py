@@ -25,7 +25,11 @@ take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
 4. each resident's data is validated into the service's model (`ShareDataInvalid` if it does
    not fit);
 5. the change and the outcome are written in one transaction, keyed on `workflow_id` +
-   `step` (a primary key), so a concurrent duplicate rolls back and returns the first.
+   `step` (a primary key), so a concurrent duplicate rolls back and returns the first;
+6. every row the change wrote is journaled in that transaction (`services.common.journal`:
+   before and after), so `CouncilStore.undo(key)` can later put the store back exactly as
+   it was before the step (a life event withdrawn as entered in error), unless something
+   changed those rows since.
 
 Receivers hold only the consent service's *public* key: from the setting
 `LIFEEVENTS_SHARE_TOKEN_PUBLIC_KEY` (PEM), else fetched from the consent API's
@@ -73,6 +77,8 @@ from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
 from contracts.addresses import UkAddress
 from contracts.shares import PersonBirth, PersonDeath
 from services.common.database import Store
+from services.common.journal import Undone, journaling
+from services.common.journal import undo as undo_journaled
 from services.common.settings import Settings, StoreOwner
 from services.common.sharetokens import (
     ShareClaims,
@@ -249,16 +255,28 @@ Change = Callable[[AsyncConnection], Awaitable[ActionOutcome]]
 
 
 class CouncilStore(Store):
-    """A service's own store. Subclasses set `metadata` (their tables) and `actions`
-    (`action_table(metadata, …)`), and add their own data access."""
+    """A service's own store. Subclasses set `metadata` (their tables), `actions`
+    (`action_table(metadata, …)`) and `journal` (`journal_table(metadata, …)`), and add
+    their own data access."""
 
     actions: Table
+    journal: Table
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
         # One writer at a time in this process: SQLite would otherwise fail a second
         # writer's upgrade from read to write at once rather than wait.
         self._write_lock = asyncio.Lock()
+
+    @property
+    def journaled(self) -> tuple[Table, ...]:
+        """The tables a step's change may write, all journaled: every table of the store
+        but its record of steps and its journal."""
+        return tuple(
+            table
+            for table in self.metadata.sorted_tables
+            if table is not self.actions and table is not self.journal
+        )
 
     def _where(self, key: ActionKey) -> Any:
         c = self.actions.c
@@ -290,7 +308,8 @@ class CouncilStore(Store):
                 first = await self._recorded(conn, key)
                 if first is not None:
                     return first
-                outcome = await change(conn)
+                async with journaling(conn, self.journal, key, self.journaled):
+                    outcome = await change(conn)
                 await conn.execute(
                     insert(self.actions).values(
                         workflow_id=key.workflow_id,
@@ -311,6 +330,26 @@ class CouncilStore(Store):
             if first is None:
                 raise
             return first
+
+    async def undo(self, key: ActionKey) -> Undone:
+        """Put every row the step `key` wrote back as it was before the step, in one
+        transaction: all of them, or none when one has changed since (`Undone.conflicts`
+        names those tables). A step undone already, or never done here, changes nothing;
+        so does one done before the store kept a journal (it has no entries).
+        The step stays recorded: a retried activity of it returns its first outcome and does
+        not do it again."""
+        async with self._write_lock, self.engine.begin() as conn:
+            undone = await undo_journaled(conn, self.journal, key, self.journaled)
+        log.info(
+            "council.action.undone",
+            store=self.actions.name.removesuffix("_actions"),
+            workflow_id=key.workflow_id,
+            step=key.step,
+            restored=undone.restored,
+            conflicts=list(undone.conflicts),
+            already_undone=undone.already_undone,
+        )
+        return undone
 
 
 # --- the activities ---------------------------------------------------------------------------

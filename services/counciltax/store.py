@@ -44,6 +44,7 @@ from services.common.council import (
     new_reference,
     property_key,
 )
+from services.common.journal import journal_table
 
 __all__ = [
     "Account",
@@ -127,6 +128,7 @@ discounts = Table(
 )
 
 actions = action_table(metadata, "ctax")
+journal = journal_table(metadata, "ctax")
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ _ACCOUNT_COLUMNS = (
 class CouncilTaxStore(CouncilStore):
     metadata = metadata
     actions = actions
+    journal = journal
 
     @staticmethod
     async def open_accounts_at(conn: AsyncConnection, address: UkAddress) -> list[str]:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.addresses import UkAddress
 from contracts.people import PersonName
 from services.common.council import CouncilStore, action_table, address_json, new_reference
+from services.common.journal import journal_table
 
 __all__ = ["ElectoralStore", "Entry", "invitations", "metadata", "register", "removals"]
 
@@ -75,6 +76,7 @@ register = Table(
 )
 
 actions = action_table(metadata, "electoral")
+journal = journal_table(metadata, "electoral")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ _ENTRY_COLUMNS = (
 class ElectoralStore(CouncilStore):
     metadata = metadata
     actions = actions
+    journal = journal
 
     @staticmethod
     async def remove(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.addresses import UkAddress
 from contracts.notifications import InboxMessage, Notification
 from services.common.council import CouncilStore, action_table, address_json
+from services.common.journal import journal_table
 from services.notifications.templates import Message
 
 __all__ = ["NotificationStore", "deceased", "inbox", "letters", "metadata", "outbox"]
@@ -71,11 +72,13 @@ deceased = Table(
 )
 
 actions = action_table(metadata, "notification")
+journal = journal_table(metadata, "notification")
 
 
 class NotificationStore(CouncilStore):
     metadata = metadata
     actions = actions
+    journal = journal
 
     @staticmethod
     async def is_deceased(conn: AsyncConnection, resident: str) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.council import CouncilStore, action_table
+from services.common.journal import journal_table
 
 __all__ = ["NoticeRecord", "PartnerStore", "metadata", "notices"]
 
@@ -33,6 +34,7 @@ notices = Table(
 )
 
 actions = action_table(metadata, "partner")
+journal = journal_table(metadata, "partner")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class NoticeRecord:
 class PartnerStore(CouncilStore):
     metadata = metadata
     actions = actions
+    journal = journal
 
     @staticmethod
     async def record_notice(conn: AsyncConnection, notice: NoticeRecord) -> None:

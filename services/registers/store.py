@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.council import CouncilStore, action_table, new_reference
+from services.common.journal import journal_table
 
 __all__ = [
     "AssistedCollection",
@@ -121,6 +122,7 @@ assisted_collections = Table(
 )
 
 actions = action_table(metadata, "reg")
+journal = journal_table(metadata, "reg")
 
 
 # --- what tests, seeds and ops read and write -------------------------------------------------
@@ -186,6 +188,7 @@ _TABLES: dict[type[Entry], Table] = {
 class RegistersStore(CouncilStore):
     metadata = metadata
     actions = actions
+    journal = journal
 
     # --- blue badges
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.council import CouncilStore, action_table, new_reference
+from services.common.journal import journal_table
 
 __all__ = [
     "Application",
@@ -84,6 +85,7 @@ early_offers = Table(
 )
 
 actions = action_table(metadata, "school")
+journal = journal_table(metadata, "school")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class NewApplication:
 class SchoolStore(CouncilStore):
     metadata = metadata
     actions = actions
+    journal = journal
 
     @staticmethod
     async def apply(
