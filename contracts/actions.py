@@ -18,7 +18,7 @@ from contracts.base import ContractModel
 from contracts.errors import rule_error
 from contracts.keys import ResidentKey, StepName, WorkflowId
 
-__all__ = ["ActionOutcome", "ResidentShare", "ServiceAction"]
+__all__ = ["ActionOutcome", "ResidentShare", "ServiceAction", "UndoRequest"]
 
 
 class ResidentShare(ContractModel):
@@ -76,3 +76,12 @@ class ActionOutcome(ContractModel):
         description="The service's own references and dates (account numbers, final bill "
         "date, council to contact) — never personal data.",
     )
+
+
+class UndoRequest(ContractModel):
+    """Undo what a life event's workflow recorded with a platform service (the resident
+    index, the gate's and the notification service's record of a death): its source
+    withdrew or corrected the event. Idempotent: undone once, whoever asks again."""
+
+    workflow_id: WorkflowId = Field(description="The life event's workflow, whose records go.")
+    undone_by: WorkflowId = Field(description="The workflow of the withdrawal or correction.")

@@ -18,7 +18,13 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from contracts.errors import ContractViolation, UnknownEventType
-from contracts.events import AddressChangedV1, BirthRegisteredV1, DeathRegisteredV1
+from contracts.events import (
+    AddressChangedV1,
+    BirthRegisteredV1,
+    DeathRegisteredV1,
+    EventCorrectedV1,
+    EventWithdrawnV1,
+)
 from contracts.partners import DEATH_NOTICE_SCHEMA_URI, DEATH_NOTIFIED, DeathNotice
 from contracts.registry import EVENT_TYPES
 from contracts.topics import (
@@ -42,7 +48,9 @@ _PUBLISH_PARTNERS = tuple(f"{topic}:publish" for topic in PARTNER_TOPICS.values(
 # The notice's reference (contracts.partners.TellUsOnceReference): its id, subject and key.
 _REFERENCE_PATTERN = "^TUO-[0-9a-f]{20}$"
 
-LifeEventPayload = BirthRegisteredV1 | AddressChangedV1 | DeathRegisteredV1
+LifeEventPayload = (
+    BirthRegisteredV1 | AddressChangedV1 | DeathRegisteredV1 | EventWithdrawnV1 | EventCorrectedV1
+)
 
 
 def _life_event_headers() -> dict[str, Any]:

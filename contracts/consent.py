@@ -223,6 +223,11 @@ class ShareRequest(ContractModel):
     recipient: Code
     data_categories: CategoryList
     data_hash: DataHash
+    reverses: bool = Field(
+        default=False,
+        description="A compensation: the share reverses what an earlier share of the same "
+        "categories to the same recipient was for (a life event withdrawn or corrected).",
+    )
 
 
 class ShareDecision(ContractModel):
@@ -264,6 +269,9 @@ class EntryKind(StrEnum):
     # The gate learnt that the resident died (outcome `recorded`, reason `death_registered`):
     # every share token it issues about them from then on says so.
     DEATH = "death"
+    # A decision to reverse a share (a life event withdrawn or corrected): like `decision`,
+    # for the step it reverses; its share, when done, is a `share` entry as any other.
+    COMPENSATION = "compensation"
 
 
 class DataUseEntry(ContractModel):

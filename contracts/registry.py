@@ -9,7 +9,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.errors import ContractViolation, UnknownEventType
-from contracts.events import AddressChangedV1, BirthRegisteredV1, DeathRegisteredV1, Payload
+from contracts.events import (
+    AddressChangedV1,
+    BirthRegisteredV1,
+    DeathRegisteredV1,
+    EventCorrectedV1,
+    EventWithdrawnV1,
+    Payload,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -20,7 +27,16 @@ __all__ = [
 ]
 
 EVENT_TYPES: Mapping[str, type[Payload]] = MappingProxyType(
-    {model.event_type: model for model in (BirthRegisteredV1, AddressChangedV1, DeathRegisteredV1)}
+    {
+        model.event_type: model
+        for model in (
+            BirthRegisteredV1,
+            AddressChangedV1,
+            DeathRegisteredV1,
+            EventWithdrawnV1,
+            EventCorrectedV1,
+        )
+    }
 )
 
 # There is no web host for the schemas; a URN names each one stably, and the file with the

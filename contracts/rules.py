@@ -130,4 +130,6 @@ MODEL_ONLY_RULES: Mapping[str, str] = {
     "items, so the schema says only that no two shares are equal",
     "consent_expiry": "compares two fields' values",
     "given_in_future": "the clock",
+    "amends_another_source": "compares two values (the envelope's source and the source of "
+    "the event withdrawn or corrected)",
 }

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from contracts.actions import ActionOutcome, ResidentShare, ServiceAction
+from contracts.actions import ActionOutcome, ResidentShare, ServiceAction, UndoRequest
 from contracts.base import ContractModel
 from contracts.consent import (
     ConsentChange,
@@ -86,13 +86,17 @@ from contracts.shares import (
 )
 from contracts.timeline import (
     AlsoReported,
+    Amended,
     Confirmation,
+    DoneStep,
+    EventRecord,
     MatchDecision,
     Outcome,
     PersonStatus,
     Receipt,
     Timeline,
     TimelineEntry,
+    Told,
 )
 
 __all__ = [
@@ -126,7 +130,7 @@ _CONTACT = ("email", "phone")
 
 _ALL = (
     # consent gate
-    Shape("lifeevents.consent.share-request.v1", ShareRequest),
+    Shape("lifeevents.consent.share-request.v2", ShareRequest),
     Shape("lifeevents.consent.share-decision.v1", ShareDecision),
     Shape("lifeevents.consent.share-completion.v1", ShareCompletion),
     Shape("lifeevents.consent.share-recorded.v1", ShareRecorded),
@@ -135,12 +139,13 @@ _ALL = (
     Shape("lifeevents.consent.objection-request.v1", ObjectionRequest),
     Shape("lifeevents.consent.objection.v1", Objection),
     Shape("lifeevents.consent.change.v1", ConsentChange),
-    Shape("lifeevents.consent.data-use-report.v1", DataUseReport),
+    Shape("lifeevents.consent.data-use-report.v2", DataUseReport),
     Shape("lifeevents.consent.informant-agreement.v1", InformantAgreement, ("given_in_future",)),
     Shape("lifeevents.consent.death-recorded.v1", DeathRecorded),
     # council services
     Shape("lifeevents.action.service-action.v1", ServiceAction, ("resident_repeated",)),
     Shape("lifeevents.action.outcome.v1", ActionOutcome),
+    Shape("lifeevents.action.undo-request.v1", UndoRequest),
     # data categories, and what a service receives of each
     Shape("lifeevents.share.data-category.v1", DataCategory),
     Shape("lifeevents.share.identity.v1", PersonIdentity, ("name_characters",)),
@@ -182,6 +187,8 @@ _ALL = (
     Shape("lifeevents.workflow.outcome.v2", Outcome),
     Shape("lifeevents.workflow.move-notice.v1", MoveNotice),
     Shape("lifeevents.workflow.also-reported.v1", AlsoReported),
+    Shape("lifeevents.workflow.amended.v1", Amended),
+    Shape("lifeevents.workflow.event-record.v1", EventRecord),
     # organisations outside the council (Tell Us Once)
     Shape(DEATH_NOTICE_SHAPE, DeathNotice, ("name_characters",)),
 )
@@ -191,11 +198,13 @@ SHAPES: Mapping[str, Shape] = MappingProxyType({s.name: s for s in _ALL})
 PARTS: Mapping[type[ContractModel], str] = MappingProxyType(
     {
         ConsentEvent: "lifeevents.consent.record.v1",
-        DataUseEntry: "lifeevents.consent.data-use-report.v1",
+        DataUseEntry: "lifeevents.consent.data-use-report.v2",
         ResidentShare: "lifeevents.action.service-action.v1",
         PlannedStep: "lifeevents.workflow.plan.v2",
         Survivor: "lifeevents.residents.death-household.v1",
         TimelineEntry: "lifeevents.workflow.timeline.v2",
+        DoneStep: "lifeevents.workflow.event-record.v1",
+        Told: "lifeevents.workflow.event-record.v1",
         PersonStatus: "lifeevents.workflow.timeline.v2",
     }
 )
@@ -210,6 +219,11 @@ RETIRED: Mapping[str, str] = MappingProxyType(
         # that forbid unknown fields would refuse either, so each is a new version.
         "lifeevents.workflow.timeline.v1": "lifeevents.workflow.timeline.v2",
         "lifeevents.workflow.outcome.v1": "lifeevents.workflow.outcome.v2",
+        # A compensation (issue 12) goes through the gate like the share it reverses, and
+        # the resident's ledger shows it as one: a request may say it reverses, and an
+        # entry's kind may be `compensation`.
+        "lifeevents.consent.share-request.v1": "lifeevents.consent.share-request.v2",
+        "lifeevents.consent.data-use-report.v1": "lifeevents.consent.data-use-report.v2",
     }
 )
 """Published shapes no longer produced → the shape that replaced them. Their snapshots stay

@@ -17,6 +17,7 @@ from temporalio.common import SearchAttributeKey
 __all__ = [
     "ACTIVITY_QUEUE",
     "SEARCH_ATTRIBUTES",
+    "UNDO",
     "WORKFLOW_FOR_EVENT_TYPE",
     "Activity",
     "SearchAttributes",
@@ -85,6 +86,17 @@ class Activity(StrEnum):
     PARTNERS_TELL = "partners.tell_organisation"
     NOTIFICATIONS_SEND = "notifications.send"
     NOTIFICATIONS_RECORD_DEATH = "notifications.record_death"
+    # undoing what a life event's workflow did, when its source withdraws or corrects it
+    RECORD_OF = "record_of"
+    RESIDENTS_UNDO = "residents.undo_workflow"
+    GATE_UNDO_DEATH = "undo_death"
+    NOTIFICATIONS_UNDO_DEATH = "notifications.undo_death"
+    COUNCIL_TAX_UNDO = "council_tax.undo"
+    ELECTORAL_UNDO = "electoral.undo"
+    SCHOOLS_UNDO = "schools.undo"
+    BENEFITS_UNDO = "benefits.undo"
+    REGISTERS_UNDO = "registers.undo"
+    PARTNERS_UNDO = "partners.undo"
 
 
 ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
@@ -127,9 +139,33 @@ ACTIVITY_QUEUE: Mapping[Activity, TaskQueue] = MappingProxyType(
         Activity.PARTNERS_TELL: TaskQueue.PARTNERS,
         Activity.NOTIFICATIONS_SEND: TaskQueue.NOTIFICATIONS,
         Activity.NOTIFICATIONS_RECORD_DEATH: TaskQueue.NOTIFICATIONS,
+        Activity.RECORD_OF: TaskQueue.WORKFLOWS,
+        Activity.RESIDENTS_UNDO: TaskQueue.RESIDENTS,
+        Activity.GATE_UNDO_DEATH: TaskQueue.CONSENT,
+        Activity.NOTIFICATIONS_UNDO_DEATH: TaskQueue.NOTIFICATIONS,
+        Activity.COUNCIL_TAX_UNDO: TaskQueue.COUNCIL_TAX,
+        Activity.ELECTORAL_UNDO: TaskQueue.ELECTORAL,
+        Activity.SCHOOLS_UNDO: TaskQueue.SCHOOLS,
+        Activity.BENEFITS_UNDO: TaskQueue.BENEFITS,
+        Activity.REGISTERS_UNDO: TaskQueue.REGISTERS,
+        Activity.PARTNERS_UNDO: TaskQueue.PARTNERS,
     }
 )
 """The one queue each activity is served on."""
+
+UNDO: Mapping[TaskQueue, Activity] = MappingProxyType(
+    {
+        TaskQueue.COUNCIL_TAX: Activity.COUNCIL_TAX_UNDO,
+        TaskQueue.ELECTORAL: Activity.ELECTORAL_UNDO,
+        TaskQueue.SCHOOLS: Activity.SCHOOLS_UNDO,
+        TaskQueue.BENEFITS: Activity.BENEFITS_UNDO,
+        TaskQueue.REGISTERS: Activity.REGISTERS_UNDO,
+        TaskQueue.PARTNERS: Activity.PARTNERS_UNDO,
+    }
+)
+"""What each council service undoes a step of a plan with (`ServiceAction` naming the
+step's workflow and step, one share per resident it reverses, with no data): its
+compensation, declared beside its actions in its activities module."""
 
 
 # --- workflows --------------------------------------------------------------------------------
@@ -139,6 +175,8 @@ WORKFLOW_FOR_EVENT_TYPE: Mapping[str, str] = MappingProxyType(
         "lifeevents.birth.registered.v1": "BirthWorkflow",
         "lifeevents.address.changed.v1": "MoveWorkflow",
         "lifeevents.death.registered.v1": "BereavementWorkflow",
+        "lifeevents.event.withdrawn.v1": "WithdrawalWorkflow",
+        "lifeevents.event.corrected.v1": "CorrectionWorkflow",
     }
 )
 """Which workflow a life event starts. The orchestrator starts workflows by name, so it

@@ -19,7 +19,10 @@ from contracts.keys import ResidentKey
 
 __all__ = [
     "AlsoReported",
+    "Amended",
     "Confirmation",
+    "DoneStep",
+    "EventRecord",
     "MatchDecision",
     "Outcome",
     "PersonStatus",
@@ -27,6 +30,7 @@ __all__ = [
     "StepStatus",
     "Timeline",
     "TimelineEntry",
+    "Told",
 ]
 
 
@@ -119,3 +123,51 @@ class Outcome(ContractModel):
         description="The event this one was another report of (stage `merged`), or the one "
         "it contradicted (stage `contradicted`, decided by a caseworker).",
     )
+
+
+class Amended(ContractModel):
+    """Signal `amended` to a life event's workflow: its source withdrew or corrected the
+    event. The workflow starts nothing more and stops waiting, ends (stage `withdrawn` or
+    `corrected`), and the amending workflow (`workflow_id`) undoes what it did."""
+
+    kind: Literal["withdrawn", "corrected"]
+    by: EventReference
+    workflow_id: str
+
+
+class Told(ContractModel):
+    """A resident told of a step, and how (`portal`, `email`, `sms`, `letter`): a letter
+    posted cannot be taken back."""
+
+    step: str
+    resident: ResidentKey
+    channel: str
+
+
+class DoneStep(ContractModel):
+    """A step the service acted on, and each share it received: what a compensation
+    reverses, through the gate as the action went."""
+
+    step: str
+    service: str
+    purpose: str
+    recipient: str
+    categories: tuple[str, ...]
+    shared: dict[ResidentKey, str] = Field(
+        description="Each resident whose data was shared, with the hash of exactly that data."
+    )
+
+
+class EventRecord(ContractModel):
+    """The `record` query's answer: what a life-event workflow did that an amendment of its
+    event would have to undo. No personal data: keys, codes and hashes."""
+
+    event_id: str
+    event_type: str
+    stage: str
+    about: tuple[ResidentKey, ...] = Field(
+        default=(), description="Whom the event is about: the movers, the deceased, the child."
+    )
+    done: tuple[DoneStep, ...]
+    told: tuple[Told, ...]
+    amended: Amended | None = None

@@ -101,6 +101,9 @@ class BereavementWorkflow(LifeEventPipeline):
     async def run(self, event: CloudEvent[DeathRegisteredV1]) -> Outcome:
         if not workflow.patched(_ACTS_ON_A_DEATH):
             return await self._mark_only(event)
+        return await self.unless_amended(event, self._act_on(event))
+
+    async def _act_on(self, event: CloudEvent[DeathRegisteredV1]) -> Outcome:
         death = event.data
         self.announce(event)
         members = _members(death)
@@ -122,6 +125,7 @@ class BereavementWorkflow(LifeEventPipeline):
         # caseworker to say who they are.
         contact_person, role = _contact_person(death)
         [contact] = await self.match([PersonDetails.of(contact_person)], first=1 + len(members))
+        self.stop_if_amended()
         plan = await self.plan(event, facts(death, [s.age for s in survivors]))
         await self._record_agreement(event, deceased, plan.active)
         await self._triage(survivors)
@@ -131,6 +135,7 @@ class BereavementWorkflow(LifeEventPipeline):
         for step in plan.active:
             if not step.confirm:
                 await self.carry_out(step, event, sharing.people(step))
+        self.stop_if_amended()
         await self._summarise(contact, answers_needed)
         for step in answers_needed:
             await self.carry_out(step, event, sharing.people(step))
@@ -228,13 +233,16 @@ class BereavementWorkflow(LifeEventPipeline):
         for task in tasks:
             self._open_task(task)
         self._set_stage("needs_person")
+
+        def contacted() -> bool:
+            return not set(tasks) & set(self._tasks) or self._amended is not None
+
         try:
-            await workflow.wait_condition(
-                lambda: not set(tasks) & set(self._tasks), timeout=CASEWORKER_WITHIN
-            )
+            await workflow.wait_condition(contacted, timeout=CASEWORKER_WITHIN)
         except TimeoutError:
             self._set_stage("escalated")  # overdue: the caseworker queue shows it first
-            await workflow.wait_condition(lambda: not set(tasks) & set(self._tasks))
+            await workflow.wait_condition(contacted)
+        self.stop_if_amended()
 
     async def _summarise(self, contact: str, answers_needed: Sequence[PlannedStep]) -> None:
         """One message to the executor or informant: done, pending, not done, and why."""

@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.residents import BirthHousehold, BirthRecord, MoveNotice, PersonDetails
     from contracts.shares import HomeAddress, HouseholdPlace, PersonBirth, PersonIdentity, age_on
     from contracts.temporal import Activity
-    from contracts.timeline import Outcome, StepStatus, TimelineEntry
+    from contracts.timeline import DoneStep, Outcome, StepStatus, TimelineEntry, Told
 
 from workflows.pipeline import LifeEventPipeline, Sharing
 from workflows.recording import record_received
@@ -105,6 +105,8 @@ class Childhood(BaseModel):
     entries: tuple[TimelineEntry, ...]
     deceased: tuple[str, ...] = ()
     moves: tuple[MoveNotice, ...] = ()
+    done: tuple[DoneStep, ...] = ()
+    told: tuple[Told, ...] = ()
 
 
 @workflow.defn
@@ -124,14 +126,17 @@ class BirthWorkflow(LifeEventPipeline):
         # of arguments matches, and the first run is started with the event alone.
         if isinstance(given, Childhood):
             self._resume(given)
-            return await self._follow(given.event, given)
+            return await self.unless_amended(given.event, self._follow(given.event, given))
         event = given
         if not workflow.patched(_ACTS_ON_A_BIRTH):
             return record_received(event)
+        return await self.unless_amended(event, self._born(event))
+
+    async def _born(self, event: CloudEvent[BirthRegisteredV1]) -> Outcome:
         childhood = await self._at_birth(event)
         if childhood is None:
             return await self.finish(event)
-        if self._pending(childhood.plan):
+        if self._pending(childhood.plan) and self._amended is None:
             self._continue(childhood)
         return await self._end(event, childhood)
 
@@ -146,6 +151,7 @@ class BirthWorkflow(LifeEventPipeline):
             [PersonDetails.of(birth.child, address=home), *map(PersonDetails.of, birth.parents)]
         )
         self._child = child
+        self._about = (child,)
         household: BirthHousehold = await self._call(
             Activity.RECORD_BIRTH,
             BirthRecord(
@@ -210,6 +216,7 @@ class BirthWorkflow(LifeEventPipeline):
             asyncio.create_task(self.carry_out(s, event, self._sharing(s, event, childhood)))
             for s in steps
         ]
+        # An amended birth lets each offer end as it will: none starts, a waiting one stops.
         await workflow.wait_condition(
             lambda: all(o.done() for o in offers) or self._child in self._deceased
         )
@@ -237,12 +244,16 @@ class BirthWorkflow(LifeEventPipeline):
                 self._set_stage("acting")
                 await self.carry_out(step, event, self._sharing(step, event, childhood))
         childhood = await self._take_news(event, childhood)
-        if self._pending(childhood.plan):
+        if self._pending(childhood.plan) and self._amended is None:
             self._continue(childhood)
         return await self._end(event, childhood)
 
     def _news(self) -> bool:
-        return self._child in self._deceased or any(m.resident == self._child for m in self._moves)
+        return (
+            self._child in self._deceased
+            or any(m.resident == self._child for m in self._moves)
+            or self._amended is not None
+        )
 
     async def _take_news(
         self, event: CloudEvent[BirthRegisteredV1], childhood: Childhood
@@ -290,6 +301,8 @@ class BirthWorkflow(LifeEventPipeline):
                 "entries": tuple(self.entries),
                 "deceased": tuple(sorted(self._deceased)),
                 "moves": tuple(self._moves),
+                "done": tuple(self._done),
+                "told": tuple(self._told),
             }
         )
 
@@ -299,10 +312,13 @@ class BirthWorkflow(LifeEventPipeline):
     def _resume(self, childhood: Childhood) -> None:
         self.announce(childhood.event)
         self._child = childhood.child
+        self._about = (childhood.child,)
         self._stage = childhood.stage
         self._entries = {e.step: e for e in childhood.entries}
         self._deceased |= set(childhood.deceased)
         self._moves[:0] = childhood.moves  # before any that came in this run's first task
+        self._done[:0] = childhood.done
+        self._told[:0] = childhood.told
 
     def _pending(self, plan: Plan) -> list[tuple[PlannedStep, date]]:
         """The dated steps still to do, soonest first."""

@@ -50,6 +50,9 @@ _SAME_MOVE_ONCE = "same-move-once"
 class MoveWorkflow(LifeEventPipeline):
     @workflow.run
     async def run(self, event: CloudEvent[AddressChangedV1]) -> Outcome:
+        return await self.unless_amended(event, self._act_on(event))
+
+    async def _act_on(self, event: CloudEvent[AddressChangedV1]) -> Outcome:
         move = event.data
         plan = await self.begin(event, facts(move))
         residents = await self.match(

@@ -26,7 +26,7 @@ others' shares standing, and both show on the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -63,7 +63,10 @@ with workflow.unsafe.imports_passed_through():
     from contracts.temporal import ACTIVITY_QUEUE, Activity, SearchAttributes, TaskQueue
     from contracts.timeline import (
         AlsoReported,
+        Amended,
         Confirmation,
+        DoneStep,
+        EventRecord,
         MatchDecision,
         Outcome,
         PersonStatus,
@@ -71,10 +74,12 @@ with workflow.unsafe.imports_passed_through():
         StepStatus,
         Timeline,
         TimelineEntry,
+        Told,
     )
 
 __all__ = [
     "ALSO_REPORTED",
+    "AMENDED",
     "CASEWORKER_WITHIN",
     "CONFIRM_WITHIN",
     "RESIDENT_DECEASED",
@@ -87,6 +92,9 @@ CASEWORKER_WITHIN = timedelta(days=5)
 
 RESIDENT_DECEASED = "resident_deceased"
 """The signal that tells a running life-event workflow one of its residents has died."""
+
+AMENDED = "amended"
+"""The signal that tells a life-event workflow its source withdrew or corrected the event."""
 
 ALSO_REPORTED = "also_reported"
 """The signal that tells the workflow of a life event's first report that another source
@@ -116,11 +124,16 @@ class Sharing:
     notify: bool
 
 
+class _Stopped(Exception):
+    """Raised where a run stops because its event was amended (`unless_amended`)."""
+
+
 class LifeEventPipeline:
     """Base of every life-event workflow: state, handlers and the steps they share."""
 
     def __init__(self) -> None:
         self._event_id = ""
+        self._event_type = ""
         self._stage = "received"
         self._entries: dict[str, TimelineEntry] = {}
         self._tasks: list[str] = []
@@ -129,6 +142,10 @@ class LifeEventPipeline:
         self._match_decisions: dict[int, MatchDecision] = {}
         self._deceased: set[str] = set()
         self._also_reported: list[AlsoReported] = []
+        self._amended: Amended | None = None
+        self._about: tuple[str, ...] = ()
+        self._done: list[DoneStep] = []
+        self._told: list[Told] = []
 
     # -- what ops, residents and caseworkers see ------------------------------------------
 
@@ -163,6 +180,24 @@ class LifeEventPipeline:
     @workflow.signal(name=RESIDENT_DECEASED)
     def resident_deceased(self, resident: str) -> None:
         self._deceased.add(resident)
+
+    @workflow.query
+    def record(self) -> EventRecord:
+        return EventRecord(
+            event_id=self._event_id,
+            event_type=self._event_type,
+            stage=self._stage,
+            about=self._about,
+            done=tuple(self._done),
+            told=tuple(self._told),
+            amended=self._amended,
+        )
+
+    @workflow.signal(name=AMENDED)
+    def amended(self, amended: Amended) -> None:
+        # The first word stands: a correction after a withdrawal changes nothing here.
+        if self._amended is None:
+            self._amended = amended
 
     @workflow.signal(name=ALSO_REPORTED)
     def also_reported(self, report: AlsoReported) -> None:
@@ -204,6 +239,7 @@ class LifeEventPipeline:
     def announce(self, event: CloudEvent[Any]) -> None:
         """Say which event this is, to ops (search attributes) and on the timeline."""
         self._event_id = event.id
+        self._event_type = event.type
         workflow.upsert_search_attributes(
             [
                 SearchAttributes.LIFE_EVENT_TYPE.value_set(event.type),
@@ -270,6 +306,8 @@ class LifeEventPipeline:
         """Whether this is the first report of its life event, another report of one
         already handled, or one that contradicts it (the index's sameness rule). The
         workflow of the first report is told of another (signal `also_reported`)."""
+        self.stop_if_amended()
+        self._about = tuple(dict.fromkeys(residents))
         same: SameEvent = await self._call(
             Activity.CLAIM_REPORT,
             LifeEventReport(
@@ -338,7 +376,10 @@ class LifeEventPipeline:
         self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
     ) -> None:
         """One step of the plan: (the service's check) → (resident confirms) → gate per
-        person → action → ledger → notify."""
+        person → action → ledger → notify. Nothing starts once the event is amended."""
+        if self._amended is not None:
+            self._update(step.name, StepStatus.SKIPPED, reason=self._amended.kind)
+            return
         if step.check and not await self._worth_asking(step, event, people):
             return
         if step.confirm and not await self._confirmed(step, people):
@@ -352,6 +393,16 @@ class LifeEventPipeline:
         outcome = await self._act(step, step.activity, event, people, shares, refused)
         if outcome is None:
             return
+        self._done.append(
+            DoneStep(
+                step=step.name,
+                service=step.service,
+                purpose=step.purpose,
+                recipient=step.shared_with,
+                categories=tuple(step.categories),
+                shared={share.resident: data_hash(share.data) for share in shares},
+            )
+        )
         untold: dict[str, str] = {}
         for person in people:
             if person.notify and person.resident not in refused:
@@ -371,13 +422,44 @@ class LifeEventPipeline:
 
     async def settle(self) -> None:
         """Wait for every open caseworker task; overdue, the caseworker queue shows it first."""
-        if self._tasks:
+        if self._tasks and self._amended is None:
             self._set_stage("needs_person")
             try:
-                await workflow.wait_condition(lambda: not self._tasks, timeout=CASEWORKER_WITHIN)
+                await workflow.wait_condition(self._settled, timeout=CASEWORKER_WITHIN)
             except TimeoutError:
                 self._set_stage("escalated")
-                await workflow.wait_condition(lambda: not self._tasks)
+                await workflow.wait_condition(self._settled)
+
+    def _settled(self) -> bool:
+        # An amended event's open tasks go with it: the amending workflow hands on what
+        # still needs a person.
+        return not self._tasks or self._amended is not None
+
+    async def unless_amended(self, event: CloudEvent[Any], body: Awaitable[Outcome]) -> Outcome:
+        """The workflow's run, unless its source withdraws or corrects the event meanwhile:
+        then it stops where it is (every step not started is skipped) and ends with stage
+        `withdrawn` or `corrected`, for the amending workflow to undo what it did."""
+        try:
+            outcome = await body
+        except _Stopped:
+            pass
+        else:
+            if self._amended is None:
+                return outcome
+        assert self._amended is not None
+        for entry in self.entries:
+            if entry.status in (StepStatus.WAITING, StepStatus.WAITING_FOR_RESIDENT):
+                self._update(entry.step, StepStatus.SKIPPED, reason=self._amended.kind)
+        if self._tasks:
+            self._tasks.clear()
+            workflow.upsert_search_attributes([SearchAttributes.NEEDS_PERSON.value_set(False)])
+        self._set_stage(self._amended.kind)
+        return Outcome(type=event.type, id=event.id, stage=self._stage)
+
+    def stop_if_amended(self) -> None:
+        """Between two things a run does one after the other: stop there if amended."""
+        if self._amended is not None:
+            raise _Stopped
 
     @property
     def entries(self) -> list[TimelineEntry]:
@@ -496,7 +578,11 @@ class LifeEventPipeline:
         asked = {p.resident for p in people if p.notify}
 
         def answered_or_nobody_left() -> bool:
-            return step.name in self._confirmations or (bool(asked) and asked <= self._deceased)
+            return (
+                step.name in self._confirmations
+                or (bool(asked) and asked <= self._deceased)
+                or self._amended is not None
+            )
 
         self._awaiting.add(step.name)
         self._update(step.name, StepStatus.WAITING_FOR_RESIDENT)
@@ -515,6 +601,9 @@ class LifeEventPipeline:
                 self._set_stage(self._stage_after_waiting())
             return False
         self._awaiting.discard(step.name)
+        if self._amended is not None:
+            self._update(step.name, StepStatus.SKIPPED, reason=self._amended.kind)
+            return False
         if step.name not in self._confirmations:
             self._update(step.name, StepStatus.NEEDS_PERSON, reason="resident_deceased")
             self._open_task(f"confirm:{step.name}")
@@ -554,19 +643,26 @@ class LifeEventPipeline:
             ),
             ActionOutcome,
         )
+        if told.outcome == "done":
+            self._told.append(
+                Told(step=step, resident=resident, channel=told.references.get("channel", ""))
+            )
         return told
 
     async def _wait_for_caseworker(self, mover: int) -> MatchDecision:
         task = f"match:{mover}"
         self._open_task(task)
+
+        def decided() -> bool:
+            return mover in self._match_decisions or self._amended is not None
+
         try:
-            await workflow.wait_condition(
-                lambda: mover in self._match_decisions, timeout=CASEWORKER_WITHIN
-            )
+            await workflow.wait_condition(decided, timeout=CASEWORKER_WITHIN)
         except TimeoutError:
             # Escalated: still a person's decision, now overdue; the wait goes on.
             self._set_stage("escalated")
-            await workflow.wait_condition(lambda: mover in self._match_decisions)
+            await workflow.wait_condition(decided)
+        self.stop_if_amended()
         self._close_task(task)
         self._set_stage("matching")
         return self._match_decisions[mover]

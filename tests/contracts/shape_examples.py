@@ -67,7 +67,7 @@ USE: dict[str, Any] = {
 
 EXAMPLES: dict[str, dict[str, Any] | str] = {
     # consent gate
-    "lifeevents.consent.share-request.v1": {
+    "lifeevents.consent.share-request.v2": {
         "resident": RESIDENT,
         "purpose": "council-tax-liability",
         "recipient": "council-tax",
@@ -114,7 +114,7 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "at": "2025-09-01T12:00:00Z",
         "stop_use": [DECISION_ID],
     },
-    "lifeevents.consent.data-use-report.v1": {
+    "lifeevents.consent.data-use-report.v2": {
         "resident": RESIDENT,
         "received": [USE],
         "entries": [USE, {**USE, "seq": 6, "kind": "decision", "outcome": "allow"}],
@@ -148,6 +148,10 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
                 "data": {"identity": {"name": {"family_name": "Testworth"}}},
             },
         ],
+    },
+    "lifeevents.action.undo-request.v1": {
+        "workflow_id": WORKFLOW,
+        "undone_by": "lifeevent-fedcba9876543210fedcba9876543210",
     },
     "lifeevents.action.outcome.v1": {
         "outcome": "done",
@@ -380,6 +384,33 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "id": EVENT_ID,
         "stage": "merged",
         "merged_into": {"source": "/council-tax/revenues", "id": "CT-2026-000123"},
+    },
+    "lifeevents.workflow.amended.v1": {
+        "kind": "withdrawn",
+        "by": {"source": "/register-office/exampleshire", "id": "W-2026-000001"},
+        "workflow_id": "lifeevent-fedcba9876543210fedcba9876543210",
+    },
+    "lifeevents.workflow.event-record.v1": {
+        "event_id": EVENT_ID,
+        "event_type": MOVE,
+        "stage": "withdrawn",
+        "about": [RESIDENT, OTHER],
+        "done": [
+            {
+                "step": "council-tax",
+                "service": "council-tax",
+                "purpose": "council-tax-liability",
+                "recipient": "council-tax",
+                "categories": ["identity", "address", "household"],
+                "shared": {RESIDENT: HASH, OTHER: HASH},
+            }
+        ],
+        "told": [{"step": "council-tax", "resident": RESIDENT, "channel": "letter"}],
+        "amended": {
+            "kind": "withdrawn",
+            "by": {"source": "/council-tax/revenues", "id": "W-2026-000001"},
+            "workflow_id": "lifeevent-fedcba9876543210fedcba9876543210",
+        },
     },
     "lifeevents.workflow.also-reported.v1": {
         "event": {"source": "/housing/lettings", "id": "H-2026-000417"},

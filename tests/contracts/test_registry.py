@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from contracts import EVENT_TYPES, UnknownEventType, payload_model, schema_uri
-from contracts.events import AddressChangedV1, BirthRegisteredV1, DeathRegisteredV1
+from contracts.events import (
+    AddressChangedV1,
+    BirthRegisteredV1,
+    DeathRegisteredV1,
+    EventCorrectedV1,
+    EventWithdrawnV1,
+)
 
 
 def test_registered_types() -> None:
@@ -13,6 +19,8 @@ def test_registered_types() -> None:
         "lifeevents.birth.registered.v1": BirthRegisteredV1,
         "lifeevents.address.changed.v1": AddressChangedV1,
         "lifeevents.death.registered.v1": DeathRegisteredV1,
+        "lifeevents.event.withdrawn.v1": EventWithdrawnV1,
+        "lifeevents.event.corrected.v1": EventCorrectedV1,
     }
 
 

@@ -36,7 +36,7 @@ from contracts.shares import SPECIAL_CATEGORIES, DataCategory
 
 GRANT = "lifeevents.consent.grant.v1"
 RECORD = "lifeevents.consent.record.v1"
-REQUEST = "lifeevents.consent.share-request.v1"
+REQUEST = "lifeevents.consent.share-request.v2"
 ACTION = "lifeevents.action.service-action.v1"
 ADDRESS = "lifeevents.share.address.v1"
 MATCH = "lifeevents.residents.match-result.v1"

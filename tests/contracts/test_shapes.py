@@ -156,7 +156,7 @@ def test_one_name_per_model() -> None:
 
 def test_an_unknown_shape_is_a_key_error() -> None:
     with pytest.raises(KeyError):
-        shape("lifeevents.consent.share-request.v2")
+        shape("lifeevents.consent.share-request.v9")
     with pytest.raises(KeyError):
         shape_schema_uri("lifeevents.birth.registered.v1")
 
