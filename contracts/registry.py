@@ -13,7 +13,6 @@ from contracts.events import (
     AddressChangedV1,
     BirthRegisteredV1,
     DeathRegisteredV1,
-    EventCorrectedV1,
     EventWithdrawnV1,
     Payload,
 )
@@ -34,7 +33,6 @@ EVENT_TYPES: Mapping[str, type[Payload]] = MappingProxyType(
             AddressChangedV1,
             DeathRegisteredV1,
             EventWithdrawnV1,
-            EventCorrectedV1,
         )
     }
 )

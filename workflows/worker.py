@@ -15,7 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from services.common.settings import Settings
 from services.common.worker import Served, run_worker
-from workflows.activities import plan_event
+from workflows.activities import plan_event, record_of
 from workflows.diagnostics import StackCheckWorkflow, echo
 from workflows.lifeevents import WORKFLOWS
 
@@ -30,7 +30,7 @@ PASSTHROUGH_MODULES = ("contracts", "email_validator", "idna", "phonenumbers", "
 def served(task_queue: str) -> Served:
     return Served(
         task_queue,
-        activities=[echo, plan_event],
+        activities=[echo, plan_event, record_of],
         workflows=[StackCheckWorkflow, *WORKFLOWS],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)

@@ -179,7 +179,8 @@ class StatusOut(BaseModel):
     status: EventState = Field(
         description="accepted: the intake wrote it to Kafka, no workflow yet; running (see "
         "stage); completed; merged and contradicted (another report of a life event already "
-        "reported: see merged_into); failed (also terminated, timed out, cancelled); "
+        "reported: see merged_into); withdrawn (by its source: what it did is undone); "
+        "failed (also terminated, timed out, cancelled); "
         "dead_lettered (see reason)."
     )
     type: str | None = None
@@ -194,7 +195,8 @@ class StatusOut(BaseModel):
         default=None,
         description="merged: the event this one was another report of, which was acted on "
         "(nothing was done twice); contradicted: the event it contradicted (a caseworker "
-        "settled it, nothing was done automatically).",
+        "settled it, nothing was done automatically); withdrawn before it arrived: the "
+        "withdrawal.",
     )
 
 

@@ -29,6 +29,7 @@ class EventState(StrEnum):
     COMPLETED = "completed"
     MERGED = "merged"  # another report of a life event already handled: nothing done twice
     CONTRADICTED = "contradicted"  # contradicted the first report: a caseworker settled it
+    WITHDRAWN = "withdrawn"  # its source withdrew it: stopped, or never started if it came late
     FAILED = "failed"  # failed, terminated, timed out or cancelled
     DEAD_LETTERED = "dead_lettered"
 
@@ -50,12 +51,16 @@ class EventStatus:
     stage: str | None = None  # RUNNING: the workflow's LifeEventStage search attribute
     reason: str | None = None  # DEAD_LETTERED: the DLQ reason code; FAILED: how it ended
     accepted_at: datetime | None = None
-    merged_into: EventReference | None = None  # MERGED, CONTRADICTED: the first report
+    # MERGED, CONTRADICTED: the first report; WITHDRAWN before it arrived: the withdrawal
+    merged_into: EventReference | None = None
 
 
 # A workflow that completed without acting, because its event was another report of one
 # already handled: to its source, not "completed" (it did nothing), but what became of it.
-_NOT_ACTED = {EventState.MERGED.value: EventState.MERGED, "contradicted": EventState.CONTRADICTED}
+_NOT_ACTED = {
+    state.value: state
+    for state in (EventState.MERGED, EventState.CONTRADICTED, EventState.WITHDRAWN)
+}
 
 
 class StatusUnavailable(Exception):

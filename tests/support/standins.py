@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from contracts.actions import ActionOutcome, ServiceAction
+from contracts.actions import ActionOutcome, ServiceAction, UndoRequest
 from contracts.consent import (
     ConsentRecord,
     DeathRecorded,
@@ -50,6 +50,7 @@ from contracts.residents import (
     SupportFlag,
     Survivor,
 )
+from contracts.temporal import UNDO, Activity
 from contracts.timeline import Timeline
 from services.residents.sameness import Earlier, compare
 from workflows.catalogue import load_catalogue
@@ -85,6 +86,9 @@ class Council:
     # Reports of life events, compared with the index's own rule when `compare_reports`
     # (else each is the first of its life event, as workflows that never meet see it).
     compare_reports: bool = False
+    # What was undone: each service's undo of a step, and the platform's records undone.
+    undone: list[ServiceAction] = field(default_factory=list)
+    records_undone: list[tuple[str, UndoRequest]] = field(default_factory=list)
     reports: dict[str, tuple[LifeEventReport, SameEvent]] = field(default_factory=dict)
 
     @property
@@ -220,12 +224,38 @@ class Council:
             self.notified.append(notification)
             # The workflow's time: what a time-skipping test can check the day of.
             self.sent_on.append((notification.template, uk_date(activity.info().scheduled_time)))
-            return ActionOutcome(outcome="done", code="sent")
+            channel = notification.channels[0] if notification.channels else "portal"
+            return ActionOutcome(
+                outcome="done", code=f"notified_by_{channel}", references={"channel": channel}
+            )
 
         @activity.defn(name="notifications.record_death")
         async def notifications_record_death(death: DeathRecord) -> ActionOutcome:
             self._died("notifications", death)
             return ActionOutcome(outcome="done", code="recorded")
+
+        def undo_records(name: str) -> Callable[[UndoRequest], Any]:
+            @activity.defn(name=name)
+            async def undo(request: UndoRequest) -> ActionOutcome:
+                self.records_undone.append((name, request))
+                # As the real services do: a death the workflow recorded is recorded no more.
+                for records in self.deaths.values():
+                    records[:] = [r for r in records if r.workflow_id != request.workflow_id]
+                return ActionOutcome(outcome="done", code="undone")
+
+            return undo
+
+        def undo_step(name: str) -> Callable[[ServiceAction], Any]:
+            @activity.defn(name=name)
+            async def undo(action: ServiceAction) -> ActionOutcome:
+                self.undone.append(action)
+                if name == Activity.PARTNERS_UNDO:
+                    return ActionOutcome(
+                        outcome="no_action", code="cannot_undo_told_outside_council"
+                    )
+                return ActionOutcome(outcome="done", code="undone", references={"restored": "1"})
+
+            return undo
 
         def service(name: str) -> Callable[[ServiceAction], Any]:
             @activity.defn(name=name)
@@ -251,10 +281,23 @@ class Council:
                 flag_support,
                 household_after_death,
                 contact_for,
+                undo_records(Activity.RESIDENTS_UNDO),
             ],
-            "consent": [decide_share, record_share, gate_record_death, record_informant_agreement],
-            "notifications": [send, notifications_record_death],
+            "consent": [
+                decide_share,
+                record_share,
+                gate_record_death,
+                record_informant_agreement,
+                undo_records(Activity.GATE_UNDO_DEATH),
+            ],
+            "notifications": [
+                send,
+                notifications_record_death,
+                undo_records(Activity.NOTIFICATIONS_UNDO_DEATH),
+            ],
         }
+        for queue, undo in UNDO.items():
+            queues.setdefault(queue, []).append(undo_step(undo))
         served: set[str] = set()
         for step in load_catalogue().steps:
             for name in (step.activity, step.check):
