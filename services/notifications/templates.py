@@ -44,6 +44,10 @@ PHRASES: dict[str, str] = {
     "two_year_old_funding": "funded early education for two-year-olds (for families who "
     "meet the criteria)",
     "three_year_old_entitlement": "the funded early education every three-year-old is entitled to",
+    # why a life event was taken back
+    "entered_in_error": "entered in error",
+    "wrong_person": "about someone else",
+    "sent_twice": "sent to us twice",
 }
 
 _FOOTER = "You can see what we did, and why, in your Life Events inbox."
@@ -190,6 +194,20 @@ TEMPLATES: dict[str, Template] = {
         (
             "As you now live outside our area, please ask {council} about early education "
             "and a school place for your child.",
+        ),
+    ),
+    # a life event its source took back (workflows/amendment.py)
+    "withdrawn.apology": Template(
+        "We are sorry: we acted on information that was wrong",
+        (
+            "We recently wrote to you about a change the council had been told of. We have "
+            "since learnt that the information was {reason}, so we have undone what we did "
+            "because of it.",
+            "Your council tax, benefits, electoral registration and other council records "
+            "are back as they were before. You do not need to do anything.",
+            "If we wrote to you by post, please ignore that letter. A member of staff will "
+            "contact you if anything else needs to be put right.",
+            "We apologise for any worry or inconvenience this has caused.",
         ),
     ),
     "death.summary": Template(
