@@ -5,6 +5,8 @@
 death, each survivor's identity and household) → `ActionOutcome`. `benefits.find_claims`
 (read only) and `benefits.record_new_dependant`: `ServiceAction` (the child's identity,
 birth and household, each parent's identity and household) → `ActionOutcome`.
+`benefits.undo`: `ServiceAction` naming one of these steps, with no data → `ActionOutcome`,
+its compensation when its life event is withdrawn (`BenefitActivities.undo`).
 
 When a mover holds an active housing benefit or council tax reduction claim, a change of
 circumstances is recorded on each such claim from the move date, with the new address and
@@ -259,6 +261,20 @@ class BenefitActivities(CouncilActivities):
             },
         )
 
+    @activity.defn(name=Activity.BENEFITS_UNDO)
+    async def undo(self, action: ServiceAction) -> ActionOutcome:
+        """The compensation of one of the steps above (`action` names it; one share per
+        resident, no data), when its life event is withdrawn: the claims are as they were
+        before it. After a move: the change of circumstances it recorded on each claim is
+        withdrawn (the award is not reassessed, nor ended for a move out). After a death:
+        each claim of the deceased it ended is restored (active, no end date) and the
+        reviews it opened for the survivors are withdrawn. After a birth: the new dependant
+        and its change of circumstances are withdrawn from each parent's claim.
+        `find_claims` records nothing: `nothing_to_undo`. Refused whole (`changed_since`,
+        naming the tables) when a claim or change it wrote changed since, for a caseworker
+        to take on."""
+        return await self.reverse(action)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -266,4 +282,5 @@ class BenefitActivities(CouncilActivities):
             self.record_death,
             self.find_claims,
             self.record_new_dependant,
+            self.undo,
         ]

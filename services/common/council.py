@@ -31,6 +31,18 @@ take a `contracts.actions.ServiceAction` and return an `ActionOutcome`:
    it was before the step (a life event withdrawn as entered in error), unless something
    changed those rows since.
 
+A service's compensation (`CouncilActivities.reverse`, served as its `<service>.undo`
+activity) takes a `ServiceAction` naming the ORIGINAL step (`workflow_id` + `step`) with one
+share per resident and no data: the gate decided each again, as a compensation
+(`ShareRequest.reverses`), for the step's purpose, this recipient and its categories, with
+the data hash of `{}`. Every token is verified as above (recipient, signature, expiry, data
+hash, resident), for any purpose the service acts for; the deceased refusal does not apply
+(undoing is always allowed). Then the step is undone (`CouncilStore.undo`):
+`done`/`undone` {restored: rows}; `no_action` `already_undone`, `nothing_to_undo` (the step
+wrote nothing, or was never done here), or `changed_since` {tables: the tables whose rows
+changed since, comma-joined}, when a caseworker must take it on. A repeat of an undone step
+answers `already_undone`, its tokens verified but for expiry, as a repeated step's are.
+
 Receivers hold only the consent service's *public* key: from the setting
 `LIFEEVENTS_SHARE_TOKEN_PUBLIC_KEY` (PEM), else fetched from the consent API's
 `GET /share-token-key` (`LIFEEVENTS_SHARE_TOKEN_KEY_URL`) on first use, and fetched again
@@ -48,11 +60,12 @@ import os
 import secrets
 import signal
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Generic, Protocol, Self, TypeVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -103,6 +116,7 @@ __all__ = [
     "data_invalid",
     "new_reference",
     "property_key",
+    "reversal_outcome",
     "run_service",
     "same_for_all",
     "share_refused",
@@ -194,14 +208,23 @@ async def _verify(
     share: ResidentShare,
     *,
     recipient: str,
-    purpose: str,
+    purposes: Collection[str],
     check_expiry: bool,
 ) -> ShareClaims:
+    """The token's claims, if it is good for `recipient`, exactly `share.data`, the share's
+    resident and one of `purposes`; else `ShareRefused` with the problem code."""
+
     async def attempt(key: Ed25519PublicKey) -> ShareClaims:
         verifier = ShareTokenVerifier(key, recipient=recipient)
-        return verifier.verify(
-            share.share_token, share.data, purpose=purpose, check_expiry=check_expiry
+        # One purpose is checked by the verifier; several (a compensation, which may undo a
+        # step of any purpose the service acts for) after it.
+        one = next(iter(purposes)) if len(purposes) == 1 else None
+        claims = verifier.verify(
+            share.share_token, share.data, purpose=one, check_expiry=check_expiry
         )
+        if claims.purpose not in purposes:
+            raise ShareTokenError(TokenProblem.WRONG_PURPOSE)
+        return claims
 
     try:
         try:
@@ -331,6 +354,19 @@ class CouncilStore(Store):
                 raise
             return first
 
+    async def undone(self, key: ActionKey) -> bool:
+        """Whether the step `key` was undone already (`undo`)."""
+        c = self.journal.c
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                select(c.undone)
+                .where(
+                    c.workflow_id == key.workflow_id, c.step == key.step, c.subject == key.subject
+                )
+                .limit(1)
+            )
+        return bool(found)
+
     async def undo(self, key: ActionKey) -> Undone:
         """Put every row the step `key` wrote back as it was before the step, in one
         transaction: all of them, or none when one has changed since (`Undone.conflicts`
@@ -457,13 +493,33 @@ def _death_refusal(
     return None
 
 
+def reversal_outcome(undone: Undone) -> ActionOutcome:
+    """What undoing a step did, as the compensation's outcome (codes and counts only)."""
+    if undone.conflicts:
+        # Rows the step wrote changed since: restoring them would lose that change.
+        return ActionOutcome(
+            outcome="no_action",
+            code="changed_since",
+            references={"tables": ",".join(undone.conflicts)},
+        )
+    if undone.already_undone:
+        return ActionOutcome(outcome="no_action", code="already_undone")
+    if undone.restored == 0:
+        return ActionOutcome(outcome="no_action", code="nothing_to_undo")
+    return ActionOutcome(
+        outcome="done", code="undone", references={"restored": str(undone.restored)}
+    )
+
+
 class CouncilActivities:
-    """Base of a service's activities: `perform` does the steps in the module doc."""
+    """Base of a service's activities: `perform` does the steps in the module doc, and
+    `reverse` the compensation of one of them."""
 
     recipient: str  # as in the data-sharing policy; also the task queue
     # What the shares are verified for; a service with a purpose per activity passes each
-    # activity's to `perform` instead.
+    # activity's to `perform` instead, and lists them here (activity name → purpose).
     purpose: str
+    purposes: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(self, store: CouncilStore, keys: ShareKeySource) -> None:
         self.store = store
@@ -481,17 +537,30 @@ class CouncilActivities:
     def task_queue(self) -> str:
         return self.recipient
 
+    @property
+    def acts_for(self) -> frozenset[str]:
+        """Every purpose the service acts for: its own, and each activity's (`purposes`)."""
+        own = getattr(self, "purpose", None)
+        return frozenset({*self.purposes.values(), *([own] if own else [])})
+
     async def verify(
-        self, action: ServiceAction, *, check_expiry: bool = True, purpose: str | None = None
+        self,
+        action: ServiceAction,
+        *,
+        check_expiry: bool = True,
+        purpose: str | None = None,
+        purposes: Collection[str] | None = None,
     ) -> list[ShareClaims]:
         """Every resident's token, or `ShareRefused` for the first that does not hold. The
-        tokens must be for `purpose`, by default the service's."""
+        tokens must be for `purpose`, by default the service's; or, given `purposes`, for
+        any one of them."""
+        allowed = purposes if purposes is not None else (purpose or self.purpose,)
         return [
             await _verify(
                 self.keys,
                 share,
                 recipient=self.recipient,
-                purpose=purpose or self.purpose,
+                purposes=allowed,
                 check_expiry=check_expiry,
             )
             for share in action.shares
@@ -547,6 +616,29 @@ class CouncilActivities:
         self._log("council.action", action, outcome)
         if self.kill_after_commit:
             os.kill(os.getpid(), signal.SIGKILL)
+        return outcome
+
+    async def verify_reversal(self, action: ServiceAction, *, check_expiry: bool = True) -> None:
+        """The tokens of a compensation: each as `verify` checks it, for any purpose the
+        service acts for, over no data at all (the gate decided about `{}`: a compensation
+        hands the service nothing but the resident's key). No deceased refusal: undoing
+        what was done is always allowed."""
+        if any(share.data for share in action.shares):
+            # Data has no business in a compensation; refused before any token is read.
+            raise data_invalid("invalid_data:reversal_with_data")
+        await self.verify(action, check_expiry=check_expiry, purposes=self.acts_for)
+
+    async def reverse(self, action: ServiceAction) -> ActionOutcome:
+        """The compensation of the step `action` names (`workflow_id` + `step`): every row
+        it wrote put back as it was before it, or nothing (module doc). Idempotent: a
+        repeat answers `already_undone` and changes nothing."""
+        key = ActionKey(action.workflow_id, action.step)
+        # A repeat of an undone step (a retried activity) verifies but for expiry, as a
+        # repeated step does: its tokens may have expired since the first attempt.
+        repeated = await self.store.undone(key)
+        await self.verify_reversal(action, check_expiry=not repeated)
+        outcome = reversal_outcome(await self.store.undo(key))
+        self._log("council.action.reversed", action, outcome)
         return outcome
 
     def _log(self, event: str, action: ServiceAction, outcome: ActionOutcome) -> None:

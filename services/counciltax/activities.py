@@ -7,7 +7,9 @@ Activities, each taking a `ServiceAction` and returning an `ActionOutcome`:
   and household, and, when nobody survives, the executor's or informant's identity and
   contact;
 - `council_tax.apply_single_person_discount`: the one surviving adult's identity and
-  household.
+  household;
+- `council_tax.undo`: the compensation of one of these steps, when its life event is
+  withdrawn (`CouncilTaxActivities.undo`): one share per resident, with no data.
 
 Moving `within` the area: the open account at the old address is closed with the move date
 as final bill date, and one is opened at the new address from the move date (or, when one
@@ -321,6 +323,25 @@ class CouncilTaxActivities(CouncilActivities):
             },
         )
 
+    @activity.defn(name=Activity.COUNCIL_TAX_UNDO)
+    async def undo(self, action: ServiceAction) -> ActionOutcome:
+        """The compensation of one of the steps above (`action` names it; one share per
+        resident, no data), when its life event is withdrawn: the accounts are as they were
+        before it. After a move: the account it closed is open again (no final bill date),
+        the movers are off the account it opened or joined (one it opened is gone), and that
+        account's adults and single person discount are as before. After a death: the
+        deceased is liable again (their liability end forgotten), the accounts it closed are
+        open, the estate's account and its Class F exemption and contact are gone, and the
+        survivors' liability and the adults counted are as before. After the single person
+        discount: no discount. Refused whole (`changed_since`, naming the tables) when an
+        account it touched changed since, for a caseworker to take on."""
+        return await self.reverse(action)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.record_move, self.record_death, self.apply_single_person_discount]
+        return [
+            self.record_move,
+            self.record_death,
+            self.apply_single_person_discount,
+            self.undo,
+        ]

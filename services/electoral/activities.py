@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | `electoral.record_move` | `ServiceAction` (identity, address) | `ActionOutcome` |
 | `electoral.record_death` | `ServiceAction` (the deceased's identity, death) | `ActionOutcome` |
+| `electoral.undo` | `ServiceAction` (the step to undo; no data) | `ActionOutcome` |
 
 Who counts: every mover aged 16 or over on the move date, or whose date of birth is not
 known. 16 is the age from which a person may be on the register in Scotland and Wales, and
@@ -127,6 +128,17 @@ class ElectoralActivities(CouncilActivities):
             )
         return ActionOutcome(outcome="no_action", code="not_registered")
 
+    @activity.defn(name=Activity.ELECTORAL_UNDO)
+    async def undo(self, action: ServiceAction) -> ActionOutcome:
+        """The compensation of one of the steps above (`action` names it; one share per
+        resident, no data), when its life event is withdrawn: the register is as it was
+        before it. After a move: each entry it marked removed at the old address is
+        reinstated, and each invitation to register at the new address is withdrawn (gone
+        from the register's records). After a death: the deceased's entries are reinstated
+        (no removal date, no reason). Refused whole (`changed_since`, naming the tables) when
+        an entry or invitation it wrote changed since, for a caseworker to take on."""
+        return await self.reverse(action)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.record_move, self.record_death]
+        return [self.record_move, self.record_death, self.undo]

@@ -29,6 +29,10 @@ same event id and key and the same data. The organisation de-duplicates on the e
 (`ce_id`, with `ce_source`), as the platform does with life events. Nothing is ever recorded
 as told that Kafka did not acknowledge.
 
+`partners.undo`: the compensation of a step, when its life event is withdrawn. What was
+published cannot be recalled: nothing is changed, and the answer says so
+(`cannot_undo_told_outside_council`, see `PartnerActivities.undo`).
+
 Logs carry workflow IDs, steps, organisation codes and codes; never data.
 """
 
@@ -56,6 +60,7 @@ from contracts.partners import (
 from contracts.shares import PersonDeath, PersonIdentity
 from contracts.temporal import Activity, TaskQueue
 from services.common.council import (
+    ActionKey,
     CouncilActivities,
     Shared,
     ShareKeySource,
@@ -236,6 +241,47 @@ class PartnerActivities:
             outcome="done", code="told", references={"organisation": code, "reference": reference}
         )
 
+    @activity.defn(name=Activity.PARTNERS_UNDO)
+    async def undo(self, action: ServiceAction) -> ActionOutcome:
+        """The compensation of a `tell_organisation` step (`action` names it; the deceased's
+        share with no data, its token for the organisation told, as the step's was): none.
+        The organisation, outside the council, was told on its topic, and what it was told
+        cannot be taken back from here: the step is left as it is, and the answer is
+        `no_action` `cannot_undo_told_outside_council` {organisation, reference: the
+        notice's}, for a caseworker to tell the organisation. A step this service never
+        recorded told no one: `no_action` `nothing_to_undo`. The tokens are verified as for
+        any compensation (`CouncilActivities.verify_reversal`) before anything is read."""
+        code = await self._audience(action.shares[0].share_token)
+        organisation = self._organisations.get(code)
+        if organisation is None:
+            log.info(
+                "partners.refused",
+                workflow_id=action.workflow_id,
+                step=action.step,
+                code="unknown_organisation",
+            )
+            raise share_refused("unknown_organisation")
+        await organisation.verify_reversal(action)
+        told = await self.store.recorded(ActionKey(action.workflow_id, action.step))
+        if told is None:
+            outcome = ActionOutcome(outcome="no_action", code="nothing_to_undo")
+        else:
+            # The notice's reference, for the caseworker who tells the organisation.
+            references = {"organisation": code, "reference": told.references.get("reference", "")}
+            outcome = ActionOutcome(
+                outcome="no_action",
+                code="cannot_undo_told_outside_council",
+                references={k: v for k, v in references.items() if v},
+            )
+        log.info(
+            "partners.undo",
+            workflow_id=action.workflow_id,
+            step=action.step,
+            organisation=code,
+            code=outcome.code,
+        )
+        return outcome
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.tell_organisation]
+        return [self.tell_organisation, self.undo]

@@ -8,6 +8,7 @@ council's smaller registers, one activity per register, and the library card a b
 | `registers.end_parking_permit` | `parking-permit-administration` | the deceased, survivors |
 | `registers.end_assisted_collection` | `waste-collection` | the deceased, survivors |
 | `registers.issue_library_card` | `library-membership` | the child, parents |
+| `registers.undo` (a step's compensation) | the step's register's | none |
 
 What each does, and its codes, is in README.md.
 
@@ -291,6 +292,20 @@ class RegistersActivities(CouncilActivities):
         )
         return ActionOutcome(outcome="done", code="card_issued", references={"card": card})
 
+    @activity.defn(name=Activity.REGISTERS_UNDO)
+    async def undo(self, action: ServiceAction) -> ActionOutcome:
+        """The compensation of one of the steps above (`action` names it; one share per
+        resident, no data, each token for the purpose of the step's register: any of
+        `PURPOSES`), when its life event is withdrawn: the register is as it was before
+        it. The blue badge it cancelled is valid again; the library membership it closed is
+        open again, with the charges it waived owed again; the parking permit it passed on
+        or cancelled is the deceased's and active again; the assisted collection it stopped
+        or put under review is active again. After a birth: the junior library card it
+        issued is cancelled (gone from the register). Refused whole (`changed_since`,
+        naming the tables) when a record it wrote changed since, for a caseworker to take
+        on."""
+        return await self.reverse(action)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -299,4 +314,5 @@ class RegistersActivities(CouncilActivities):
             self.end_parking_permit,
             self.end_assisted_collection,
             self.issue_library_card,
+            self.undo,
         ]

@@ -8,6 +8,7 @@ Each takes a `ServiceAction` and returns an `ActionOutcome`:
 | `schools.offer_in_year_admission` | `school-admission-planning` | identity, birth, address |
 | `schools.record_early_years` | `early-years-planning` | identity, birth, address |
 | `schools.offer_early_education` | `early-years-planning` | identity, birth, address |
+| `schools.undo` (a step's compensation) | the step's | none |
 
 `find_catchment` names the catchment schools of an address: the new one of a move (so the
 workflow can show the resident the offer before they confirm), or where a child lives now
@@ -306,6 +307,19 @@ class SchoolActivities(CouncilActivities):
         await self.store.offer_early_education(conn, (action.workflow_id, action.step), offer)
         return ActionOutcome(outcome="done", code="offer_made", references=_offered(offer))
 
+    @activity.defn(name=Activity.SCHOOLS_UNDO)
+    async def undo(self, action: ServiceAction) -> ActionOutcome:
+        """The compensation of one of the steps above (`action` names it; one share per
+        resident, no data, each token for the step's purpose: admissions or early years),
+        when its life event is withdrawn: the admissions records are as they were before
+        it. The in-year admission applications it recorded are withdrawn; the child it put
+        on the early-years list is off it, with the dates it told the family; the funded
+        early education it offered is withdrawn. `find_catchment` records nothing:
+        `nothing_to_undo`. Refused whole (`changed_since`, naming the tables) when an
+        application, listing or offer it wrote changed since (a family answered an offer),
+        for a caseworker to take on."""
+        return await self.reverse(action)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -313,4 +327,5 @@ class SchoolActivities(CouncilActivities):
             self.offer_in_year_admission,
             self.record_early_years,
             self.offer_early_education,
+            self.undo,
         ]
