@@ -19,6 +19,8 @@ Workflows call them by name, for instance:
 | `residents.contact_for` | `str` (resident key) | `ContactPlan` |
 | `residents.household_after_death` | `DeathRecord` | `DeathHousehold` |
 | `residents.reminders_for` | `list[str]` (resident keys) | `list[str]` (workflow IDs) |
+| `residents.claim_report` | `LifeEventReport` | `SameEvent` |
+| `residents.undo_workflow` | `UndoRequest` | `ActionOutcome` |
 
 Every one is safe to retry. `match_people` remembers its answer per workflow run, activity
 and input, so a retry after the first attempt committed gets the same keys and outcomes;
@@ -26,6 +28,10 @@ the others are idempotent on `workflow_id` + `step`, by nature, or read only
 (`contact_for`, `household_after_death`, `reminders_for`). A request the index refuses (an
 unknown resident key) is a non-retryable `ApplicationError` of type `ResidentIndexError`
 whose message is a code; `reminders_for` refuses nothing (an unknown key has no reminders).
+
+Every write a workflow's step makes is journaled, so `undo_workflow` can take back all of a
+withdrawn life event's records at once (`ResidentIndex.undo_workflow`): idempotent, and all
+or nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.actions import ActionOutcome, UndoRequest
 from contracts.residents import (
     BirthHousehold,
     BirthRecord,
@@ -168,6 +175,13 @@ class ResidentActivities:
         except ResidentIndexError as error:
             raise _refused(error) from None
 
+    @activity.defn(name=Activity.RESIDENTS_UNDO)
+    async def undo_workflow(self, request: UndoRequest) -> ActionOutcome:
+        """Everything the index wrote for the workflow, taken back in one transaction
+        (`undone`), or nothing (`changed_since` {tables}); `already_undone` when repeated,
+        `nothing_to_undo` when it wrote nothing."""
+        return await self.index.undo_workflow(request)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -182,4 +196,5 @@ class ResidentActivities:
             self.household_after_death,
             self.reminders_for,
             self.claim_report,
+            self.undo_workflow,
         ]

@@ -2,6 +2,10 @@
 household a death leaves, each one store transaction. Activities (`activities.py`) are thin
 wrappers around this class; tests and the seed use it directly.
 
+Every write on behalf of a workflow's step is journaled in that transaction
+(`ResidentStore.journaled_step`, keyed on workflow ID, step and kind), so that
+`undo_workflow` can take a withdrawn life event's records back whole.
+
 Log lines name outcomes, rule codes, counts and pseudonymous keys, never what a person is
 called or any identifier (DESIGN.md, "Rules that keep personal data safe").
 """
@@ -11,12 +15,15 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.actions import ActionOutcome, UndoRequest
 from contracts.addresses import UkAddress
 from contracts.people import ContactDetails, PersonName
 from contracts.residents import (
@@ -41,9 +48,10 @@ from contracts.residents import (
     default_channels,
 )
 from contracts.shares import age_on
+from services.common.journal import undo as undo_journaled
 from services.residents.matching import Candidate, decide, identifiers_of, name_key
 from services.residents.sameness import compare
-from services.residents.store import ResidentStore
+from services.residents.store import ResidentStore, journal
 
 __all__ = [
     "MatchRequest",
@@ -54,6 +62,14 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+
+
+class _Refused(Exception):
+    """Undoing a workflow met a change since: the transaction rolls back. Table names only."""
+
+    def __init__(self, tables: tuple[str, ...]) -> None:
+        super().__init__(",".join(tables))
+        self.tables = tables
 
 
 class ResidentIndexError(Exception):
@@ -96,7 +112,7 @@ class ResidentIndex:
         `request`, a repeat of the same request returns the first answer unchanged, and the
         residents matched or created are noted as involved in the request's workflow (a
         doubtful person names nobody yet)."""
-        async with self.store.writing() as conn:
+        async with self.store.writing() as conn, self._journaled(conn, request):
             if request is not None:
                 stored = await self.store.match_request(conn, request.key)
                 if stored is not None:
@@ -129,6 +145,15 @@ class ResidentIndex:
                 resident=result.resident,
             )
         return results
+
+    def _journaled(
+        self, conn: AsyncConnection, request: MatchRequest | None
+    ) -> AbstractAsyncContextManager[None]:
+        """A match made for a workflow is journaled as its step; one made outside any (the
+        seed, a test) is not."""
+        if request is None:
+            return nullcontext()
+        return self.store.journaled_step(conn, request.workflow_id, request.step, "match_people")
 
     async def _candidates(self, conn: AsyncConnection, person: PersonDetails) -> list[Candidate]:
         _, family_key = name_key(person.name)
@@ -201,7 +226,10 @@ class ResidentIndex:
     async def resolve_doubtful(self, decision: CaseworkerDecision) -> MatchResult:
         """Apply a caseworker's decision about a doubtful match; idempotent on the step."""
         kind = "resolve_doubtful"
-        async with self.store.writing() as conn:
+        async with (
+            self.store.writing() as conn,
+            self.store.journaled_step(conn, decision.workflow_id, decision.step, kind),
+        ):
             stored = await self.store.step_result(conn, decision.workflow_id, decision.step, kind)
             if stored is not None:
                 return MatchResult.model_validate_json(stored)
@@ -245,7 +273,10 @@ class ResidentIndex:
         arrive out of order). Idempotent on (workflow_id, step): a repeat returns the first
         answer and changes nothing."""
         kind = "record_move"
-        async with self.store.writing() as conn:
+        async with (
+            self.store.writing() as conn,
+            self.store.journaled_step(conn, move.workflow_id, move.step, kind),
+        ):
             stored = await self.store.step_result(conn, move.workflow_id, move.step, kind)
             if stored is not None:
                 return Household.model_validate_json(stored)
@@ -293,7 +324,10 @@ class ResidentIndex:
         it. Idempotent on (workflow_id, step): a repeat returns the first answer and changes
         nothing."""
         kind = "record_birth"
-        async with self.store.writing() as conn:
+        async with (
+            self.store.writing() as conn,
+            self.store.journaled_step(conn, birth.workflow_id, birth.step, kind),
+        ):
             stored = await self.store.step_result(conn, birth.workflow_id, birth.step, kind)
             if stored is not None:
                 return BirthHousehold.model_validate_json(stored)
@@ -359,7 +393,10 @@ class ResidentIndex:
         it. Writers are serialised, so of two reports of one life event made at the same
         moment exactly one is first. Idempotent on the report's workflow."""
         kind = "claim_report"
-        async with self.store.writing() as conn:
+        async with (
+            self.store.writing() as conn,
+            self.store.journaled_step(conn, report.workflow_id, "report", kind),
+        ):
             stored = await self.store.step_result(conn, report.workflow_id, "report", kind)
             if stored is not None:
                 return SameEvent.model_validate_json(stored)
@@ -395,7 +432,10 @@ class ResidentIndex:
     async def mark_deceased(self, death: DeathRecord) -> Resident:
         """Flag the resident deceased (once; a repeat changes nothing). From then on no
         contact plan addresses them and they leave every household."""
-        async with self.store.writing() as conn:
+        async with (
+            self.store.writing() as conn,
+            self.store.journaled_step(conn, death.workflow_id, death.step, "mark_deceased"),
+        ):
             await self._require(conn, death.resident)
             changed = await self.store.set_flag(
                 conn,
@@ -415,7 +455,10 @@ class ResidentIndex:
 
     async def flag_support(self, flag: SupportFlag) -> Resident:
         """Flag that the resident may need support (the first reason is kept)."""
-        async with self.store.writing() as conn:
+        async with (
+            self.store.writing() as conn,
+            self.store.journaled_step(conn, flag.workflow_id, flag.step, "flag_support"),
+        ):
             await self._require(conn, flag.resident)
             changed = await self.store.set_flag(
                 conn,
@@ -466,6 +509,68 @@ class ResidentIndex:
             step=death.step,
         )
         return DeathHousehold(address=address, survivors=survivors, workflows=tuple(workflows))
+
+    # --- undoing a workflow -----------------------------------------------------------------
+
+    async def undo_workflow(self, request: UndoRequest) -> ActionOutcome:
+        """Take back everything the index wrote for `request.workflow_id` (its life event was
+        withdrawn): every journaled step of it, newest first, in one transaction, all or
+        nothing. A resident it marked deceased is alive again, residents it moved are back
+        where they were, a child its match created is gone with the birth recorded, and its
+        report of the life event (and whom it was about) is forgotten.
+
+        - `done` `undone` {restored: rows, steps: changes undone};
+        - `no_action` `changed_since` {tables}: a row it wrote changed since, or a row
+          written since refers to one it made (a later workflow's step about a resident it
+          created); nothing is restored, for a caseworker to take on;
+        - `no_action` `already_undone` (a repeat), `nothing_to_undo` (it wrote nothing)."""
+        workflow_id = request.workflow_id
+        try:
+            async with self.store.writing() as conn:
+                outcome = await self._undo(conn, workflow_id)
+        except _Refused as refused:
+            outcome = _changed_since(refused.tables)
+        except IntegrityError:
+            # A constraint the checks above did not foresee refused a restore: it rolled
+            # back whole, and every table the workflow wrote is named, as the caseworker's
+            # to look at. (Retrying would meet the same refusal.)
+            async with self.store.reading() as conn:
+                tables = await self.store.journaled_tables(conn, workflow_id)
+            outcome = _changed_since(tables)
+        log.info(
+            "residents.workflow_undone",
+            workflow_id=workflow_id,
+            undone_by=request.undone_by,
+            outcome=outcome.outcome,
+            code=outcome.code,
+            references=outcome.references,
+        )
+        return outcome
+
+    async def _undo(self, conn: AsyncConnection, workflow_id: str) -> ActionOutcome:
+        """In `conn`'s transaction; `_Refused` (rolling it back) when any change conflicts."""
+        changes = await self.store.journaled_changes(conn, workflow_id)
+        if not changes:
+            return ActionOutcome(outcome="no_action", code="nothing_to_undo")
+        pending = [key for key in changes if not await self.store.undone_already(conn, key)]
+        if not pending:
+            return ActionOutcome(outcome="no_action", code="already_undone")
+        # The journal compares only the rows a change wrote; a row written since that refers
+        # to one of them is a change since too (and the database would refuse the delete).
+        referring = await self.store.referred_to_since(conn, pending)
+        if referring:
+            raise _Refused(tuple(referring))
+        restored = 0
+        for key in pending:
+            undone = await undo_journaled(conn, journal, key, self.store.journaled)
+            if undone.conflicts:
+                raise _Refused(undone.conflicts)
+            restored += undone.restored
+        return ActionOutcome(
+            outcome="done",
+            code="undone",
+            references={"restored": str(restored), "steps": str(len(pending))},
+        )
 
     # --- contact ----------------------------------------------------------------------------
 
@@ -548,6 +653,12 @@ class ResidentIndex:
             address=address,
             household=household,
         )
+
+
+def _changed_since(tables: Sequence[str]) -> ActionOutcome:
+    return ActionOutcome(
+        outcome="no_action", code="changed_since", references={"tables": ",".join(tables)}
+    )
 
 
 def _survivor(row: Any, death: DeathRecord) -> Survivor:

@@ -13,6 +13,15 @@ committed and matches the resident it made. In one process, an asyncio lock queu
 before they reach the database (SQLite's busy handler would sleep in steps instead).
 The unique constraint on identifiers is a second guard. Matching is a low-volume operation
 (one per person named in a life event), so one writer at a time costs nothing that matters.
+
+Every write made on behalf of a workflow step is journaled (`services.common.journal`) in its
+own transaction, keyed on (workflow_id, step, kind: the subject), by `journaled_step`, so
+that a withdrawn life event's records can be taken back exactly (`ResidentIndex.
+undo_workflow`). Every table is journaled but the lock (its row changes on every write),
+the journal itself and `resident_journal_changes`, which orders a workflow's journaled
+changes (the journal numbers the rows of one change only). The writes here keep to what the
+journal can record exactly: single-row or executemany INSERTs, UPDATEs and DELETEs by key,
+no upsert, no primary key updated, no foreign key acting by itself.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -55,16 +65,20 @@ from contracts.people import ContactDetails, PersonName
 from contracts.residents import Channel, Flag, LifeEventReport
 from contracts.shares import ADULT_AGE, age_on
 from services.common.database import Store
+from services.common.journal import journal_table, journaling
 from services.residents.matching import Candidate, name_key
 from services.residents.sameness import Earlier
 
 __all__ = [
     "ResidentStore",
+    "StepKey",
     "address_key",
     "contacts",
     "flags",
     "identifiers",
     "index_lock",
+    "journal",
+    "journal_changes",
     "match_requests",
     "metadata",
     "names",
@@ -214,6 +228,37 @@ index_lock = Table(
     Column("version", Integer, nullable=False),
 )
 
+# Before and after of every row a workflow step wrote (services.common.journal).
+journal = journal_table(metadata, "resident")
+
+# Each journaled change, in the order it committed (writers are serialised, so `id` is that
+# order): a workflow's changes are undone newest first.
+journal_changes = Table(
+    "resident_journal_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("subject", String(72), nullable=False),
+    UniqueConstraint("workflow_id", "step", "subject", name="uq_resident_journal_changes"),
+    Index("ix_resident_journal_changes_workflow", "workflow_id", "id"),
+)
+
+# Not journaled: the lock row changes on every write (every undo would see it changed), and
+# the journal does not journal itself.
+_UNJOURNALED = frozenset({index_lock.name, journal.name, journal_changes.name})
+
+
+@dataclass(frozen=True)
+class StepKey:
+    """What one journaled change is keyed on (`services.common.journal.JournalKey`): the
+    workflow, its step, and the kind of write as the subject (`record_move`…; `kind#2` for
+    a second change under the same workflow, step and kind, so that keys never repeat)."""
+
+    workflow_id: str
+    step: str
+    subject: str
+
 
 def _fold_line(value: str) -> str:
     return " ".join(value.casefold().split())
@@ -286,6 +331,150 @@ class ResidentStore(Store):
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
+
+    # --- the journal --------------------------------------------------------------------
+
+    @property
+    def journaled(self) -> tuple[Table, ...]:
+        """The tables a workflow's step may write, all journaled."""
+        return tuple(t for t in metadata.sorted_tables if t.name not in _UNJOURNALED)
+
+    @asynccontextmanager
+    async def journaled_step(
+        self, conn: AsyncConnection, workflow_id: str, step: str, kind: str
+    ) -> AsyncIterator[None]:
+        """Journal every write the block makes through `conn` (inside `writing()`) as one
+        change of `workflow_id`'s `step`, keyed with `kind` as the subject; a change that
+        wrote nothing leaves no trace. The key is new even when the same step is written
+        twice (a repeat after an undo, a second workflow run reusing an activity ID): the
+        journal's keys never repeat."""
+        known = set(
+            await conn.scalars(
+                select(journal_changes.c.subject).where(
+                    journal_changes.c.workflow_id == workflow_id, journal_changes.c.step == step
+                )
+            )
+        )
+        subject, number = kind, 1
+        while subject in known:
+            number += 1
+            subject = f"{kind}#{number}"
+        key = StepKey(workflow_id, step, subject)
+        async with journaling(conn, journal, key, self.journaled):
+            yield
+        wrote = await conn.scalar(
+            select(journal.c.seq)
+            .where(
+                journal.c.workflow_id == key.workflow_id,
+                journal.c.step == key.step,
+                journal.c.subject == key.subject,
+            )
+            .limit(1)
+        )
+        if wrote is not None:
+            await conn.execute(
+                insert(journal_changes).values(workflow_id=workflow_id, step=step, subject=subject)
+            )
+
+    @staticmethod
+    async def journaled_changes(conn: AsyncConnection, workflow_id: str) -> list[StepKey]:
+        """The workflow's journaled changes, newest first."""
+        rows = await conn.execute(
+            select(journal_changes.c.step, journal_changes.c.subject)
+            .where(journal_changes.c.workflow_id == workflow_id)
+            .order_by(journal_changes.c.id.desc())
+        )
+        return [StepKey(workflow_id, step, subject) for step, subject in rows]
+
+    @staticmethod
+    async def journaled_tables(conn: AsyncConnection, workflow_id: str) -> list[str]:
+        """The tables the workflow's journaled changes wrote, by name."""
+        rows = await conn.scalars(
+            select(journal.c.table_name)
+            .where(journal.c.workflow_id == workflow_id)
+            .distinct()
+            .order_by(journal.c.table_name)
+        )
+        return list(rows)
+
+    @staticmethod
+    async def undone_already(conn: AsyncConnection, key: StepKey) -> bool:
+        found = await conn.scalar(
+            select(journal.c.undone)
+            .where(
+                journal.c.workflow_id == key.workflow_id,
+                journal.c.step == key.step,
+                journal.c.subject == key.subject,
+            )
+            .order_by(journal.c.seq)
+            .limit(1)
+        )
+        return bool(found)
+
+    async def referred_to_since(self, conn: AsyncConnection, keys: Sequence[StepKey]) -> list[str]:
+        """The tables holding a row, not written by the changes `keys` (newest first), that
+        refers by foreign key to a row undoing them would remove (a resident the workflow
+        created, whom a later workflow's step is about): undoing them would break it, so
+        those tables have changed since as much as a row the changes wrote.
+
+        Rows are compared by primary key as the journal writes it (canonical JSON), which
+        for this store's keys (integers and strings) is the value itself."""
+        if not keys:
+            return []
+        entries = (
+            await conn.execute(
+                select(
+                    journal.c.workflow_id,
+                    journal.c.step,
+                    journal.c.subject,
+                    journal.c.table_name,
+                    journal.c.row_key,
+                    journal.c.before,
+                    journal.c.after,
+                ).where(
+                    journal.c.workflow_id == keys[0].workflow_id,
+                    journal.c.step.in_(sorted({k.step for k in keys})),
+                    ~journal.c.undone,
+                )
+            )
+        ).all()
+        order = {(k.step, k.subject): n for n, k in enumerate(keys)}  # 0: the newest
+        written: dict[tuple[str, str], list[tuple[int, str | None, str | None]]] = {}
+        for entry in entries:
+            rank = order.get((entry.step, entry.subject))
+            if rank is not None:
+                row = (entry.table_name, entry.row_key)
+                written.setdefault(row, []).append((rank, entry.before, entry.after))
+        # A row goes when the oldest change that wrote it made it (before-image None); its
+        # values, to find what refers to it, are in any after-image.
+        removed: dict[str, list[dict[str, Any]]] = {}
+        for (table_name, _), changes in written.items():
+            changes.sort(key=lambda change: change[0], reverse=True)
+            after = next((a for _, _, a in changes if a is not None), None)
+            if changes[0][1] is None and after is not None:
+                removed.setdefault(table_name, []).append(json.loads(after))
+        ours = set(written)
+        found: list[str] = []
+        for child in self.journaled:
+            for foreign in child.foreign_keys:
+                parent = foreign.column.table.name
+                values = {image[foreign.column.name] for image in removed.get(parent, ())}
+                if not values or child.name in found:
+                    continue
+                primary = list(child.primary_key.columns)
+                rows = await conn.execute(
+                    select(*primary).where(foreign.parent.in_(sorted(values)))
+                )
+                for found_row in rows:
+                    row_key = json.dumps(
+                        {c.name: v for c, v in zip(primary, found_row, strict=True)},
+                        sort_keys=True,
+                        separators=(",", ":"),
+                    )
+                    if (child.name, row_key) not in ours:
+                        found.append(child.name)
+                        break
+        return found
 
     # --- residents, names, identifiers ------------------------------------------------
 
