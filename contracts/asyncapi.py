@@ -22,6 +22,7 @@ from contracts.events import (
     AddressChangedV1,
     BirthRegisteredV1,
     DeathRegisteredV1,
+    EventCorrectedV1,
     EventWithdrawnV1,
 )
 from contracts.partners import DEATH_NOTICE_SCHEMA_URI, DEATH_NOTIFIED, DeathNotice
@@ -47,7 +48,9 @@ _PUBLISH_PARTNERS = tuple(f"{topic}:publish" for topic in PARTNER_TOPICS.values(
 # The notice's reference (contracts.partners.TellUsOnceReference): its id, subject and key.
 _REFERENCE_PATTERN = "^TUO-[0-9a-f]{20}$"
 
-LifeEventPayload = BirthRegisteredV1 | AddressChangedV1 | DeathRegisteredV1 | EventWithdrawnV1
+LifeEventPayload = (
+    BirthRegisteredV1 | AddressChangedV1 | DeathRegisteredV1 | EventWithdrawnV1 | EventCorrectedV1
+)
 
 
 def _life_event_headers() -> dict[str, Any]:

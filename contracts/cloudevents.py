@@ -28,7 +28,7 @@ from pydantic_core import from_json
 
 from contracts.base import ContractModel
 from contracts.errors import ContractViolation, Violation, rule_error
-from contracts.events.amendment import EventWithdrawnV1
+from contracts.events.amendment import EventCorrectedV1, EventWithdrawnV1
 from contracts.events.common import EventId, Payload, Source
 from contracts.identifiers import is_valid_nhs_number, is_valid_ni_number
 from contracts.registry import payload_model, schema_uri
@@ -113,7 +113,10 @@ class CloudEvent(ContractModel, Generic[PayloadT]):
         if self.dataschema is not None and self.dataschema != schema_uri(self.type):
             raise rule_error("dataschema_mismatch", "dataschema is not the schema of type")
         amended = self.data
-        if isinstance(amended, EventWithdrawnV1) and amended.amends.source != self.source:
+        if (
+            isinstance(amended, EventWithdrawnV1 | EventCorrectedV1)
+            and amended.amends.source != self.source
+        ):
             raise rule_error(
                 "amends_another_source", "a source withdraws or corrects only its own events"
             )

@@ -13,6 +13,7 @@ from contracts.events import (
     AddressChangedV1,
     BirthRegisteredV1,
     DeathRegisteredV1,
+    EventCorrectedV1,
     EventWithdrawnV1,
     Payload,
 )
@@ -33,6 +34,7 @@ EVENT_TYPES: Mapping[str, type[Payload]] = MappingProxyType(
             AddressChangedV1,
             DeathRegisteredV1,
             EventWithdrawnV1,
+            EventCorrectedV1,
         )
     }
 )

@@ -131,5 +131,5 @@ MODEL_ONLY_RULES: Mapping[str, str] = {
     "consent_expiry": "compares two fields' values",
     "given_in_future": "the clock",
     "amends_another_source": "compares two values (the envelope's source and the source of "
-    "the event withdrawn)",
+    "the event withdrawn or corrected)",
 }

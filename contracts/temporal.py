@@ -176,6 +176,7 @@ WORKFLOW_FOR_EVENT_TYPE: Mapping[str, str] = MappingProxyType(
         "lifeevents.address.changed.v1": "MoveWorkflow",
         "lifeevents.death.registered.v1": "BereavementWorkflow",
         "lifeevents.event.withdrawn.v1": "WithdrawalWorkflow",
+        "lifeevents.event.corrected.v1": "CorrectionWorkflow",
     }
 )
 """Which workflow a life event starts. The orchestrator starts workflows by name, so it

@@ -149,6 +149,10 @@ class DoneStep(ContractModel):
     reverses, through the gate as the action went."""
 
     step: str
+    workflow_id: str = Field(
+        description="The workflow the service acted for (with `step`, the action's key): this "
+        "one, or one it superseded whose action still stands."
+    )
     service: str
     purpose: str
     recipient: str
@@ -170,4 +174,13 @@ class EventRecord(ContractModel):
     )
     done: tuple[DoneStep, ...]
     told: tuple[Told, ...]
+    answers: dict[str, bool] = Field(
+        default_factory=dict, description="The residents' answers, by step: accepted or not."
+    )
+    workflows: tuple[str, ...] = Field(
+        default=(),
+        description="Every workflow whose records with the platform (the resident index, the "
+        "gate's and the notification service's record of a death) are this event's: this one "
+        "and those it superseded (a correction's redo supersedes the event's first run).",
+    )
     amended: Amended | None = None

@@ -1,25 +1,37 @@
-"""WithdrawalWorkflow: a source takes back a life event it sent, and everything done because
-of it is undone.
+"""WithdrawalWorkflow and CorrectionWorkflow: a source takes back a life event it sent, or
+puts it right.
 
-1. **Held, if it came first.** Kafka keeps no order across partitions or sources, so the
+**Withdrawal.**
+
+1. *Held, if it came first.* Kafka keeps no order across partitions or sources, so the
    withdrawal may arrive before the event. Then `WithdrawnEvent` takes the event's workflow
    ID (derived from its source and id, as the orchestrator derives it; reuse rejected): the
    event, when it arrives, finds its ID taken and starts nothing.
-2. **Stopped.** Otherwise the event's workflow is told (signal `amended`): it starts no step
+2. *Stopped.* Otherwise the event's workflow is told (signal `amended`): it starts no step
    more, stops waiting for anyone, and ends. Its record (query `record`), read once it has
-   closed, says what it did: each step a service acted on, with each share, and who was
-   told what by which channel.
-3. **Undone, last first, as it was done.** For each step a service acted on: the gate
-   decides about each resident again (`reverses`: a compensation, on the ledger as one), the
-   service undoes its action (its compensation, declared beside the action), and each share
-   goes on the ledger. Then the platform's own records of the event: the resident index (a
-   move, a birth, a death mark, the report itself), the gate's and the notification
-   service's record of a death.
-4. **What cannot be undone** is listed on the timeline and handed to a caseworker: a step a
+   closed, says what it did: each step a service acted on, with each share, who was told
+   what by which channel, and the residents' answers. If a correction had superseded it,
+   the correction's run is stopped and read too: its record holds what stands of both.
+3. *Undone, last first, as it was done.* For each step a service acted on: the gate decides
+   about each resident again (`reverses`: a compensation, on the ledger as one), the
+   service undoes its action (its compensation, declared beside the action), and each
+   share goes on the ledger. Then the platform's own records of the event: the resident
+   index (a move, a birth, a death mark, the report itself), the gate's and the
+   notification service's record of a death.
+4. *What cannot be undone* is listed on the timeline and handed to a caseworker: a step a
    service could not undo (its records changed since, or an organisation outside the
    council was told), and every letter already posted.
-5. **An apology**, once to each resident who was told anything, and to a resident wrongly
+5. *An apology*, once to each resident who was told anything, and to a resident wrongly
    recorded as having died: plainly, what was undone and why.
+
+**Correction.** Carries the whole corrected payload. If it came first, the event's workflow
+is started under the event's ID on the corrected facts: the event, when it arrives, starts
+nothing. Otherwise the event's workflow is stopped and read (2), the platform's records of
+it are undone (the corrected facts are matched and recorded again), and the event's
+workflow runs again on the corrected facts (`<this workflow's ID>/redo`), superseding the
+run it stopped: each step whose data is unchanged stands, each changed one is undone and
+done again, one no longer called for is undone (`workflows.pipeline`); the residents'
+answers stand. Nobody is asked again what they answered, nor told twice what did not change.
 """
 
 from __future__ import annotations
@@ -30,30 +42,23 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    FailureError,
-    WorkflowAlreadyStartedError,
-)
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import CloudEvent
-    from contracts.actions import ActionOutcome, ResidentShare, ServiceAction, UndoRequest
-    from contracts.consent import (
-        Decision,
-        ShareCompletion,
-        ShareDecision,
-        ShareRecorded,
-        ShareRequest,
-    )
-    from contracts.events.amendment import EventWithdrawnV1
+    from contracts.actions import ActionOutcome, UndoRequest
+    from contracts.cloudevents import event_model
+    from contracts.events.amendment import EventCorrectedV1, EventWithdrawnV1
     from contracts.events.common import EventReference
-    from contracts.shares import data_hash
-    from contracts.temporal import ACTIVITY_QUEUE, UNDO, Activity, TaskQueue, workflow_id_for
+    from contracts.temporal import (
+        ACTIVITY_QUEUE,
+        WORKFLOW_FOR_EVENT_TYPE,
+        Activity,
+        TaskQueue,
+        workflow_id_for,
+    )
     from contracts.timeline import (
         Amended,
-        DoneStep,
         EventRecord,
         Outcome,
         PersonStatus,
@@ -61,9 +66,15 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
 
-from workflows.pipeline import AMENDED, LifeEventPipeline
+from workflows.pipeline import AMENDED, SUPERSEDES, LifeEventPipeline
 
-__all__ = ["APOLOGY_TEMPLATE", "WithdrawalWorkflow", "WithdrawnEvent"]
+__all__ = [
+    "APOLOGY_TEMPLATE",
+    "CorrectionWorkflow",
+    "WithdrawalWorkflow",
+    "WithdrawnEvent",
+    "redo_id",
+]
 
 APOLOGY_TEMPLATE = "withdrawn.apology"
 
@@ -75,6 +86,17 @@ _UNTIL_CLOSED = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["NoRecord"],
 )
+_NOTHING_LEFT = frozenset({"already_undone", "nothing_to_undo"})
+_RECORDS = (
+    (Activity.RESIDENTS_UNDO, "undo-resident-index"),
+    (Activity.GATE_UNDO_DEATH, "undo-death-in-gate"),
+    (Activity.NOTIFICATIONS_UNDO_DEATH, "undo-death-in-notifications"),
+)
+
+
+def redo_id(correction_workflow_id: str) -> str:
+    """The ID of the run a correction starts on the corrected facts."""
+    return f"{correction_workflow_id}/redo"
 
 
 @workflow.defn
@@ -87,8 +109,89 @@ class WithdrawnEvent:
         return withdrawn
 
 
+class _Amending(LifeEventPipeline):
+    """What a withdrawal and a correction share: stopping the event's workflow and reading
+    what it did, and undoing the platform's records of it."""
+
+    def _by(self, event: CloudEvent[Any]) -> EventReference:
+        return EventReference(source=event.source, id=event.id)
+
+    async def _stopped(self, event: CloudEvent[Any], original: str, kind: str) -> EventRecord:
+        """Stop the event's workflow and read what it did once it has closed; follow a
+        correction that superseded it to the run that now holds the event."""
+        record = await self._stop(event, original, kind)
+        while (
+            record.amended is not None
+            and record.amended.kind == "corrected"
+            and record.amended.workflow_id != workflow.info().workflow_id
+        ):
+            record = await self._stop(event, redo_id(record.amended.workflow_id), kind)
+        return record
+
+    async def _stop(self, event: CloudEvent[Any], workflow_id: str, kind: str) -> EventRecord:
+        # One that has closed fails the signal: its record is complete.
+        with suppress(FailureError):
+            await workflow.get_external_workflow_handle(workflow_id).signal(
+                AMENDED,
+                Amended(
+                    kind="withdrawn" if kind == "withdrawn" else "corrected",
+                    by=self._by(event),
+                    workflow_id=workflow.info().workflow_id,
+                ),
+            )
+        self._set_stage("stopping")
+        record: EventRecord = await workflow.execute_activity(
+            Activity.RECORD_OF,
+            workflow_id,
+            result_type=EventRecord,
+            task_queue=workflow.info().task_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_UNTIL_CLOSED,
+        )
+        return record
+
+    async def _undo_records(self, record: EventRecord, original: str) -> bool:
+        """The platform's own records of the event, for every workflow that held it: the
+        resident index's, and the gate's and the notification service's record of a death.
+        False when one could not be undone (a caseworker has it)."""
+        undone = True
+        for workflow_id in record.workflows or (original,):
+            request = UndoRequest(workflow_id=workflow_id, undone_by=workflow.info().workflow_id)
+            for activity, name in _RECORDS:
+                outcome: ActionOutcome = await self._call(activity, request, ActionOutcome)
+                queue = str(ACTIVITY_QUEUE[activity])
+                if outcome.outcome == "done" or outcome.code in {
+                    "already_undone",
+                    "nothing_to_undo",
+                }:
+                    self._entry(name, queue, StepStatus.DONE, outcome=outcome.code)
+                else:
+                    self._hand_on(name, queue, outcome.code)
+                    undone = False
+        return undone
+
+    def _entry(
+        self,
+        step: str,
+        service: str,
+        status: StepStatus,
+        *,
+        outcome: str = "",
+        references: dict[str, str] | None = None,
+        people: tuple[PersonStatus, ...] = (),
+    ) -> None:
+        self._entries[step] = TimelineEntry(
+            step=step,
+            service=service,
+            status=status,
+            outcome=outcome,
+            references=references or {},
+            people=people,
+        )
+
+
 @workflow.defn
-class WithdrawalWorkflow(LifeEventPipeline):
+class WithdrawalWorkflow(_Amending):
     @workflow.run
     async def run(self, event: CloudEvent[EventWithdrawnV1]) -> Outcome:
         self.announce(event)
@@ -96,11 +199,11 @@ class WithdrawalWorkflow(LifeEventPipeline):
         original = workflow_id_for(withdrawal.withdraws.source, withdrawal.withdraws.id)
         if await self._held(event, original):
             return Outcome(type=event.type, id=event.id, stage="held")
-        record = await self._stopped(event, original)
+        record = await self._stopped(event, original, "withdrawn")
         self._set_stage("undoing")
         for done in reversed(record.done):
-            await self._undo(event, original, done)
-        await self._undo_records(original)
+            await self.undo_step(event, done)
+        await self._undo_records(record, original)
         self._hand_on_letters(record)
         if self._undid_anything():
             await self._apologise(event, record)
@@ -113,15 +216,14 @@ class WithdrawalWorkflow(LifeEventPipeline):
 
     async def _held(self, event: CloudEvent[EventWithdrawnV1], original: str) -> bool:
         """Take the event's workflow ID, if nobody has: the event then never starts."""
-        withdrawn = event.data.withdraws
         try:
             await workflow.start_child_workflow(
                 WithdrawnEvent.run,
                 Outcome(
                     type=event.data.withdrawn_type,
-                    id=withdrawn.id,
+                    id=event.data.withdraws.id,
                     stage="withdrawn",
-                    merged_into=EventReference(source=event.source, id=event.id),
+                    merged_into=self._by(event),
                 ),
                 id=original,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -138,150 +240,20 @@ class WithdrawalWorkflow(LifeEventPipeline):
         )
         return True
 
-    async def _stopped(self, event: CloudEvent[EventWithdrawnV1], original: str) -> EventRecord:
-        """Tell the event's workflow to stop (one that has closed cannot hear it, and has
-        nothing more to do), and read what it did once it has closed."""
-        # One that has closed fails the signal: its record is complete.
-        with suppress(FailureError):
-            await workflow.get_external_workflow_handle(original).signal(
-                AMENDED,
-                Amended(
-                    kind="withdrawn",
-                    by=EventReference(source=event.source, id=event.id),
-                    workflow_id=workflow.info().workflow_id,
-                ),
-            )
-        self._set_stage("stopping")
-        record: EventRecord = await workflow.execute_activity(
-            Activity.RECORD_OF,
-            original,
-            result_type=EventRecord,
-            task_queue=workflow.info().task_queue,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_UNTIL_CLOSED,
-        )
-        return record
-
-    async def _undo(self, event: CloudEvent[Any], original: str, done: DoneStep) -> None:
-        """One step undone as it was done: a gate decision per resident (a compensation),
-        the service's undo, each share on the ledger."""
-        step = f"undo-{done.step}"
-        shares: list[ResidentShare] = []
-        refused: dict[str, str] = {}
-        for resident in done.shared:
-            decision: ShareDecision = await self._call(
-                Activity.DECIDE_SHARE,
-                ShareRequest(
-                    resident=resident,
-                    purpose=done.purpose,
-                    recipient=done.recipient,
-                    data_categories=list(done.categories),
-                    data_hash=data_hash({}),
-                    reverses=True,
-                ),
-                ShareDecision,
-            )
-            if decision.decision is Decision.ALLOW and decision.share_token is not None:
-                shares.append(
-                    ResidentShare(resident=resident, share_token=decision.share_token, data={})
-                )
-            else:
-                refused[resident] = decision.reason
-        people = tuple(
-            PersonStatus(resident=r, status=StepStatus.SKIPPED, reason=refused[r])
-            if r in refused
-            else PersonStatus(resident=r, status=StepStatus.DONE)
-            for r in done.shared
-        )
-        undo = UNDO.get(TaskQueue(done.service)) if done.service in set(TaskQueue) else None
-        if not shares or undo is None:
-            self._needs_person(step, done, "undo_refused" if undo else "no_undo", people)
-            return
-        try:
-            outcome: ActionOutcome = await workflow.execute_activity(
-                undo,
-                ServiceAction(
-                    workflow_id=original,
-                    step=done.step,
-                    event_id=event.id,
-                    event_type=event.type,
-                    shares=tuple(shares),
-                ),
-                result_type=ActionOutcome,
-                task_queue=done.service,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(
-                    maximum_interval=timedelta(minutes=1),
-                    non_retryable_error_types=["ShareRefused", "ShareDataInvalid"],
-                ),
-            )
-        except ActivityError as error:
-            if not isinstance(error.cause, ApplicationError):
-                raise
-            self._needs_person(step, done, error.cause.message or "undo_refused", people)
-            return
-        for share in shares:
-            await self._call(
-                Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
-            )
-        if outcome.code in {"undone", "already_undone", "nothing_to_undo"}:
-            self._entry(
-                step,
-                done.service,
-                StepStatus.DONE,
-                outcome=outcome.code,
-                references=outcome.references,
-                people=people,
-            )
-        else:
-            self._needs_person(step, done, outcome.code, people)
-
-    async def _undo_records(self, original: str) -> None:
-        """The platform's own records of the event: the resident index's, and the gate's and
-        the notification service's record of a death."""
-        request = UndoRequest(workflow_id=original, undone_by=workflow.info().workflow_id)
-        for activity, name in (
-            (Activity.RESIDENTS_UNDO, "undo-resident-index"),
-            (Activity.GATE_UNDO_DEATH, "undo-death-in-gate"),
-            (Activity.NOTIFICATIONS_UNDO_DEATH, "undo-death-in-notifications"),
-        ):
-            outcome: ActionOutcome = await self._call(activity, request, ActionOutcome)
-            queue = str(ACTIVITY_QUEUE[activity])
-            if outcome.outcome == "done" or outcome.code in {"already_undone", "nothing_to_undo"}:
-                self._entry(
-                    name,
-                    queue,
-                    StepStatus.DONE,
-                    outcome=outcome.code,
-                    references=outcome.references,
-                )
-            else:
-                self._entry(
-                    name,
-                    queue,
-                    StepStatus.NEEDS_PERSON,
-                    reason=outcome.code,
-                    references=outcome.references,
-                )
-                self._open_task(name)
-
     def _hand_on_letters(self, record: EventRecord) -> None:
         """A letter already posted cannot be taken back: a caseworker follows it up."""
         letters = [t for t in record.told if t.channel == "letter"]
         if not letters:
             return
-        self._entry(
+        self._hand_on(
             "letters-posted",
             TaskQueue.NOTIFICATIONS,
-            StepStatus.NEEDS_PERSON,
-            reason="letter_already_posted",
-            references={"letters": str(len(letters))},
-            people=tuple(
+            "letter_already_posted",
+            tuple(
                 PersonStatus(resident=r, status=StepStatus.SKIPPED, reason="letter_already_posted")
                 for r in dict.fromkeys(t.resident for t in letters)
             ),
         )
-        self._open_task("letters-posted")
 
     async def _apologise(self, event: CloudEvent[EventWithdrawnV1], record: EventRecord) -> None:
         """Once to each resident told anything, and to one wrongly recorded as having died."""
@@ -312,29 +284,78 @@ class WithdrawalWorkflow(LifeEventPipeline):
             people=tuple(people),
         )
 
-    def _needs_person(
-        self, step: str, done: DoneStep, reason: str, people: tuple[PersonStatus, ...]
-    ) -> None:
-        self._entry(step, done.service, StepStatus.NEEDS_PERSON, reason=reason, people=people)
-        self._open_task(step)
 
-    def _entry(
-        self,
-        step: str,
-        service: str,
-        status: StepStatus,
-        *,
-        reason: str = "",
-        outcome: str = "",
-        references: dict[str, str] | None = None,
-        people: tuple[PersonStatus, ...] = (),
-    ) -> None:
-        self._entries[step] = TimelineEntry(
-            step=step,
-            service=service,
-            status=status,
-            reason=reason,
-            outcome=outcome,
-            references=references or {},
-            people=people,
+@workflow.defn
+class CorrectionWorkflow(_Amending):
+    @workflow.run
+    async def run(self, event: CloudEvent[EventCorrectedV1]) -> Outcome:
+        self.announce(event)
+        corrected = _corrected_event(event)
+        original = workflow_id_for(corrected.source, corrected.id)
+        life_event = WORKFLOW_FOR_EVENT_TYPE[corrected.type]
+        if await self._first(corrected, original, life_event):
+            return Outcome(type=event.type, id=event.id, stage="held")
+        record = await self._stopped(event, original, "corrected")
+        if record.amended is not None and record.amended.kind == "withdrawn":
+            # Taken back before it was put right: there is nothing left to correct.
+            self._entry("already-withdrawn", TaskQueue.WORKFLOWS, StepStatus.SKIPPED)
+            return await self.finish(event)
+        self._set_stage("undoing")
+        if not await self._undo_records(record, original):
+            return await self.finish(event)  # a caseworker puts it right by hand
+        redo = redo_id(workflow.info().workflow_id)
+        await workflow.start_child_workflow(
+            life_event,
+            corrected,
+            id=redo,
+            task_queue=workflow.info().task_queue,
+            memo={SUPERSEDES: record},
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
+        self._entry(
+            "redo",
+            TaskQueue.WORKFLOWS,
+            StepStatus.DONE,
+            outcome="started",
+            references={"workflow": redo},
+        )
+        return await self.finish(event)
+
+    async def _first(self, corrected: CloudEvent[Any], original: str, life_event: str) -> bool:
+        """If the event has not arrived, its workflow starts now on the corrected facts,
+        under its ID: the event, when it comes, starts nothing."""
+        try:
+            await workflow.start_child_workflow(
+                life_event,
+                corrected,
+                id=original,
+                task_queue=workflow.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        self._entry(
+            "held",
+            TaskQueue.WORKFLOWS,
+            StepStatus.DONE,
+            outcome="corrected_before_it_arrived",
+            references={"workflow": original},
+        )
+        return True
+
+
+def _corrected_event(event: CloudEvent[EventCorrectedV1]) -> CloudEvent[Any]:
+    """The event as it should have been: its own source and id, the corrected payload."""
+    correction = event.data
+    return event_model(correction.corrected.type)(
+        specversion="1.0",
+        id=correction.corrects.id,
+        source=correction.corrects.source,
+        type=correction.corrected.type,
+        time=event.time,
+        subject=event.subject,
+        datacontenttype="application/json",
+        data=correction.corrected.data,
+    )

@@ -107,6 +107,7 @@ class Childhood(BaseModel):
     moves: tuple[MoveNotice, ...] = ()
     done: tuple[DoneStep, ...] = ()
     told: tuple[Told, ...] = ()
+    answers: dict[str, bool] = {}
 
 
 @workflow.defn
@@ -303,6 +304,7 @@ class BirthWorkflow(LifeEventPipeline):
                 "moves": tuple(self._moves),
                 "done": tuple(self._done),
                 "told": tuple(self._told),
+                "answers": dict(self._confirmations),
             }
         )
 
@@ -319,6 +321,7 @@ class BirthWorkflow(LifeEventPipeline):
         self._moves[:0] = childhood.moves  # before any that came in this run's first task
         self._done[:0] = childhood.done
         self._told[:0] = childhood.told
+        self._confirmations = {**childhood.answers, **self._confirmations}
 
     def _pending(self, plan: Plan) -> list[tuple[PlannedStep, date]]:
         """The dated steps still to do, soonest first."""

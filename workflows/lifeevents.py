@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.plan import Fact, PlanRequest
 
 from workflows import bereavement, birth, move
-from workflows.amendment import WithdrawalWorkflow, WithdrawnEvent
+from workflows.amendment import CorrectionWorkflow, WithdrawalWorkflow, WithdrawnEvent
 from workflows.bereavement import BereavementWorkflow
 from workflows.birth import BirthWorkflow
 from workflows.move import MoveWorkflow
@@ -34,7 +34,14 @@ __all__ = [
 ]
 
 
-WORKFLOWS = (BirthWorkflow, MoveWorkflow, BereavementWorkflow, WithdrawalWorkflow, WithdrawnEvent)
+WORKFLOWS = (
+    BirthWorkflow,
+    MoveWorkflow,
+    BereavementWorkflow,
+    WithdrawalWorkflow,
+    CorrectionWorkflow,
+    WithdrawnEvent,
+)
 
 
 # What each life event states for its plan's conditions, as its workflow does (a death's

@@ -15,6 +15,12 @@ each step's data per person. The pipeline gives it
   another report of it does nothing twice (`merged`: its timeline says which workflow
   handled it, and that workflow is told, signal `also_reported`); one that contradicts it
   is a caseworker task, not an action (`contradicted`);
+- a source's correction of its event (`workflows.amendment`): run again on the corrected
+  facts, this workflow supersedes the event's earlier run (memo `supersedes`, that run's
+  record). A step whose data about each resident is what the earlier run shared stands as
+  it was done (`unchanged`); one whose data changed is undone first (as a withdrawal undoes
+  it: through the gate, the service's compensation, the ledger) and done again; one the
+  corrected facts no longer call for is undone. The residents' answers stand;
 - word of a death (signal `resident_deceased`, from the bereavement workflow): the
   deceased is no longer asked to confirm anything, nor shared about, nor written to, and
   their timeline says so. Services and notifications refuse them anyway; this keeps the
@@ -60,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
         SameEvent,
     )
     from contracts.shares import data_hash
-    from contracts.temporal import ACTIVITY_QUEUE, Activity, SearchAttributes, TaskQueue
+    from contracts.temporal import ACTIVITY_QUEUE, UNDO, Activity, SearchAttributes, TaskQueue
     from contracts.timeline import (
         AlsoReported,
         Amended,
@@ -93,6 +99,9 @@ CASEWORKER_WITHIN = timedelta(days=5)
 RESIDENT_DECEASED = "resident_deceased"
 """The signal that tells a running life-event workflow one of its residents has died."""
 
+SUPERSEDES = "supersedes"
+"""The memo that makes a run of a life event's workflow supersede an earlier one: its record."""
+
 AMENDED = "amended"
 """The signal that tells a life-event workflow its source withdrew or corrected the event."""
 
@@ -105,6 +114,8 @@ _STAGE_WHILE_WAITING = "stage-while-waiting-for-resident"
 _DECISION_PER_PERSON = "decision-per-person"
 
 _REPORT_STEP = "same-event"
+# What a service's undo answers when the step's records are as they were before it.
+_UNDONE = frozenset({"undone", "already_undone", "nothing_to_undo"})
 
 _QUICK = timedelta(seconds=30)
 # A refusal from the gate or a receiver is an answer, not a fault: never retried.
@@ -145,6 +156,10 @@ class LifeEventPipeline:
         self._amended: Amended | None = None
         self._about: tuple[str, ...] = ()
         self._done: list[DoneStep] = []
+        # A correction's run: what the run it supersedes did, step by step, until each step
+        # here has kept it, undone and redone it, or undone it.
+        self._superseded: dict[str, DoneStep] = {}
+        self._supersedes: tuple[str, ...] = ()
         self._told: list[Told] = []
 
     # -- what ops, residents and caseworkers see ------------------------------------------
@@ -190,6 +205,8 @@ class LifeEventPipeline:
             about=self._about,
             done=tuple(self._done),
             told=tuple(self._told),
+            answers=dict(self._confirmations),
+            workflows=(workflow.info().workflow_id, *self._supersedes),
             amended=self._amended,
         )
 
@@ -240,6 +257,11 @@ class LifeEventPipeline:
         """Say which event this is, to ops (search attributes) and on the timeline."""
         self._event_id = event.id
         self._event_type = event.type
+        earlier = workflow.memo_value(SUPERSEDES, None, type_hint=EventRecord)
+        if earlier is not None and not self._supersedes:
+            self._supersedes = earlier.workflows
+            self._superseded = {d.step: d for d in earlier.done}
+            self._confirmations.update(earlier.answers)
         workflow.upsert_search_attributes(
             [
                 SearchAttributes.LIFE_EVENT_TYPE.value_set(event.type),
@@ -263,6 +285,9 @@ class LifeEventPipeline:
                 status=StepStatus.WAITING if step.applies else StepStatus.SKIPPED,
                 reason=step.reason,
             )
+        for name in [n for n in self._superseded if n not in {s.name for s in plan.active}]:
+            # The corrected facts no longer call for it.
+            await self.undo_step(event, self._superseded.pop(name))
         return plan
 
     async def match(self, people: Sequence[PersonDetails], first: int = 0) -> tuple[str, ...]:
@@ -380,6 +405,15 @@ class LifeEventPipeline:
         if self._amended is not None:
             self._update(step.name, StepStatus.SKIPPED, reason=self._amended.kind)
             return
+        earlier = self._superseded.pop(step.name, None)
+        if earlier is not None:
+            now = {
+                p.resident: data_hash(p.data) for p in people if p.resident not in self._deceased
+            }
+            if now == earlier.shared:
+                self._keep(earlier, people)
+                return
+            await self.undo_step(event, earlier)
         if step.check and not await self._worth_asking(step, event, people):
             return
         if step.confirm and not await self._confirmed(step, people):
@@ -396,6 +430,7 @@ class LifeEventPipeline:
         self._done.append(
             DoneStep(
                 step=step.name,
+                workflow_id=workflow.info().workflow_id,
                 service=step.service,
                 purpose=step.purpose,
                 recipient=step.shared_with,
@@ -414,8 +449,109 @@ class LifeEventPipeline:
         )
         self._people(step.name, people, refused, untold)
 
+    def _keep(self, earlier: DoneStep, people: Sequence[Sharing]) -> None:
+        """A step of the superseded run that the correction does not change: it stands."""
+        self._done.append(earlier)
+        self._update(
+            earlier.step,
+            StepStatus.DONE,
+            outcome="unchanged",
+            references={"done_by": earlier.workflow_id},
+        )
+        self._people(earlier.step, people, {})
+
+    async def retire_superseded(self, event: CloudEvent[Any]) -> None:
+        """What the superseded run did that this run has not come to (it ended first): undone."""
+        for name in list(self._superseded):
+            await self.undo_step(event, self._superseded.pop(name))
+
+    async def undo_step(self, event: CloudEvent[Any], done: DoneStep) -> bool:
+        """Undo a step a service acted on, as it was done: the gate decides about each
+        resident again (a compensation, `reverses`), the service undoes its action (its
+        compensation), and each share goes on the ledger. Its timeline entry is
+        `undo-<step>`; what the service could not undo is a caseworker's task. True when
+        the service undid it (now or before)."""
+        step = f"undo-{done.step}"
+        shares: list[ResidentShare] = []
+        refused: dict[str, str] = {}
+        for resident in done.shared:
+            decision: ShareDecision = await self._call(
+                Activity.DECIDE_SHARE,
+                ShareRequest(
+                    resident=resident,
+                    purpose=done.purpose,
+                    recipient=done.recipient,
+                    data_categories=list(done.categories),
+                    data_hash=data_hash({}),
+                    reverses=True,
+                ),
+                ShareDecision,
+            )
+            if decision.decision is Decision.ALLOW and decision.share_token is not None:
+                shares.append(
+                    ResidentShare(resident=resident, share_token=decision.share_token, data={})
+                )
+            else:
+                refused[resident] = decision.reason
+        people = tuple(
+            PersonStatus(resident=r, status=StepStatus.SKIPPED, reason=refused[r])
+            if r in refused
+            else PersonStatus(resident=r, status=StepStatus.DONE)
+            for r in done.shared
+        )
+        undo = UNDO.get(TaskQueue(done.service)) if done.service in set(TaskQueue) else None
+        if not shares or undo is None:
+            self._hand_on(step, done.service, "undo_refused" if undo else "no_undo", people)
+            return False
+        try:
+            outcome: ActionOutcome = await workflow.execute_activity(
+                undo,
+                ServiceAction(
+                    workflow_id=done.workflow_id,
+                    step=done.step,
+                    event_id=event.id,
+                    event_type=event.type,
+                    shares=tuple(shares),
+                ),
+                result_type=ActionOutcome,
+                task_queue=done.service,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=_RETRY,
+            )
+        except ActivityError as error:
+            if not isinstance(error.cause, ApplicationError):
+                raise
+            self._hand_on(step, done.service, error.cause.message or "undo_refused", people)
+            return False
+        for share in shares:
+            await self._call(
+                Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
+            )
+        if outcome.code not in _UNDONE:
+            self._hand_on(step, done.service, outcome.code, people)
+            return False
+        self._entries[step] = TimelineEntry(
+            step=step,
+            service=done.service,
+            status=StepStatus.DONE,
+            outcome=outcome.code,
+            references=outcome.references,
+            people=people,
+        )
+        return True
+
+    def _hand_on(
+        self, step: str, service: str, reason: str, people: tuple[PersonStatus, ...] = ()
+    ) -> None:
+        """What automation could not do goes on the timeline and to a caseworker."""
+        self._entries[step] = TimelineEntry(
+            step=step, service=service, status=StepStatus.NEEDS_PERSON, reason=reason, people=people
+        )
+        self._open_task(step)
+
     async def finish(self, event: CloudEvent[Any]) -> Outcome:
         """Wait for every open caseworker task, then complete."""
+        await self.retire_superseded(event)
         await self.settle()
         self._set_stage("complete")
         return Outcome(type=event.type, id=event.id, stage=self._stage)
@@ -454,7 +590,9 @@ class LifeEventPipeline:
             self._tasks.clear()
             workflow.upsert_search_attributes([SearchAttributes.NEEDS_PERSON.value_set(False)])
         self._set_stage(self._amended.kind)
-        return Outcome(type=event.type, id=event.id, stage=self._stage)
+        return Outcome(
+            type=event.type, id=event.id, stage=self._stage, merged_into=self._amended.by
+        )
 
     def stop_if_amended(self) -> None:
         """Between two things a run does one after the other: stop there if amended."""

@@ -1,6 +1,6 @@
 """Life-event payloads, one versioned type per module."""
 
-from contracts.events.amendment import EventWithdrawnV1
+from contracts.events.amendment import EventCorrectedV1, EventWithdrawnV1
 from contracts.events.birth import BirthRegisteredV1
 from contracts.events.common import Payload, Registration
 from contracts.events.death import DeathRegisteredV1
@@ -10,6 +10,7 @@ __all__ = [
     "AddressChangedV1",
     "BirthRegisteredV1",
     "DeathRegisteredV1",
+    "EventCorrectedV1",
     "EventWithdrawnV1",
     "Payload",
     "Registration",

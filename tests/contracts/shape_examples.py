@@ -398,6 +398,7 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "done": [
             {
                 "step": "council-tax",
+                "workflow_id": WORKFLOW,
                 "service": "council-tax",
                 "purpose": "council-tax-liability",
                 "recipient": "council-tax",
@@ -406,6 +407,8 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
             }
         ],
         "told": [{"step": "council-tax", "resident": RESIDENT, "channel": "letter"}],
+        "answers": {"school-admissions": True},
+        "workflows": [WORKFLOW],
         "amended": {
             "kind": "withdrawn",
             "by": {"source": "/council-tax/revenues", "id": "W-2026-000001"},

@@ -1,4 +1,5 @@
-"""Withdrawals: a source takes back a life event it sent, and only its own."""
+"""Withdrawals and corrections: a source takes back or puts right a life event it sent, and
+only its own; a correction carries a payload of the type it names."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from tests_contracts_support import changed, example_event, schema_file, validat
 
 from contracts import from_structured
 from contracts.errors import ContractViolation
-from contracts.events import EventWithdrawnV1
+from contracts.events import AddressChangedV1, EventCorrectedV1, EventWithdrawnV1
 
 WITHDRAWN = "lifeevents.event.withdrawn.v1"
-EVENTS = {t: validator(schema_file(f"{t}.cloudevent.json")) for t in (WITHDRAWN,)}
+CORRECTED = "lifeevents.event.corrected.v1"
+EVENTS = {t: validator(schema_file(f"{t}.cloudevent.json")) for t in (WITHDRAWN, CORRECTED)}
 
 
 def rules(document: dict[str, Any]) -> set[str]:
@@ -21,22 +23,35 @@ def rules(document: dict[str, Any]) -> set[str]:
     return {v.rule for v in raised.value.violations}
 
 
-def test_the_example_names_the_event_it_withdraws() -> None:
+def test_the_examples_name_the_event_they_amend() -> None:
     withdrawal = from_structured(example_event("event-withdrawn")).data
     assert isinstance(withdrawal, EventWithdrawnV1)
     assert (withdrawal.withdraws.source, withdrawal.reason) == (
         "/register-office/exampleshire",
         "entered_in_error",
     )
+    correction = from_structured(example_event("event-corrected")).data
+    assert isinstance(correction, EventCorrectedV1)
+    assert isinstance(correction.corrected.data, AddressChangedV1)
+    assert correction.corrected.data.move_date.isoformat() == "2025-10-11"
 
 
-def test_a_source_withdraws_only_its_own_events() -> None:
-    document = changed(
-        example_event("event-withdrawn"), {"data.withdraws.source": "/housing/exampleshire"}
-    )
+@pytest.mark.parametrize(
+    ("example", "field"), [("event-withdrawn", "withdraws"), ("event-corrected", "corrects")]
+)
+def test_a_source_amends_only_its_own_events(example: str, field: str) -> None:
+    document = changed(example_event(example), {f"data.{field}.source": "/housing/exampleshire"})
     # Two values compared: the schema cannot say it, the model refuses it.
     assert EVENTS[document["type"]].is_valid(document)
     assert rules(document) == {"amends_another_source"}
+
+
+def test_a_correction_carries_a_payload_of_the_type_it_names() -> None:
+    document = changed(
+        example_event("event-corrected"), {"data.corrected.type": "lifeevents.death.registered.v1"}
+    )
+    assert not EVENTS[CORRECTED].is_valid(document)
+    assert rules(document)
 
 
 @pytest.mark.parametrize("reason", ["typo", "ENTERED_IN_ERROR", ""])

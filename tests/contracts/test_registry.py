@@ -9,6 +9,7 @@ from contracts.events import (
     AddressChangedV1,
     BirthRegisteredV1,
     DeathRegisteredV1,
+    EventCorrectedV1,
     EventWithdrawnV1,
 )
 
@@ -19,6 +20,7 @@ def test_registered_types() -> None:
         "lifeevents.address.changed.v1": AddressChangedV1,
         "lifeevents.death.registered.v1": DeathRegisteredV1,
         "lifeevents.event.withdrawn.v1": EventWithdrawnV1,
+        "lifeevents.event.corrected.v1": EventCorrectedV1,
     }
 
 

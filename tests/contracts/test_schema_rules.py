@@ -251,6 +251,7 @@ def test_a_null_dataschema_is_an_absent_one_for_both(event_type: str) -> None:
         MOVE: "address-changed-household",
         DEATH: "death-registered",
         "lifeevents.event.withdrawn.v1": "event-withdrawn",
+        "lifeevents.event.corrected.v1": "event-corrected",
     }[event_type]
     event = example_event(example)
     for changes in ({"dataschema": None}, {"dataschema": DELETE}):
