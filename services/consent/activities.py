@@ -12,6 +12,7 @@ Workflows call them by name:
 | `record_share` | `ShareCompletion` | `ShareRecorded` |
 | `record_death` | `DeathRecord` | `DeathRecorded` |
 | `record_informant_agreement` | `InformantAgreement` | `list[ConsentRecord]` |
+| `undo_death` | `UndoRequest` | `ActionOutcome` |
 
 A refusal the gate gives (a forged token, a share after withdrawal) is a non-retryable
 `ApplicationError` whose type is `ShareRefused` and whose message is a code; an informant's
@@ -27,6 +28,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.actions import ActionOutcome, UndoRequest
 from contracts.consent import (
     ConsentRecord,
     DeathRecorded,
@@ -80,6 +82,13 @@ class ConsentActivities:
         except GateError as error:
             raise ApplicationError(error.code, type="ConsentRefused", non_retryable=True) from None
 
+    @activity.defn(name=Activity.GATE_UNDO_DEATH)
+    async def undo_death(self, request: UndoRequest) -> ActionOutcome:
+        """The deaths the workflow recorded are forgotten (its life event was withdrawn),
+        each with a ledger entry beside the one that recorded it. Idempotent: a repeat
+        answers `already_undone`; a workflow that recorded none, `nothing_to_undo`."""
+        return await self.gate.undo_death(request)
+
     @property
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -87,4 +96,5 @@ class ConsentActivities:
             self.record_share,
             self.record_death,
             self.record_informant_agreement,
+            self.undo_death,
         ]

@@ -17,7 +17,13 @@ Decisions, in order:
 
 The gate does not refuse a share about a resident it knows to have died (`record_death`):
 services decide what they may still do. It stamps every share token it issues about them
-`deceased`, and a council service refuses anything but an action about the death.
+`deceased`, and a council service refuses anything but an action about the death. When the
+life event that reported the death is withdrawn, `undo_death` forgets it again, on the
+ledger beside the entry that recorded it.
+
+A request that `reverses` a share (the compensation of a withdrawn life event's step) is
+decided exactly as any other; only its ledger entry's kind is `compensation`, not
+`decision`, so the resident sees it for what it is.
 
 An informant's agreement at the registration of a death (`record_informant_agreement`)
 becomes one consent per recipient for the deceased, method `informant`, so that the shares
@@ -34,6 +40,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.actions import ActionOutcome, UndoRequest
 from contracts.consent import (
     ConsentChange,
     ConsentEvent,
@@ -141,10 +148,13 @@ class ConsentGate:
             entries: list[NewEntry] = []
             decision, reason, consent_id = await self._decide(conn, rule, request, now, entries)
             basis = rule.basis if rule is not None else None
+            # A decision to reverse a share (a life event withdrawn) is decided as any, and
+            # the resident's ledger shows it for what it is.
+            kind = EntryKind.COMPENSATION if request.reverses else EntryKind.DECISION
             entries.append(
                 NewEntry(
                     at=now,
-                    kind=EntryKind.DECISION.value,
+                    kind=kind.value,
                     resident=request.resident,
                     purpose=request.purpose,
                     recipient=request.recipient,
@@ -189,6 +199,7 @@ class ConsentGate:
         log.info(
             "share.decided",
             decision_id=decision_id,
+            kind=kind.value,
             decision=decision.value,
             reason=reason,
             purpose=request.purpose,
@@ -490,6 +501,69 @@ class ConsentGate:
             ledger_seq=seq,
         )
         return DeathRecorded(resident=death.resident, ledger_seq=seq)
+
+    async def undo_death(self, request: UndoRequest) -> ActionOutcome:
+        """The life event of `request.workflow_id` was withdrawn: the deaths it recorded
+        (`record_death`) are forgotten, so tokens about those residents are no longer
+        stamped `deceased`, and a ledger entry of kind `death` (outcome `withdrawn`, reason
+        `death_record_withdrawn`, the same `ref` as the entry that recorded it) says so
+        beside the first: the resident's ledger shows both. `done` `undone` {ledger_seq};
+        a repeat changes nothing (`no_action` `already_undone`, the same ledger_seq); a
+        workflow that recorded none (another recorded the death first, or none was)
+        → `no_action` `nothing_to_undo`."""
+        now = self.clock()
+        async with self.store.transaction() as conn:
+            tail = await lock_tail(conn)
+            recorded = await self.store.deaths_recorded_by(conn, request.workflow_id)
+            if recorded:
+                # One entry per death, each with its own sequence number.
+                seqs: list[int] = []
+                for row in recorded:
+                    entry = NewEntry(
+                        at=now,
+                        kind=EntryKind.DEATH.value,
+                        resident=row.resident,
+                        purpose=ALL_PURPOSES,
+                        recipient=ALL_RECIPIENTS,
+                        categories="",
+                        basis=None,
+                        outcome="withdrawn",
+                        reason="death_record_withdrawn",
+                        ref=row.death_id,
+                    )
+                    tail = await append(conn, tail, [entry])
+                    await self.store.withdraw_death(
+                        conn,
+                        resident=row.resident,
+                        death_id=row.death_id,
+                        workflow_id=request.workflow_id,
+                        step=row.step,
+                        undone_by=request.undone_by,
+                        withdrawn_at=now,
+                        ledger_seq=tail.seq,
+                    )
+                    seqs.append(tail.seq)
+                outcome = ActionOutcome(
+                    outcome="done",
+                    code="undone",
+                    references={"ledger_seq": ",".join(str(seq) for seq in seqs)},
+                )
+            elif withdrawn := await self.store.death_withdrawals_of(conn, request.workflow_id):
+                outcome = ActionOutcome(
+                    outcome="no_action",
+                    code="already_undone",
+                    references={"ledger_seq": ",".join(str(seq) for seq in withdrawn)},
+                )
+            else:
+                outcome = ActionOutcome(outcome="no_action", code="nothing_to_undo")
+        log.info(
+            "consent.death_withdrawn",
+            workflow_id=request.workflow_id,
+            undone_by=request.undone_by,
+            code=outcome.code,
+            deaths=len(recorded),
+        )
+        return outcome
 
     # --- objections ---------------------------------------------------------------------
 

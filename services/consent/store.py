@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -57,6 +58,7 @@ __all__ = [
     "LedgerRow",
     "consent_events",
     "consents",
+    "death_withdrawals",
     "deaths",
     "grants",
     "informant_consents",
@@ -147,6 +149,22 @@ deaths = Table(
     Column("step", String(100), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("ledger_seq", BigInteger, nullable=False),
+)
+
+# Deaths the gate recorded and then forgot, because the life event that reported them was
+# withdrawn (`undo_death`): which workflow recorded each, and the ledger entry that says it
+# was withdrawn. No date of death: that went with the record of a death that did not happen.
+death_withdrawals = Table(
+    "death_withdrawals",
+    metadata,
+    Column("death_id", String(40), primary_key=True),
+    Column("resident", String(72), nullable=False),
+    Column("workflow_id", String(255), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("undone_by", String(255), nullable=False),
+    Column("withdrawn_at", UtcDateTime, nullable=False),
+    Column("ledger_seq", BigInteger, nullable=False),
+    Index("ix_death_withdrawals_workflow", "workflow_id"),
 )
 
 objections = Table(
@@ -489,6 +507,53 @@ class ConsentStore(Store):
                 ledger_seq=ledger_seq,
             )
         )
+
+    @staticmethod
+    async def deaths_recorded_by(conn: AsyncConnection, workflow_id: str) -> list[Any]:
+        """The deaths `workflow_id` recorded and the gate still holds: rows of `resident`,
+        `death_id`, `step`, in resident order."""
+        rows = await conn.execute(
+            select(deaths.c.resident, deaths.c.death_id, deaths.c.step)
+            .where(deaths.c.workflow_id == workflow_id)
+            .order_by(deaths.c.resident)
+        )
+        return list(rows)
+
+    @staticmethod
+    async def withdraw_death(
+        conn: AsyncConnection,
+        *,
+        resident: str,
+        death_id: str,
+        workflow_id: str,
+        step: str,
+        undone_by: str,
+        withdrawn_at: datetime,
+        ledger_seq: int,
+    ) -> None:
+        """Forget the resident's recorded death, and keep that it was withdrawn."""
+        await conn.execute(delete(deaths).where(deaths.c.death_id == death_id))
+        await conn.execute(
+            insert(death_withdrawals).values(
+                death_id=death_id,
+                resident=resident,
+                workflow_id=workflow_id,
+                step=step,
+                undone_by=undone_by,
+                withdrawn_at=withdrawn_at,
+                ledger_seq=ledger_seq,
+            )
+        )
+
+    @staticmethod
+    async def death_withdrawals_of(conn: AsyncConnection, workflow_id: str) -> list[int]:
+        """The ledger entries of the deaths `workflow_id` recorded that were withdrawn."""
+        rows = await conn.scalars(
+            select(death_withdrawals.c.ledger_seq)
+            .where(death_withdrawals.c.workflow_id == workflow_id)
+            .order_by(death_withdrawals.c.ledger_seq)
+        )
+        return list(rows)
 
     # --- objections -------------------------------------------------------------------
 
