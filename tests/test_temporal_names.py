@@ -1,5 +1,6 @@
 """Every Temporal activity is named once (contracts.temporal), served by exactly one worker
-on the queue named there, and used: by a workflow or the service catalogue."""
+on the queue named there, and used: by a workflow, the service catalogue, or as a service's
+undo (`UNDO`, which workflows call for the service of a step they undo)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from contracts.temporal import ACTIVITY_QUEUE, Activity, TaskQueue
+from contracts.temporal import ACTIVITY_QUEUE, UNDO, Activity, TaskQueue
 from services.benefits.activities import BenefitActivities
 from services.consent.activities import ConsentActivities
 from services.counciltax.activities import CouncilTaxActivities
@@ -20,7 +21,7 @@ from services.partners.activities import PartnerActivities
 from services.registers.activities import RegistersActivities
 from services.residents.activities import ResidentActivities
 from services.schools.activities import SchoolActivities
-from workflows.activities import plan_event
+from workflows.activities import plan_event, record_of
 from workflows.catalogue import load_catalogue
 from workflows.diagnostics import echo
 
@@ -47,7 +48,7 @@ def served_by(cls: type) -> set[str]:
 
 # What each worker process serves, on the queue it polls (see each service's worker).
 SERVED: dict[TaskQueue, set[str]] = {
-    TaskQueue.WORKFLOWS: names([plan_event, echo]),
+    TaskQueue.WORKFLOWS: names([plan_event, echo, record_of]),
     TaskQueue.CONSENT: served_by(ConsentActivities),
     TaskQueue.RESIDENTS: served_by(ResidentActivities),
     TaskQueue(CouncilTaxActivities.recipient): served_by(CouncilTaxActivities),
@@ -92,14 +93,18 @@ def test_every_served_activity_is_named_in_contracts() -> None:
     assert set().union(*SERVED.values()) == {a.value for a in Activity}
 
 
+def named_as_undo() -> set[str]:
+    return {activity.value for activity in UNDO.values()}
+
+
 def test_every_activity_a_workflow_or_the_catalogue_names_is_served() -> None:
-    named = named_by_workflows() | named_by_catalogue()
+    named = named_by_workflows() | named_by_catalogue() | named_as_undo()
     assert named  # the scan found the names at all
     assert named <= set().union(*SERVED.values())
 
 
 def test_every_served_activity_is_used() -> None:
-    used = named_by_workflows() | named_by_catalogue() | set(SERVED_AHEAD)
+    used = named_by_workflows() | named_by_catalogue() | named_as_undo() | set(SERVED_AHEAD)
     assert {a.value for a in Activity} - used == set()
     # An activity served ahead that a workflow now calls comes off the list.
     assert not set(SERVED_AHEAD) & (named_by_workflows() | named_by_catalogue())

@@ -220,7 +220,7 @@ def purpose_of(service: type, activity: str) -> str:
     for a service with a purpose per activity (the council registers), its `purposes` entry
     for that activity (none there: no purpose, and the step fails)."""
     purposes = getattr(service, "purposes", None)
-    if purposes is not None:
+    if purposes:
         return str(purposes.get(activity, "<none>"))
     return str(service.purpose)  # type: ignore[attr-defined]
 
