@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | `notifications.send` | `Notification` | `ActionOutcome` |
 | `notifications.record_death` | `DeathRecord` | `ActionOutcome` |
+| `notifications.undo_death` | `UndoRequest` | `ActionOutcome` |
 
 One notification per (workflow_id, step, resident): a retry returns the first outcome and
 sends nothing again. The message always goes to the resident's portal inbox, and is
@@ -20,6 +21,12 @@ no letter. (A message already queued before the death was recorded is not recall
 `deceased_recorded`; `no_action`, `already_recorded` when another step recorded it first; a
 retry of the same step returns its first outcome.
 
+`notifications.undo_death` takes back what `record_death` recorded for a workflow whose life
+event was withdrawn (its steps, found in the record of steps, undone from the journal), so
+the resident can be written to again: `done`, `undone` {restored}; `no_action`,
+`already_undone` on a repeat, `nothing_to_undo` when the workflow recorded no death (or
+another recorded it first), `changed_since` {tables} when the record changed since.
+
 No share token: the notification carries the resident's own contact details, from the
 resident index, and the step's references, which hold no personal data.
 """
@@ -34,11 +41,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contracts.actions import ActionOutcome
+from contracts.actions import ActionOutcome, UndoRequest
 from contracts.notifications import Notification
 from contracts.residents import DeathRecord
 from contracts.temporal import Activity, TaskQueue
-from services.common.council import ActionKey, CouncilSettings, new_reference
+from services.common.council import (
+    ActionKey,
+    CouncilSettings,
+    new_reference,
+    reversal_outcome,
+)
+from services.common.journal import Undone
 from services.notifications.store import NotificationStore
 from services.notifications.templates import Message, UnknownTemplate, render
 
@@ -141,9 +154,45 @@ class NotificationActivities:
         )
         return outcome
 
+    @activity.defn(name=Activity.NOTIFICATIONS_UNDO_DEATH)
+    async def undo_death(self, request: UndoRequest) -> ActionOutcome:
+        """The workflow's life event was withdrawn: each death its `record_death` steps
+        recorded is forgotten (`CouncilStore.undo`), so the resident is written to again.
+        The steps stay recorded: a late retry of one returns its first outcome and records
+        nothing. Idempotent (`already_undone`); `nothing_to_undo` when the workflow
+        recorded no death here (another step had recorded it first, or none ran)."""
+        keys = await self.store.death_steps(request.workflow_id, _DEATH_CODES)
+        undone = [await self.store.undo(key) for key in keys]
+        outcome = reversal_outcome(_together(undone))
+        log.info(
+            "notification.death_undone",
+            workflow_id=request.workflow_id,
+            undone_by=request.undone_by,
+            steps=len(keys),
+            code=outcome.code,
+        )
+        return outcome
+
     @property
     def all(self) -> list[Callable[..., Any]]:
-        return [self.send, self.record_death]
+        return [self.send, self.record_death, self.undo_death]
+
+
+# The codes only `record_death` answers with: its steps, among the record of steps.
+_DEATH_CODES = ("deceased_recorded", "already_recorded")
+
+
+def _together(undone: list[Undone]) -> Undone:
+    """Several steps' undoing as one answer: any conflict names its tables; else the rows
+    restored; else, when one was undone before, already undone (a step that recorded no
+    death has nothing to undo, and says nothing either way)."""
+    conflicts = tuple(dict.fromkeys(t for u in undone for t in u.conflicts))
+    if conflicts:
+        return Undone(restored=0, conflicts=conflicts)
+    restored = sum(u.restored for u in undone)
+    if restored == 0 and any(u.already_undone for u in undone):
+        return Undone(restored=0, already_undone=True)
+    return Undone(restored=restored)
 
 
 _NEVER_ADDRESSED = ActionOutcome(outcome="no_action", code="deceased")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.addresses import UkAddress
 from contracts.notifications import InboxMessage, Notification
-from services.common.council import CouncilStore, action_table, address_json
+from services.common.council import ActionKey, CouncilStore, action_table, address_json
 from services.common.journal import journal_table
 from services.notifications.templates import Message
 
@@ -79,6 +79,18 @@ class NotificationStore(CouncilStore):
     metadata = metadata
     actions = actions
     journal = journal
+
+    async def death_steps(self, workflow_id: str, codes: tuple[str, ...]) -> list[ActionKey]:
+        """The steps of `workflow_id` whose recorded outcome is one of `codes`
+        (`record_death`'s), one per resident, in resident order."""
+        c = actions.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(c.workflow_id, c.step, c.subject)
+                .where(c.workflow_id == workflow_id, c.code.in_(codes))
+                .order_by(c.subject, c.step)
+            )
+            return [ActionKey(*row) for row in rows]
 
     @staticmethod
     async def is_deceased(conn: AsyncConnection, resident: str) -> bool:
