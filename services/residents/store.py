@@ -18,7 +18,7 @@ Every write made on behalf of a workflow step is journaled (`services.common.jou
 own transaction, keyed on (workflow_id, step, kind: the subject), by `journaled_step`, so
 that a withdrawn life event's records can be taken back exactly (`ResidentIndex.
 undo_workflow`). Every table is journaled but the lock (its row changes on every write),
-the journal itself and `resident_journal_changes`, which orders a workflow's journaled
+the journal itself and `resident_change_journal`, which orders a workflow's journaled
 changes (the journal numbers the rows of one change only). The writes here keep to what the
 journal can record exactly: single-row or executemany INSERTs, UPDATEs and DELETEs by key,
 no upsert, no primary key updated, no foreign key acting by itself.
@@ -234,14 +234,14 @@ journal = journal_table(metadata, "resident")
 # Each journaled change, in the order it committed (writers are serialised, so `id` is that
 # order): a workflow's changes are undone newest first.
 journal_changes = Table(
-    "resident_journal_changes",
+    "resident_change_journal",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("workflow_id", String(255), nullable=False),
     Column("step", String(100), nullable=False),
     Column("subject", String(72), nullable=False),
-    UniqueConstraint("workflow_id", "step", "subject", name="uq_resident_journal_changes"),
-    Index("ix_resident_journal_changes_workflow", "workflow_id", "id"),
+    UniqueConstraint("workflow_id", "step", "subject", name="uq_resident_change_journal"),
+    Index("ix_resident_change_journal_workflow", "workflow_id", "id"),
 )
 
 # Not journaled: the lock row changes on every write (every undo would see it changed), and
