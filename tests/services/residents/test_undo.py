@@ -26,6 +26,7 @@ from sqlalchemy import select
 from contracts.actions import ActionOutcome, UndoRequest
 from contracts.events.common import EventReference
 from contracts.residents import (
+    CaseworkerDecision,
     DeathRecord,
     LifeEventReport,
     MoveRecord,
@@ -241,6 +242,35 @@ async def test_a_wrongly_registered_birth_removes_the_child_and_the_birth(
     again = workflow()
     newborn = key_of(await child(index, again))
     assert (await index.record_birth(birth(newborn, (mother, father), again))).recorded_by == again
+
+
+async def test_a_caseworkers_decisions_for_the_workflow_are_taken_back(
+    index: ResidentIndex,
+) -> None:
+    """Two doubtful people of the workflow, one linked to a resident (who gains an
+    identifier), one created: both decisions go."""
+    [known] = [
+        key_of(r) for r in await index.match_people([person("Jo", "Pike", date(1966, 4, 4))])
+    ]
+    before = await dump(index)
+    moving = workflow()
+    linked, created = (
+        person("Jo", "Pike", nhs="9991000038"),
+        person("Jo", "Pike", date(1999, 9, 9), address=NEW_HOME),
+    )
+    decisions = [
+        CaseworkerDecision(
+            person=linked, decision="link", resident=known, workflow_id=moving, step="match-0"
+        ),
+        CaseworkerDecision(person=created, decision="create", workflow_id=moving, step="match-1"),
+    ]
+    made = [await index.resolve_doubtful(decision) for decision in decisions]
+    assert [r.rule for r in made] == ["caseworker_linked", "caseworker_created"]
+
+    outcome = await assert_undone(index, moving, before)
+
+    assert outcome.references["steps"] == "2"
+    assert await index.resident(key_of(made[1])) is None
 
 
 # --- what there is to undo --------------------------------------------------------------------
