@@ -225,6 +225,7 @@ class ShareRequest(ContractModel):
     data_hash: DataHash
     reverses: bool = Field(
         default=False,
+        strict=True,
         description="A compensation: the share reverses what an earlier share of the same "
         "categories to the same recipient was for (a life event withdrawn or corrected).",
     )

@@ -9,7 +9,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.plan import Plan, PlanRequest
 from contracts.temporal import Activity
-from contracts.timeline import EventRecord
+from contracts.timeline import Amended, EventRecord, Outcome
 from workflows.catalogue import plan_for
 
 __all__ = ["plan_event", "record_of"]
@@ -39,7 +39,21 @@ async def record_of(workflow_id: str) -> EventRecord:
     try:
         record: EventRecord = await handle.query("record", result_type=EventRecord)
     except WorkflowQueryFailedError:
-        return EventRecord(
-            event_id="", event_type=description.workflow_type, stage="", done=(), told=()
-        )
+        return await _did_nothing(workflow_id, description.workflow_type)
     return record
+
+
+async def _did_nothing(workflow_id: str, workflow_type: str) -> EventRecord:
+    """The record of a workflow that keeps none: one that holds the ID of an event withdrawn
+    before it arrived says so (its outcome names the withdrawal)."""
+    handle = activity.client().get_workflow_handle(workflow_id, result_type=Outcome)
+    try:
+        outcome = await handle.result()
+    except Exception:  # not a life event's workflow: it did nothing of ours
+        outcome = None
+    withdrawn = None
+    if isinstance(outcome, Outcome) and outcome.stage == "withdrawn" and outcome.merged_into:
+        withdrawn = Amended(kind="withdrawn", by=outcome.merged_into, workflow_id="")
+    return EventRecord(
+        event_id="", event_type=workflow_type, stage="", done=(), told=(), amended=withdrawn
+    )

@@ -10,8 +10,10 @@ puts it right.
 2. *Stopped.* Otherwise the event's workflow is told (signal `amended`): it starts no step
    more, stops waiting for anyone, and ends. Its record (query `record`), read once it has
    closed, says what it did: each step a service acted on, with each share, who was told
-   what by which channel, and the residents' answers. If a correction had superseded it,
-   the correction's run is stopped and read too: its record holds what stands of both.
+   what by which channel, and the residents' answers. Each correction's run on its
+   corrected facts (`<event's ID>/corrected-<n>`) is stopped and read too, the latest
+   holding what stands of all; and the withdrawal takes the next such ID itself, so no
+   correction arriving after it runs.
 3. *Undone, last first, as it was done.* For each step a service acted on: the gate decides
    about each resident again (`reverses`: a compensation, on the ledger as one), the
    service undoes its action (its compensation, declared beside the action), and each
@@ -26,23 +28,34 @@ puts it right.
 
 **Correction.** Carries the whole corrected payload. If it came first, the event's workflow
 is started under the event's ID on the corrected facts: the event, when it arrives, starts
-nothing. Otherwise the event's workflow is stopped and read (2), the platform's records of
+nothing. Otherwise the event's latest run is stopped and read (2), the platform's records of
 it are undone (the corrected facts are matched and recorded again), and the event's
-workflow runs again on the corrected facts (`<this workflow's ID>/redo`), superseding the
-run it stopped: each step whose data is unchanged stands, each changed one is undone and
-done again, one no longer called for is undone (`workflows.pipeline`); the residents'
-answers stand. Nobody is asked again what they answered, nor told twice what did not change.
+workflow runs again on the corrected facts under the next free `<event's ID>/corrected-<n>`,
+superseding the run it stopped: each step whose data is unchanged stands, each changed one
+is undone and done again, one no longer called for is undone (`workflows.pipeline`); the
+residents' answers stand. Nobody is asked again what they answered, nor told twice what did
+not change. One that finds the event withdrawn does nothing.
+
+The runs of one event are ordered by those IDs, each taken once (reuse rejected): whichever
+of a correction and a withdrawal takes the next one first, the other sees it, so the two
+never act on the event at the same time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from contracts import CloudEvent
@@ -73,7 +86,7 @@ __all__ = [
     "CorrectionWorkflow",
     "WithdrawalWorkflow",
     "WithdrawnEvent",
-    "redo_id",
+    "corrected_id",
 ]
 
 APOLOGY_TEMPLATE = "withdrawn.apology"
@@ -94,9 +107,12 @@ _RECORDS = (
 )
 
 
-def redo_id(correction_workflow_id: str) -> str:
-    """The ID of the run a correction starts on the corrected facts."""
-    return f"{correction_workflow_id}/redo"
+_MOST_CORRECTIONS = 20
+
+
+def corrected_id(original: str, n: int) -> str:
+    """The ID of the event's `n`-th run on corrected facts (from 1)."""
+    return f"{original}/corrected-{n}"
 
 
 @workflow.defn
@@ -109,6 +125,19 @@ class WithdrawnEvent:
         return withdrawn
 
 
+_Take = Callable[[str, EventRecord], Awaitable[bool]]
+
+
+def _withdrawn(record: EventRecord) -> bool:
+    """Withdrawn by another amendment (a withdrawal, or its hold on a run's ID)."""
+    amended = record.amended
+    return (
+        amended is not None
+        and amended.kind == "withdrawn"
+        and amended.workflow_id != workflow.info().workflow_id
+    )
+
+
 class _Amending(LifeEventPipeline):
     """What a withdrawal and a correction share: stopping the event's workflow and reading
     what it did, and undoing the platform's records of it."""
@@ -116,19 +145,31 @@ class _Amending(LifeEventPipeline):
     def _by(self, event: CloudEvent[Any]) -> EventReference:
         return EventReference(source=event.source, id=event.id)
 
-    async def _stopped(self, event: CloudEvent[Any], original: str, kind: str) -> EventRecord:
-        """Stop the event's workflow and read what it did once it has closed; follow a
-        correction that superseded it to the run that now holds the event."""
+    async def _latest(
+        self, event: CloudEvent[Any], original: str, kind: str, take: _Take
+    ) -> EventRecord | None:
+        """Stop the event's runs, first to latest, and read the latest's record (what stands
+        of them all); then take the next run's ID with `take` (None: the ID was taken by
+        another amendment meanwhile, whose run is stopped and read in turn). None when the
+        event was withdrawn already (a withdrawal took a run's ID)."""
         record = await self._stop(event, original, kind)
-        while (
-            record.amended is not None
-            and record.amended.kind == "corrected"
-            and record.amended.workflow_id != workflow.info().workflow_id
-        ):
-            record = await self._stop(event, redo_id(record.amended.workflow_id), kind)
-        return record
+        assert record is not None  # its ID is taken: the orchestrator or an amendment took it
+        for n in range(1, _MOST_CORRECTIONS + 1):
+            if _withdrawn(record):
+                return None
+            slot = corrected_id(original, n)
+            if await take(slot, record):
+                return record
+            later = await self._stop(event, slot, kind)
+            if later is not None:
+                record = later
+        raise ApplicationError("too_many_corrections", non_retryable=True)
 
-    async def _stop(self, event: CloudEvent[Any], workflow_id: str, kind: str) -> EventRecord:
+    async def _stop(
+        self, event: CloudEvent[Any], workflow_id: str, kind: str
+    ) -> EventRecord | None:
+        """Tell a workflow of the event to stop, and read its record once it has closed
+        (None: there is no such workflow)."""
         # One that has closed fails the signal: its record is complete.
         with suppress(FailureError):
             await workflow.get_external_workflow_handle(workflow_id).signal(
@@ -140,14 +181,19 @@ class _Amending(LifeEventPipeline):
                 ),
             )
         self._set_stage("stopping")
-        record: EventRecord = await workflow.execute_activity(
-            Activity.RECORD_OF,
-            workflow_id,
-            result_type=EventRecord,
-            task_queue=workflow.info().task_queue,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_UNTIL_CLOSED,
-        )
+        try:
+            record: EventRecord = await workflow.execute_activity(
+                Activity.RECORD_OF,
+                workflow_id,
+                result_type=EventRecord,
+                task_queue=workflow.info().task_queue,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_UNTIL_CLOSED,
+            )
+        except ActivityError as error:
+            if isinstance(error.cause, ApplicationError) and error.cause.type == "NoRecord":
+                return None
+            raise
         return record
 
     async def _undo_records(self, record: EventRecord, original: str) -> bool:
@@ -199,14 +245,26 @@ class WithdrawalWorkflow(_Amending):
         original = workflow_id_for(withdrawal.withdraws.source, withdrawal.withdraws.id)
         if await self._held(event, original):
             return Outcome(type=event.type, id=event.id, stage="held")
-        record = await self._stopped(event, original, "withdrawn")
+
+        async def take(slot: str, _: EventRecord) -> bool:
+            return await self._hold(event, slot)
+
+        record = await self._latest(event, original, "withdrawn", take)
+        if record is None:
+            self._entry("already-withdrawn", TaskQueue.WORKFLOWS, StepStatus.SKIPPED)
+            return await self.finish(event)
         self._set_stage("undoing")
         for done in reversed(record.done):
             await self.undo_step(event, done)
-        await self._undo_records(record, original)
         self._hand_on_letters(record)
-        if self._undid_anything():
-            await self._apologise(event, record)
+        # Those told are written to while the index still knows them (one known only
+        # through this event goes with it); one wrongly recorded as dead, once they are not.
+        sorry = self._undid_anything()
+        if sorry:
+            await self._apologise(event, record, [t.resident for t in record.told])
+        await self._undo_records(record, original)
+        if sorry and record.event_type == _DEATH:
+            await self._apologise(event, record, record.about)
         return await self.finish(event)
 
     def _undid_anything(self) -> bool:
@@ -216,6 +274,19 @@ class WithdrawalWorkflow(_Amending):
 
     async def _held(self, event: CloudEvent[EventWithdrawnV1], original: str) -> bool:
         """Take the event's workflow ID, if nobody has: the event then never starts."""
+        if not await self._hold(event, original):
+            return False
+        self._entry(
+            "held",
+            TaskQueue.WORKFLOWS,
+            StepStatus.DONE,
+            outcome="withdrawn_before_it_arrived",
+            references={"workflow": original},
+        )
+        return True
+
+    async def _hold(self, event: CloudEvent[EventWithdrawnV1], workflow_id: str) -> bool:
+        """Take a run's ID for the withdrawn event, if nobody has: that run never starts."""
         try:
             await workflow.start_child_workflow(
                 WithdrawnEvent.run,
@@ -225,19 +296,12 @@ class WithdrawalWorkflow(_Amending):
                     stage="withdrawn",
                     merged_into=self._by(event),
                 ),
-                id=original,
+                id=workflow_id,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
         except WorkflowAlreadyStartedError:
             return False
-        self._entry(
-            "held",
-            TaskQueue.WORKFLOWS,
-            StepStatus.DONE,
-            outcome="withdrawn_before_it_arrived",
-            references={"workflow": original},
-        )
         return True
 
     def _hand_on_letters(self, record: EventRecord) -> None:
@@ -255,34 +319,43 @@ class WithdrawalWorkflow(_Amending):
             ),
         )
 
-    async def _apologise(self, event: CloudEvent[EventWithdrawnV1], record: EventRecord) -> None:
-        """Once to each resident told anything, and to one wrongly recorded as having died."""
-        told = [t.resident for t in record.told]
-        if record.event_type == _DEATH:
-            told.extend(record.about)
-        residents = list(dict.fromkeys(told))
-        if not residents:
-            return
+    async def _apologise(
+        self, event: CloudEvent[EventWithdrawnV1], record: EventRecord, residents: Sequence[str]
+    ) -> None:
+        """Once to each of `residents` (each once, whoever is asked twice)."""
+        entry = self._entries.get("apology")
+        people = list(entry.people) if entry is not None else []
+        apologised = {p.resident for p in people}
         sorry = ActionOutcome(
             outcome="done",
             code="withdrawn",
             references={"reason": event.data.reason, "undone": str(len(record.done))},
         )
-        people: list[PersonStatus] = []
-        for resident in residents:
-            answer = await self._notify("apology", APOLOGY_TEMPLATE, sorry, resident)
+        for resident in dict.fromkeys(r for r in residents if r not in apologised):
+            try:
+                answer = await self._notify("apology", APOLOGY_TEMPLATE, sorry, resident)
+            except ActivityError as error:
+                if not isinstance(error.cause, ApplicationError):
+                    raise
+                # Known to the index only through the withdrawn event: nobody to write to.
+                reason = error.cause.message or "not_reachable"
+                people.append(
+                    PersonStatus(resident=resident, status=StepStatus.SKIPPED, reason=reason)
+                )
+                continue
             people.append(
                 PersonStatus(resident=resident, status=StepStatus.DONE)
                 if answer.outcome == "done"
                 else PersonStatus(resident=resident, status=StepStatus.SKIPPED, reason=answer.code)
             )
-        self._entry(
-            "apology",
-            TaskQueue.NOTIFICATIONS,
-            StepStatus.DONE,
-            outcome="sent",
-            people=tuple(people),
-        )
+        if people:
+            self._entry(
+                "apology",
+                TaskQueue.NOTIFICATIONS,
+                StepStatus.DONE,
+                outcome="sent",
+                people=tuple(people),
+            )
 
 
 @workflow.defn
@@ -295,31 +368,40 @@ class CorrectionWorkflow(_Amending):
         life_event = WORKFLOW_FOR_EVENT_TYPE[corrected.type]
         if await self._first(corrected, original, life_event):
             return Outcome(type=event.type, id=event.id, stage="held")
-        record = await self._stopped(event, original, "corrected")
-        if record.amended is not None and record.amended.kind == "withdrawn":
+        self._set_stage("stopping")
+        undone = True
+
+        async def take(slot: str, record: EventRecord) -> bool:
+            """Undo the platform's records of the run stopped, then run the corrected facts
+            under `slot`, superseding it."""
+            nonlocal undone
+            undone = await self._undo_records(record, original)
+            if not undone:
+                return True  # a caseworker puts it right by hand
+            try:
+                await workflow.start_child_workflow(
+                    life_event,
+                    corrected,
+                    id=slot,
+                    task_queue=workflow.info().task_queue,
+                    memo={SUPERSEDES: record},
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                return False
+            self._entry(
+                "redo",
+                TaskQueue.WORKFLOWS,
+                StepStatus.DONE,
+                outcome="started",
+                references={"workflow": slot},
+            )
+            return True
+
+        if await self._latest(event, original, "corrected", take) is None:
             # Taken back before it was put right: there is nothing left to correct.
             self._entry("already-withdrawn", TaskQueue.WORKFLOWS, StepStatus.SKIPPED)
-            return await self.finish(event)
-        self._set_stage("undoing")
-        if not await self._undo_records(record, original):
-            return await self.finish(event)  # a caseworker puts it right by hand
-        redo = redo_id(workflow.info().workflow_id)
-        await workflow.start_child_workflow(
-            life_event,
-            corrected,
-            id=redo,
-            task_queue=workflow.info().task_queue,
-            memo={SUPERSEDES: record},
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-        )
-        self._entry(
-            "redo",
-            TaskQueue.WORKFLOWS,
-            StepStatus.DONE,
-            outcome="started",
-            references={"workflow": redo},
-        )
         return await self.finish(event)
 
     async def _first(self, corrected: CloudEvent[Any], original: str, life_event: str) -> bool:

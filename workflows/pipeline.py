@@ -203,7 +203,9 @@ class LifeEventPipeline:
             event_type=self._event_type,
             stage=self._stage,
             about=self._about,
-            done=tuple(self._done),
+            # What stands: what this run did, and what the run it supersedes did that this
+            # one has not come to yet.
+            done=(*self._done, *self._superseded.values()),
             told=tuple(self._told),
             answers=dict(self._confirmations),
             workflows=(workflow.info().workflow_id, *self._supersedes),

@@ -24,7 +24,7 @@ from contracts.temporal import workflow_id_for
 from contracts.timeline import Confirmation, Outcome, Timeline
 from tests.support.standins import Council, running, statuses, timeline, until
 from tests.support.time_skipping import time_skipping
-from workflows.amendment import CorrectionWorkflow, redo_id
+from workflows.amendment import CorrectionWorkflow, corrected_id
 from workflows.birth import BirthWorkflow
 from workflows.move import MoveWorkflow
 
@@ -101,7 +101,8 @@ async def corrected(
     fix = correction(original, **data)
     handle = await start(env, queue, CorrectionWorkflow, fix)
     outcome: Outcome = await handle.result()
-    return outcome, env.client.get_workflow_handle(redo_id(handle.id))
+    run = corrected_id(workflow_id_for(original.source, original.id), 1)
+    return outcome, env.client.get_workflow_handle(run)
 
 
 async def test_a_moves_date_corrected_undoes_and_redoes_every_step_and_asks_nobody_again(
