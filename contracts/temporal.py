@@ -22,6 +22,7 @@ __all__ = [
     "Activity",
     "SearchAttributes",
     "TaskQueue",
+    "corrected_id",
     "search_attribute_declarations",
     "workflow_id_for",
 ]
@@ -191,6 +192,12 @@ def workflow_id_for(source: str, event_id: str) -> str:
     """
     digest = hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()
     return f"lifeevent-{digest[:32]}"
+
+
+def corrected_id(original: str, n: int) -> str:
+    """The ID of an event's `n`-th run after its first (from 1): on corrected facts, or held
+    by a withdrawal so that no correction runs after it. `original` is `workflow_id_for`'s."""
+    return f"{original}/corrected-{n}"
 
 
 # --- search attributes --------------------------------------------------------------------------

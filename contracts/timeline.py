@@ -177,6 +177,12 @@ class EventRecord(ContractModel):
     answers: dict[str, bool] = Field(
         default_factory=dict, description="The residents' answers, by step: accepted or not."
     )
+    decisions: dict[str, MatchDecision] = Field(
+        default_factory=dict,
+        description="Caseworkers' decisions on doubtful matches, by the hash of the details "
+        "of the person decided about (`contracts.shares.data_hash`), so that the same person "
+        "in a correction is not a caseworker's question twice.",
+    )
     workflows: tuple[str, ...] = Field(
         default=(),
         description="Every workflow whose records with the platform (the resident index, the "

@@ -68,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
         WORKFLOW_FOR_EVENT_TYPE,
         Activity,
         TaskQueue,
+        corrected_id,
         workflow_id_for,
     )
     from contracts.timeline import (
@@ -86,7 +87,6 @@ __all__ = [
     "CorrectionWorkflow",
     "WithdrawalWorkflow",
     "WithdrawnEvent",
-    "corrected_id",
 ]
 
 APOLOGY_TEMPLATE = "withdrawn.apology"
@@ -108,11 +108,6 @@ _RECORDS = (
 
 
 _MOST_CORRECTIONS = 20
-
-
-def corrected_id(original: str, n: int) -> str:
-    """The ID of the event's `n`-th run on corrected facts (from 1)."""
-    return f"{original}/corrected-{n}"
 
 
 @workflow.defn
@@ -244,7 +239,8 @@ class WithdrawalWorkflow(_Amending):
         withdrawal = event.data
         original = workflow_id_for(withdrawal.withdraws.source, withdrawal.withdraws.id)
         if await self._held(event, original):
-            return Outcome(type=event.type, id=event.id, stage="held")
+            self._set_stage("held")
+            return Outcome(type=event.type, id=event.id, stage=self._stage)
 
         async def take(slot: str, _: EventRecord) -> bool:
             return await self._hold(event, slot)
@@ -367,7 +363,8 @@ class CorrectionWorkflow(_Amending):
         original = workflow_id_for(corrected.source, corrected.id)
         life_event = WORKFLOW_FOR_EVENT_TYPE[corrected.type]
         if await self._first(corrected, original, life_event):
-            return Outcome(type=event.type, id=event.id, stage="held")
+            self._set_stage("held")
+            return Outcome(type=event.type, id=event.id, stage=self._stage)
         self._set_stage("stopping")
         undone = True
 

@@ -44,7 +44,14 @@ with workflow.unsafe.imports_passed_through():
     from contracts.residents import BirthHousehold, BirthRecord, MoveNotice, PersonDetails
     from contracts.shares import HomeAddress, HouseholdPlace, PersonBirth, PersonIdentity, age_on
     from contracts.temporal import Activity
-    from contracts.timeline import DoneStep, Outcome, StepStatus, TimelineEntry, Told
+    from contracts.timeline import (
+        DoneStep,
+        MatchDecision,
+        Outcome,
+        StepStatus,
+        TimelineEntry,
+        Told,
+    )
 
 from workflows.pipeline import LifeEventPipeline, Sharing
 from workflows.recording import record_received
@@ -108,6 +115,7 @@ class Childhood(BaseModel):
     done: tuple[DoneStep, ...] = ()
     told: tuple[Told, ...] = ()
     answers: dict[str, bool] = {}
+    decisions: dict[str, MatchDecision] = {}
 
 
 @workflow.defn
@@ -305,6 +313,7 @@ class BirthWorkflow(LifeEventPipeline):
                 "done": tuple(self._done),
                 "told": tuple(self._told),
                 "answers": dict(self._confirmations),
+                "decisions": dict(self._decided),
             }
         )
 
@@ -322,6 +331,7 @@ class BirthWorkflow(LifeEventPipeline):
         self._done[:0] = childhood.done
         self._told[:0] = childhood.told
         self._confirmations = {**childhood.answers, **self._confirmations}
+        self._decided = {**childhood.decisions, **self._decided}
 
     def _pending(self, plan: Plan) -> list[tuple[PlannedStep, date]]:
         """The dated steps still to do, soonest first."""

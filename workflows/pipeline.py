@@ -159,6 +159,8 @@ class LifeEventPipeline:
         # A correction's run: what the run it supersedes did, step by step, until each step
         # here has kept it, undone and redone it, or undone it.
         self._superseded: dict[str, DoneStep] = {}
+        # Caseworkers' decisions on doubtful matches, by the hash of the person's details.
+        self._decided: dict[str, MatchDecision] = {}
         self._supersedes: tuple[str, ...] = ()
         self._told: list[Told] = []
 
@@ -208,6 +210,7 @@ class LifeEventPipeline:
             done=(*self._done, *self._superseded.values()),
             told=tuple(self._told),
             answers=dict(self._confirmations),
+            decisions=dict(self._decided),
             workflows=(workflow.info().workflow_id, *self._supersedes),
             amended=self._amended,
         )
@@ -264,6 +267,7 @@ class LifeEventPipeline:
             self._supersedes = earlier.workflows
             self._superseded = {d.step: d for d in earlier.done}
             self._confirmations.update(earlier.answers)
+            self._decided.update(earlier.decisions)
         workflow.upsert_search_attributes(
             [
                 SearchAttributes.LIFE_EVENT_TYPE.value_set(event.type),
@@ -305,8 +309,11 @@ class LifeEventPipeline:
             if match.resident is not None:
                 keys.append(match.resident)
                 continue
-            # Doubtful: a caseworker decides who this is; automation does not guess.
-            decision = await self._wait_for_caseworker(index)
+            # Doubtful: a caseworker decides who this is; automation does not guess. One
+            # decided about the same person before (the run a correction supersedes) stands.
+            person = data_hash(people[index - first].model_dump(mode="json"))
+            decision = self._decided.get(person) or await self._wait_for_caseworker(index)
+            self._decided[person] = decision
             resolved: MatchResult = await self._call(
                 Activity.RESOLVE_DOUBTFUL,
                 CaseworkerDecision(

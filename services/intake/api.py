@@ -180,6 +180,7 @@ class StatusOut(BaseModel):
         description="accepted: the intake wrote it to Kafka, no workflow yet; running (see "
         "stage); completed; merged and contradicted (another report of a life event already "
         "reported: see merged_into); withdrawn (by its source: what it did is undone); "
+        "corrected (by its source: run again on the corrected facts); "
         "failed (also terminated, timed out, cancelled); "
         "dead_lettered (see reason)."
     )
@@ -195,8 +196,8 @@ class StatusOut(BaseModel):
         default=None,
         description="merged: the event this one was another report of, which was acted on "
         "(nothing was done twice); contradicted: the event it contradicted (a caseworker "
-        "settled it, nothing was done automatically); withdrawn before it arrived: the "
-        "withdrawal.",
+        "settled it, nothing was done automatically); withdrawn or corrected: the "
+        "withdrawal or correction.",
     )
 
 

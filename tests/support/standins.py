@@ -88,6 +88,7 @@ class Council:
     compare_reports: bool = False
     # What was undone: each service's undo of a step, and the platform's records undone.
     undone: list[ServiceAction] = field(default_factory=list)
+    moved: dict[str, MoveRecord] = field(default_factory=dict)  # workflow -> its move
     records_undone: list[tuple[str, UndoRequest]] = field(default_factory=list)
     reports: dict[str, tuple[LifeEventReport, SameEvent]] = field(default_factory=dict)
 
@@ -130,6 +131,7 @@ class Council:
 
         @activity.defn(name="residents.record_move")
         async def record_move(move: MoveRecord) -> Household:
+            self.moved.setdefault(move.workflow_id, move)
             return Household(address=move.new_address, residents=move.residents)
 
         @activity.defn(name="residents.record_birth")
@@ -238,9 +240,12 @@ class Council:
             @activity.defn(name=name)
             async def undo(request: UndoRequest) -> ActionOutcome:
                 self.records_undone.append((name, request))
-                # As the real services do: a death the workflow recorded is recorded no more.
+                # As the real services do: what the workflow recorded is recorded no more.
                 for records in self.deaths.values():
                     records[:] = [r for r in records if r.workflow_id != request.workflow_id]
+                if name == Activity.RESIDENTS_UNDO:
+                    self.moved.pop(request.workflow_id, None)
+                    self.reports.pop(request.workflow_id, None)
                 return ActionOutcome(outcome="done", code="undone")
 
             return undo

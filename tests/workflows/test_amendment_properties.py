@@ -25,11 +25,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import CloudEvent, from_structured
-from contracts.temporal import WORKFLOW_FOR_EVENT_TYPE, workflow_id_for
+from contracts.temporal import WORKFLOW_FOR_EVENT_TYPE, corrected_id, workflow_id_for
 from services.orchestrator.starter import WorkflowStarter
 from tests.support.standins import Council, running
 from tests.support.time_skipping import time_skipping
-from workflows.amendment import corrected_id
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
 MOVE = json.loads((EXAMPLES / "address-changed-household.json").read_text())

@@ -20,11 +20,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import CloudEvent, from_structured
-from contracts.temporal import workflow_id_for
+from contracts.temporal import corrected_id, workflow_id_for
 from contracts.timeline import Confirmation, Outcome, Timeline
 from tests.support.standins import Council, running, statuses, timeline, until
 from tests.support.time_skipping import time_skipping
-from workflows.amendment import CorrectionWorkflow, corrected_id
+from workflows.amendment import CorrectionWorkflow
 from workflows.birth import BirthWorkflow
 from workflows.move import MoveWorkflow
 

@@ -106,7 +106,14 @@ async def until(
     client: Client, event: CloudEvent[Any], check: Callable[[Timeline], bool]
 ) -> Timeline:
     """The event's timeline once `check` holds (the workflow may not have started yet)."""
-    handle = handle_for(client, event)
+    return await until_workflow(client, workflow_id_for(event.source, event.id), check)
+
+
+async def until_workflow(
+    client: Client, workflow_id: str, check: Callable[[Timeline], bool]
+) -> Timeline:
+    """A workflow's timeline once `check` holds (it may not have started yet)."""
+    handle = client.get_workflow_handle(workflow_id)
     seen: Timeline | None = None
     for _ in range(240):
         try:

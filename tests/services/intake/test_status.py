@@ -194,7 +194,7 @@ class AnsweredWith:
         return outcome
 
 
-@pytest.mark.parametrize("stage", ["merged", "contradicted", "withdrawn"])
+@pytest.mark.parametrize("stage", ["merged", "contradicted", "withdrawn", "corrected"])
 async def test_another_report_of_an_event_says_which_event_it_was_merged_into(
     stack_settings: IntakeSettings, temporal_client: Client, stage: str
 ) -> None:
