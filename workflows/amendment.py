@@ -84,12 +84,40 @@ from workflows.pipeline import AMENDED, SUPERSEDES, LifeEventPipeline
 
 __all__ = [
     "APOLOGY_TEMPLATE",
+    "AROUND_A_CORRECTION",
+    "AROUND_A_WITHDRAWAL",
     "CorrectionWorkflow",
     "WithdrawalWorkflow",
     "WithdrawnEvent",
 ]
 
 APOLOGY_TEMPLATE = "withdrawn.apology"
+
+AROUND_A_WITHDRAWAL = (
+    (
+        "If the event has not arrived, it is held: when it comes, it starts nothing.",
+        "Otherwise its workflow stops where it is, and each step a service acted on is "
+        "undone, last first, through the consent gate as it was done; then the resident "
+        "index's, the gate's and the notification service's records of it.",
+    ),
+    (
+        "What cannot be undone (a letter posted, an organisation outside the council told) "
+        "goes to a caseworker; each resident told anything gets one apology.",
+    ),
+)
+"""What a withdrawal's workflow does, for the plan preview (it has no plan of its own)."""
+
+AROUND_A_CORRECTION = (
+    (
+        "If the event has not arrived, it is acted on as corrected: when it comes, it starts "
+        "nothing.",
+        "Otherwise its workflow stops where it is and runs again on the corrected facts: a "
+        "step whose data is unchanged stands, a changed one is undone and done again, one no "
+        "longer called for is undone. Nobody is asked again what they answered.",
+    ),
+    (),
+)
+"""What a correction's workflow does, for the plan preview (it has no plan of its own)."""
 
 _DEATH = "lifeevents.death.registered.v1"
 # The record is read once the event's workflow has closed: until then, asked again.

@@ -14,10 +14,17 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from contracts import AddressChangedV1, BirthRegisteredV1, CloudEvent, DeathRegisteredV1
+    from contracts.events import EventCorrectedV1, EventWithdrawnV1
     from contracts.plan import Fact, PlanRequest
 
 from workflows import bereavement, birth, move
-from workflows.amendment import CorrectionWorkflow, WithdrawalWorkflow, WithdrawnEvent
+from workflows.amendment import (
+    AROUND_A_CORRECTION,
+    AROUND_A_WITHDRAWAL,
+    CorrectionWorkflow,
+    WithdrawalWorkflow,
+    WithdrawnEvent,
+)
 from workflows.bereavement import BereavementWorkflow
 from workflows.birth import BirthWorkflow
 from workflows.move import MoveWorkflow
@@ -59,6 +66,8 @@ AROUND_THE_PLAN: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = Mapping
     {
         BirthRegisteredV1.event_type: birth.AROUND_THE_PLAN,
         DeathRegisteredV1.event_type: bereavement.AROUND_THE_PLAN,
+        EventWithdrawnV1.event_type: AROUND_A_WITHDRAWAL,
+        EventCorrectedV1.event_type: AROUND_A_CORRECTION,
     }
 )
 

@@ -474,12 +474,11 @@ class LifeEventPipeline:
         for name in list(self._superseded):
             await self.undo_step(event, self._superseded.pop(name))
 
-    async def undo_step(self, event: CloudEvent[Any], done: DoneStep) -> bool:
+    async def undo_step(self, event: CloudEvent[Any], done: DoneStep) -> None:
         """Undo a step a service acted on, as it was done: the gate decides about each
         resident again (a compensation, `reverses`), the service undoes its action (its
         compensation), and each share goes on the ledger. Its timeline entry is
-        `undo-<step>`; what the service could not undo is a caseworker's task. True when
-        the service undid it (now or before)."""
+        `undo-<step>`; what the service could not undo is a caseworker's task."""
         step = f"undo-{done.step}"
         shares: list[ResidentShare] = []
         refused: dict[str, str] = {}
@@ -511,7 +510,7 @@ class LifeEventPipeline:
         undo = UNDO.get(TaskQueue(done.service)) if done.service in set(TaskQueue) else None
         if not shares or undo is None:
             self._hand_on(step, done.service, "undo_refused" if undo else "no_undo", people)
-            return False
+            return
         try:
             outcome: ActionOutcome = await workflow.execute_activity(
                 undo,
@@ -531,14 +530,14 @@ class LifeEventPipeline:
             if not isinstance(error.cause, ApplicationError):
                 raise
             self._hand_on(step, done.service, error.cause.message or "undo_refused", people)
-            return False
+            return
         for share in shares:
             await self._call(
                 Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
             )
         if outcome.code not in _UNDONE:
             self._hand_on(step, done.service, outcome.code, people)
-            return False
+            return
         self._entries[step] = TimelineEntry(
             step=step,
             service=done.service,
@@ -547,7 +546,6 @@ class LifeEventPipeline:
             references=outcome.references,
             people=people,
         )
-        return True
 
     def _hand_on(
         self, step: str, service: str, reason: str, people: tuple[PersonStatus, ...] = ()

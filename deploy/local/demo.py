@@ -1,4 +1,6 @@
-"""Demo data for `lifeevents run`: the contract examples (synthetic people), published once.
+"""Demo data for `lifeevents run`: the contract examples' life events (synthetic people),
+published once. The examples of a withdrawal and a correction are not: they take back and
+put right the example death and move, which is for a newcomer to try by hand.
 
 The examples carry fixed event IDs, so publishing them on every run starts each workflow only
 the first time: the rest are de-duplicated like any redelivery.
@@ -12,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 import contracts
 from contracts import from_structured, to_binary
+from contracts.events.amendment import AMENDABLE_TYPES
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 
@@ -21,7 +24,8 @@ EXAMPLES = Path(contracts.__file__).parent / "examples"
 
 
 async def publish_demo_events(settings: Settings) -> int:
-    events = [from_structured(path.read_bytes()) for path in sorted(EXAMPLES.glob("*.json"))]
+    examples = [from_structured(path.read_bytes()) for path in sorted(EXAMPLES.glob("*.json"))]
+    events = [event for event in examples if event.type in AMENDABLE_TYPES]
     await ensure_topics(
         settings.kafka_bootstrap_servers,
         [settings.life_events_topic],
