@@ -403,17 +403,7 @@ class CorrectionWorkflow(_Amending):
             undone = await self._undo_records(record, original)
             if not undone:
                 return True  # a caseworker puts it right by hand
-            try:
-                await workflow.start_child_workflow(
-                    life_event,
-                    corrected,
-                    id=slot,
-                    task_queue=workflow.info().task_queue,
-                    memo={SUPERSEDES: record},
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                )
-            except WorkflowAlreadyStartedError:
+            if not await _started(life_event, corrected, slot, memo={SUPERSEDES: record}):
                 return False
             self._entry(
                 "redo",
@@ -432,16 +422,7 @@ class CorrectionWorkflow(_Amending):
     async def _first(self, corrected: CloudEvent[Any], original: str, life_event: str) -> bool:
         """If the event has not arrived, its workflow starts now on the corrected facts,
         under its ID: the event, when it comes, starts nothing."""
-        try:
-            await workflow.start_child_workflow(
-                life_event,
-                corrected,
-                id=original,
-                task_queue=workflow.info().task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-        except WorkflowAlreadyStartedError:
+        if not await _started(life_event, corrected, original):
             return False
         self._entry(
             "held",
@@ -451,6 +432,30 @@ class CorrectionWorkflow(_Amending):
             references={"workflow": original},
         )
         return True
+
+
+async def _started(
+    life_event: str,
+    corrected: CloudEvent[Any],
+    workflow_id: str,
+    memo: dict[str, Any] | None = None,
+) -> bool:
+    """The event's workflow started on the corrected facts under `workflow_id`, unless that
+    ID was ever taken (reuse rejected): the IDs of an event's runs are each taken once.
+    It runs on: a birth's may run for years."""
+    try:
+        await workflow.start_child_workflow(
+            life_event,
+            corrected,
+            id=workflow_id,
+            task_queue=workflow.info().task_queue,
+            memo=memo,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
 
 
 def _corrected_event(event: CloudEvent[EventCorrectedV1]) -> CloudEvent[Any]:

@@ -17,9 +17,11 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from contracts import CloudEvent
 from contracts.actions import ActionOutcome, ServiceAction, UndoRequest
 from contracts.consent import (
     ConsentRecord,
@@ -50,13 +52,13 @@ from contracts.residents import (
     SupportFlag,
     Survivor,
 )
-from contracts.temporal import UNDO, Activity
+from contracts.temporal import UNDO, Activity, workflow_id_for
 from contracts.timeline import Timeline
 from services.residents.sameness import Earlier, compare
 from workflows.catalogue import load_catalogue
 from workflows.worker import build_worker
 
-__all__ = ["Council", "running", "statuses", "timeline", "until"]
+__all__ = ["Council", "running", "start_as_the_orchestrator", "statuses", "timeline", "until"]
 
 
 @dataclass
@@ -323,6 +325,20 @@ async def running(
         for worker in council.workers(client):
             await stack.enter_async_context(worker)
         yield task_queue
+
+
+async def start_as_the_orchestrator(
+    client: Client, queue: str, workflow: Any, event: CloudEvent[Any]
+) -> WorkflowHandle[Any, Any]:
+    """`workflow` for `event`, under the ID the orchestrator gives it (which a withdrawal or
+    a correction of the event derives too), never reused."""
+    return await client.start_workflow(
+        workflow.run,
+        event,
+        id=workflow_id_for(event.source, event.id),
+        task_queue=queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
 
 
 def finishing_births(client: Client, task_queue: str) -> AbstractAsyncContextManager[str]:

@@ -15,14 +15,20 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import CloudEvent, from_structured
 from contracts.temporal import corrected_id, workflow_id_for
 from contracts.timeline import Confirmation, Outcome, Timeline
-from tests.support.standins import Council, running, statuses, timeline, until
+from tests.support.standins import (
+    Council,
+    running,
+    start_as_the_orchestrator,
+    statuses,
+    timeline,
+    until,
+)
 from tests.support.time_skipping import time_skipping
 from workflows.amendment import CorrectionWorkflow
 from workflows.birth import BirthWorkflow
@@ -76,14 +82,7 @@ def correction(original: CloudEvent[Any], **data: Any) -> CloudEvent[Any]:
 async def start(
     env: WorkflowEnvironment, queue: str, workflow: Any, life_event: CloudEvent[Any]
 ) -> WorkflowHandle[Any, Any]:
-    # Under the ID the orchestrator gives it, which the correction derives too.
-    return await env.client.start_workflow(
-        workflow.run,
-        life_event,
-        id=workflow_id_for(life_event.source, life_event.id),
-        task_queue=queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+    return await start_as_the_orchestrator(env.client, queue, workflow, life_event)
 
 
 async def moved(handle: WorkflowHandle[Any, Any]) -> None:

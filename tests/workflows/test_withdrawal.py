@@ -12,16 +12,22 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
-from contracts import from_structured
+from contracts import CloudEvent, from_structured
 from contracts.people import PersonName
 from contracts.residents import Survivor
 from contracts.temporal import workflow_id_for
 from contracts.timeline import Confirmation, EventRecord, Outcome
-from tests.support.standins import Council, running, statuses, timeline, until
+from tests.support.standins import (
+    Council,
+    running,
+    start_as_the_orchestrator,
+    statuses,
+    timeline,
+    until,
+)
 from workflows.amendment import APOLOGY_TEMPLATE, WithdrawalWorkflow
 from workflows.bereavement import BereavementWorkflow
 from workflows.move import MoveWorkflow
@@ -42,16 +48,9 @@ def event(example: dict[str, Any], **data: Any) -> Any:
 
 
 async def start(
-    env: WorkflowEnvironment, queue: str, workflow: Any, life_event: Any
+    env: WorkflowEnvironment, queue: str, workflow: Any, life_event: CloudEvent[Any]
 ) -> WorkflowHandle[Any, Any]:
-    # Under the ID the orchestrator gives it, which the withdrawal derives too.
-    return await env.client.start_workflow(
-        workflow.run,
-        life_event,
-        id=workflow_id_for(life_event.source, life_event.id),
-        task_queue=queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+    return await start_as_the_orchestrator(env.client, queue, workflow, life_event)
 
 
 async def withdraw(
