@@ -133,8 +133,6 @@ _RECORDS = (
     (Activity.GATE_UNDO_DEATH, "undo-death-in-gate"),
     (Activity.NOTIFICATIONS_UNDO_DEATH, "undo-death-in-notifications"),
 )
-
-
 _MOST_CORRECTIONS = 20
 
 
