@@ -183,6 +183,9 @@ class EventRecord(ContractModel):
         "of the person decided about (`contracts.shares.data_hash`), so that the same person "
         "in a correction is not a caseworker's question twice.",
     )
+    also_reported: tuple[AlsoReported, ...] = Field(
+        default=(), description="Other reports of the life event, merged into this one."
+    )
     workflows: tuple[str, ...] = Field(
         default=(),
         description="Every workflow whose records with the platform (the resident index, the "

@@ -279,6 +279,10 @@ class WithdrawalWorkflow(_Amending):
         for done in reversed(record.done):
             await self.undo_step(event, done)
         self._hand_on_letters(record)
+        if record.also_reported:
+            # Another source reported this life event too, and did not take it back: whether
+            # it happened after all is a person's to find out, not automation's.
+            self._hand_on("also-reported", TaskQueue.RESIDENTS, "reported_by_another_source")
         # Those told are written to while the index still knows them (one known only
         # through this event goes with it); one wrongly recorded as dead, once they are not.
         sorry = self._undid_anything()

@@ -211,6 +211,7 @@ class LifeEventPipeline:
             told=tuple(self._told),
             answers=dict(self._confirmations),
             decisions=dict(self._decided),
+            also_reported=tuple(self._also_reported),
             workflows=(workflow.info().workflow_id, *self._supersedes),
             amended=self._amended,
         )

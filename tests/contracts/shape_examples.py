@@ -409,6 +409,7 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "told": [{"step": "council-tax", "resident": RESIDENT, "channel": "letter"}],
         "answers": {"school-admissions": True},
         "decisions": {HASH: {"mover": 2, "decision": "link", "resident": OTHER}},
+        "also_reported": [],
         "workflows": [WORKFLOW],
         "amended": {
             "kind": "withdrawn",

@@ -197,3 +197,27 @@ async def test_a_withdrawal_that_comes_first_is_held_and_the_event_then_starts_n
         move.type,
     )
     assert (council.actions, council.undone, council.notified) == ([], [], [])
+
+
+async def test_withdrawing_what_another_source_also_reported_asks_a_person(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council(compare_reports=True)
+    env = time_skipping_env
+    async with running(env.client, council) as queue:
+        move = event(MOVE)
+        first = await start(env, queue, MoveWorkflow, move)
+        await until(first, lambda t: t.stage == "waiting_for_resident")
+        # Housing reports the same move while council tax's waits for the family's answer.
+        again = from_structured({**MOVE, "id": str(uuid.uuid4()), "source": "/housing/ex"})
+        assert (await (await start(env, queue, MoveWorkflow, again)).result()).stage == "merged"
+        await until(first, lambda t: bool(t.also_reported))
+        handle = await withdraw(env, queue, move)
+        waiting = await until(handle, lambda t: t.stage == "needs_person")
+        for task in waiting.caseworker_tasks:
+            await handle.execute_update(WithdrawalWorkflow.resolve_task, task)
+        await handle.result()
+    # Council tax took its report back; housing did not: a person finds out which is right.
+    assert "also-reported" in waiting.caseworker_tasks
+    entry = next(e for e in waiting.entries if e.step == "also-reported")
+    assert entry.reason == "reported_by_another_source"
