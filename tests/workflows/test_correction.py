@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from contracts import CloudEvent, from_structured
 from contracts.temporal import corrected_id, workflow_id_for
 from contracts.timeline import Confirmation, Outcome, Timeline
+from tests.support.histories import keep_history
 from tests.support.standins import (
     Council,
     running,
@@ -94,12 +95,19 @@ async def moved(handle: WorkflowHandle[Any, Any]) -> None:
 
 
 async def corrected(
-    env: WorkflowEnvironment, queue: str, original: CloudEvent[Any], **data: Any
+    env: WorkflowEnvironment,
+    queue: str,
+    original: CloudEvent[Any],
+    keep: str | None = None,
+    **data: Any,
 ) -> tuple[Outcome, WorkflowHandle[Any, Any]]:
-    """The correction's outcome, and the run it started on the corrected facts."""
+    """The correction's outcome, and the run it started on the corrected facts (the
+    correction's history kept as `keep`, when recording)."""
     fix = correction(original, **data)
     handle = await start(env, queue, CorrectionWorkflow, fix)
     outcome: Outcome = await handle.result()
+    if keep is not None:
+        await keep_history(handle, keep)
     run = corrected_id(workflow_id_for(original.source, original.id), 1)
     return outcome, env.client.get_workflow_handle(run)
 
@@ -113,9 +121,12 @@ async def test_a_moves_date_corrected_undoes_and_redoes_every_step_and_asks_nobo
         move = event(MOVE)
         await moved(await start(env, queue, MoveWorkflow, move))
         first = list(council.actions)
-        outcome, redo = await corrected(env, queue, move, move_date="2025-10-11")
+        outcome, redo = await corrected(
+            env, queue, move, "correction-of-a-move", move_date="2025-10-11"
+        )
         await redo.result()
         seen = await timeline(redo)
+        await keep_history(redo, "move-corrected-redone")
     assert outcome.stage == "complete"
     original = workflow_id_for(move.source, move.id)
     # Every step shares the move's date: each is undone, then done again on the new one.
@@ -148,6 +159,7 @@ async def test_a_correction_of_what_no_service_is_told_changes_nothing(
         _, redo = await corrected(env, queue, move, tenure="social_rented")
         await redo.result()
         seen = await timeline(redo)
+        await keep_history(redo, "move-corrected-unchanged")
     assert council.undone == []
     assert len(council.actions) == acted
     assert len(council.notified) == told

@@ -18,9 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from workflows.bereavement import BereavementWorkflow
-from workflows.birth import BirthWorkflow
-from workflows.move import MoveWorkflow
+from workflows.lifeevents import WORKFLOWS
 from workflows.worker import PASSTHROUGH_MODULES
 
 HISTORIES = {
@@ -37,7 +35,7 @@ def test_there_are_histories_to_replay() -> None:
 async def test_history_replays_against_the_current_workflow(name: str) -> None:
     history = WorkflowHistory.from_json(name, json.loads(HISTORIES[name]))
     replayer = Replayer(
-        workflows=[MoveWorkflow, BereavementWorkflow, BirthWorkflow],
+        workflows=list(WORKFLOWS),
         data_converter=pydantic_data_converter,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from contracts import from_structured
 from contracts.events.common import EventReference
 from contracts.timeline import AlsoReported, Confirmation, Outcome, StepStatus
+from tests.support.histories import keep_history
 from tests.support.standins import Council, running, statuses, timeline, until
 from workflows.bereavement import BereavementWorkflow
 from workflows.move import MoveWorkflow
@@ -73,6 +74,8 @@ async def test_the_same_move_from_another_source_does_nothing_twice(
         seen = await timeline(second)
         waiting = await until(first, lambda t: bool(t.also_reported))
         assert (await moved(first)).stage == "complete"
+        await keep_history(first, "move-also-reported")
+        await keep_history(second, "move-merged")
     assert (merged.stage, merged.merged_into) == ("merged", ref(first, COUNCIL_TAX))
     assert statuses(seen) == {
         "same-event": "skipped:already_handled",
@@ -136,6 +139,7 @@ async def test_a_move_to_another_address_is_a_caseworker_task_not_an_action(
         waiting = await until(second, lambda t: t.needs_person)
         await second.execute_update(MoveWorkflow.resolve_task, f"contradiction:{first.id}")
         outcome: Outcome = await second.result()
+        await keep_history(second, "move-contradicted")
     assert waiting.caseworker_tasks == [f"contradiction:{first.id}"]
     assert waiting.stage == "needs_person"
     report_entry = next(e for e in waiting.entries if e.step == "same-event")

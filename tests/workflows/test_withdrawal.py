@@ -20,6 +20,7 @@ from contracts.people import PersonName
 from contracts.residents import Survivor
 from contracts.temporal import workflow_id_for
 from contracts.timeline import Confirmation, EventRecord, Outcome
+from tests.support.histories import keep_history
 from tests.support.standins import (
     Council,
     running,
@@ -115,6 +116,7 @@ async def test_a_completed_bereavement_withdrawn_is_undone_last_first_with_one_a
             await handle.execute_update(WithdrawalWorkflow.resolve_task, task)
         outcome: Outcome = await handle.result()
         seen = await timeline(handle)
+        await keep_history(handle, "withdrawal-of-a-bereavement")
 
     assert outcome.stage == "complete"
     # Every step a service acted on, undone in the opposite order, each for its residents.
@@ -159,6 +161,7 @@ async def test_a_move_withdrawn_while_it_waits_stops_and_is_undone(
         handle = await withdraw(env, queue, move, reason="wrong_person")
         stopped: Outcome = await original.result()
         seen = await timeline(original)
+        await keep_history(original, "move-withdrawn-while-waiting")
         waiting = await until(handle, lambda t: t.stage == "needs_person")
         assert waiting.caseworker_tasks == ["letters-posted"]
         await handle.execute_update(WithdrawalWorkflow.resolve_task, "letters-posted")
@@ -184,6 +187,7 @@ async def test_a_withdrawal_that_comes_first_is_held_and_the_event_then_starts_n
         handle = await withdraw(env, queue, move)
         held: Outcome = await handle.result()
         seen = await timeline(handle)
+        await keep_history(handle, "withdrawal-held")
         with pytest.raises(WorkflowAlreadyStartedError):
             await start(env, queue, MoveWorkflow, move)
         placeholder = await env.client.get_workflow_handle(
