@@ -58,7 +58,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from contracts import CloudEvent
+    from contracts import CloudEvent, DeathRegisteredV1
     from contracts.actions import ActionOutcome, UndoRequest
     from contracts.cloudevents import event_model
     from contracts.events.amendment import EventCorrectedV1, EventWithdrawnV1
@@ -119,7 +119,6 @@ AROUND_A_CORRECTION = (
 )
 """What a correction's workflow does, for the plan preview (it has no plan of its own)."""
 
-_DEATH = "lifeevents.death.registered.v1"
 # The record is read once the event's workflow has closed: until then, asked again.
 _UNTIL_CLOSED = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -289,7 +288,7 @@ class WithdrawalWorkflow(_Amending):
         if sorry:
             await self._apologise(event, record, [t.resident for t in record.told])
         await self._undo_records(record, original)
-        if sorry and record.event_type == _DEATH:
+        if sorry and record.event_type == DeathRegisteredV1.event_type:
             await self._apologise(event, record, record.about)
         return await self.finish(event)
 

@@ -233,7 +233,7 @@ class BirthWorkflow(LifeEventPipeline):
             for offer in offers:
                 offer.cancel()
             await asyncio.gather(*offers, return_exceptions=True)
-            self._cancel("resident_deceased")
+            self.skip_waiting("resident_deceased")
         else:
             await asyncio.gather(*offers)
 
@@ -268,11 +268,11 @@ class BirthWorkflow(LifeEventPipeline):
         self, event: CloudEvent[BirthRegisteredV1], childhood: Childhood
     ) -> Childhood:
         if self._child in self._deceased:
-            self._cancel("resident_deceased")
+            self.skip_waiting("resident_deceased")
             return childhood
         for notice in [m for m in self._moves if m.resident == self._child]:
             if notice.direction == "out_of":
-                self._cancel(MOVED_AWAY)
+                self.skip_waiting(MOVED_AWAY)
                 await self._moved_away(event, childhood, notice.new_address)
                 break
             assert notice.new_address is not None  # the contract's rule for a move within
@@ -341,13 +341,6 @@ class BirthWorkflow(LifeEventPipeline):
             if step.at in set(MilestoneCode) and self._entries[step.name].status in _WAITING
         ]
         return sorted(pending, key=lambda p: p[1])
-
-    def _cancel(self, reason: str) -> None:
-        for entry in self.entries:
-            if entry.status in _WAITING:
-                self._update(
-                    entry.step, StepStatus.SKIPPED, reason=reason, references=entry.references
-                )
 
     # -- who takes part in a step -------------------------------------------------------------
 

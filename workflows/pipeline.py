@@ -348,7 +348,7 @@ class LifeEventPipeline:
             LifeEventReport(
                 kind=kind,
                 event=EventReference(source=event.source, id=event.id),
-                residents=tuple(dict.fromkeys(residents)),
+                residents=self._about,
                 on=on,
                 new_address=new_address,
                 workflow_id=workflow.info().workflow_id,
@@ -403,9 +403,19 @@ class LifeEventPipeline:
                 "first_event_id": same.first.id,
             },
         )
+        self.skip_waiting(reason, references)
+
+    def skip_waiting(self, reason: str, references: dict[str, str] | None = None) -> None:
+        """Every step still waiting is skipped, with `reason`, and `references` instead of its
+        own when given."""
         for entry in self.entries:
             if entry.status in (StepStatus.WAITING, StepStatus.WAITING_FOR_RESIDENT):
-                self._update(entry.step, StepStatus.SKIPPED, reason=reason, references=references)
+                self._update(
+                    entry.step,
+                    StepStatus.SKIPPED,
+                    reason=reason,
+                    references=entry.references if references is None else references,
+                )
 
     async def carry_out(
         self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
@@ -591,9 +601,7 @@ class LifeEventPipeline:
             if self._amended is None:
                 return outcome
         assert self._amended is not None
-        for entry in self.entries:
-            if entry.status in (StepStatus.WAITING, StepStatus.WAITING_FOR_RESIDENT):
-                self._update(entry.step, StepStatus.SKIPPED, reason=self._amended.kind)
+        self.skip_waiting(self._amended.kind, {})
         if self._tasks:
             self._tasks.clear()
             workflow.upsert_search_attributes([SearchAttributes.NEEDS_PERSON.value_set(False)])
