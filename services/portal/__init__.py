@@ -1,0 +1,1 @@
+"""The resident portal and the caseworker console: one web app, two roles."""
