@@ -11,6 +11,10 @@ Once): an `InformantAgreement` becomes one consent per organisation for the dece
 `informant`. A death itself is recorded in the gate from a `DeathRecord` (`DeathRecorded`):
 from then on every share token the gate issues about that resident says so.
 
+A caseworker's action on a life event (`CaseworkerAction`: claimed, released, linked,
+created, resolved) is on the ledger of each resident it concerns, naming the caseworker by
+a pseudonymous ID.
+
 Nothing in this module holds personal data: residents are `res_…` keys, data is named by
 category, and the data itself is only ever referred to by its SHA-256.
 """
@@ -30,8 +34,13 @@ from contracts.rules import Rule, contains_any, equals, stated, unique, when
 from contracts.shares import SPECIAL_CATEGORIES, CategoryList, DataCategory
 
 __all__ = [
+    "CASEWORKER_ACTION_ID_PATTERN",
+    "CASEWORKER_ID_PATTERN",
     "RECIPIENT_REPEATED",
     "SPECIAL_CATEGORY",
+    "CaseworkerAction",
+    "CaseworkerActionName",
+    "CaseworkerActionRecorded",
     "ConsentChange",
     "ConsentEvent",
     "ConsentGrant",
@@ -273,6 +282,10 @@ class EntryKind(StrEnum):
     # A decision to reverse a share (a life event withdrawn or corrected): like `decision`,
     # for the step it reverses; its share, when done, is a `share` entry as any other.
     COMPENSATION = "compensation"
+    # A caseworker acted on a life event about the resident (claimed, released, linked,
+    # created, resolved a task): `recipient` is the caseworker's pseudonymous ID, `outcome`
+    # the action, `reason` the kind of task, `ref` the action's ID.
+    CASEWORKER = "caseworker"
 
 
 class DataUseEntry(ContractModel):
@@ -311,3 +324,58 @@ class ConsentChange(ContractModel):
     data_categories: list[DataCategory]
     at: AwareDatetime
     stop_use: list[str] = Field(default_factory=list)
+
+
+# --- caseworkers -----------------------------------------------------------------------------
+
+CASEWORKER_ID_PATTERN = r"^cwk_[0-9a-f]{32}$"
+"""A caseworker's pseudonymous ID (their account's), as the ledger names them: staff, not
+residents, but the ledger needs no name to say which caseworker it was."""
+
+CASEWORKER_ACTION_ID_PATTERN = r"^cwa_[0-9a-f]{32}$"
+
+CaseworkerActionName = Literal["claimed", "released", "linked", "created", "resolved"]
+"""What a caseworker did about a task: took it (`claimed`), let it go (`released`), decided a
+doubtful match (`linked` to a resident, or `created` a new one), or dealt with it
+(`resolved`)."""
+
+_TaskName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$"),
+    Field(
+        description="The task, as the workflow's timeline names it: `match:<n>`, "
+        "`confirm:<step>`, `contradiction:<workflow>`, or a step handed on."
+    ),
+]
+
+
+class CaseworkerAction(ContractModel):
+    """A caseworker's action on a life event's task, for the ledger (`POST
+    /caseworker-actions`, services only): one entry of kind `caseworker` per resident, so
+    each reads it under "who used my data". Idempotent on `action_id`: a repeat records
+    nothing and answers as the first did."""
+
+    action_id: Annotated[str, StringConstraints(pattern=CASEWORKER_ACTION_ID_PATTERN)] = Field(
+        description="Made once per action by the caller: `cwa_` and 32 hex digits."
+    )
+    caseworker: Annotated[str, StringConstraints(pattern=CASEWORKER_ID_PATTERN)] = Field(
+        description="The caseworker's pseudonymous ID: `cwk_` and 32 hex digits."
+    )
+    action: CaseworkerActionName
+    workflow_id: WorkflowId
+    task: _TaskName
+    residents: tuple[ResidentKey, ...] = Field(
+        min_length=1,
+        max_length=50,
+        description="Whom the action concerns: the residents the event is about, and for a "
+        "doubtful match the residents the caseworker was shown and the one linked. A "
+        "resident named twice has one entry.",
+    )
+
+
+class CaseworkerActionRecorded(ContractModel):
+    """`POST /caseworker-actions`' answer: the ledger entries of the action, one per
+    resident in the order named (the first recording's, on a repeat)."""
+
+    action_id: str
+    ledger_seqs: tuple[int, ...]

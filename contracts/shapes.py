@@ -36,6 +36,8 @@ from types import MappingProxyType
 from contracts.actions import ActionOutcome, ResidentShare, ServiceAction, UndoRequest
 from contracts.base import ContractModel
 from contracts.consent import (
+    CaseworkerAction,
+    CaseworkerActionRecorded,
     ConsentChange,
     ConsentEvent,
     ConsentGrant,
@@ -139,9 +141,11 @@ _ALL = (
     Shape("lifeevents.consent.objection-request.v1", ObjectionRequest),
     Shape("lifeevents.consent.objection.v1", Objection),
     Shape("lifeevents.consent.change.v1", ConsentChange),
-    Shape("lifeevents.consent.data-use-report.v2", DataUseReport),
+    Shape("lifeevents.consent.data-use-report.v3", DataUseReport),
     Shape("lifeevents.consent.informant-agreement.v1", InformantAgreement, ("given_in_future",)),
     Shape("lifeevents.consent.death-recorded.v1", DeathRecorded),
+    Shape("lifeevents.consent.caseworker-action.v1", CaseworkerAction),
+    Shape("lifeevents.consent.caseworker-action-recorded.v1", CaseworkerActionRecorded),
     # council services
     Shape("lifeevents.action.service-action.v1", ServiceAction, ("resident_repeated",)),
     Shape("lifeevents.action.outcome.v1", ActionOutcome),
@@ -198,7 +202,7 @@ SHAPES: Mapping[str, Shape] = MappingProxyType({s.name: s for s in _ALL})
 PARTS: Mapping[type[ContractModel], str] = MappingProxyType(
     {
         ConsentEvent: "lifeevents.consent.record.v1",
-        DataUseEntry: "lifeevents.consent.data-use-report.v2",
+        DataUseEntry: "lifeevents.consent.data-use-report.v3",
         ResidentShare: "lifeevents.action.service-action.v1",
         PlannedStep: "lifeevents.workflow.plan.v2",
         Survivor: "lifeevents.residents.death-household.v1",
@@ -221,9 +225,13 @@ RETIRED: Mapping[str, str] = MappingProxyType(
         "lifeevents.workflow.outcome.v1": "lifeevents.workflow.outcome.v2",
         # A compensation (issue 12) goes through the gate like the share it reverses, and
         # the resident's ledger shows it as one: a request may say it reverses, and an
-        # entry's kind may be `compensation`.
+        # entry's kind may be `compensation` (v2, itself replaced since: the shape produced
+        # now is named, not the one between).
         "lifeevents.consent.share-request.v1": "lifeevents.consent.share-request.v2",
-        "lifeevents.consent.data-use-report.v1": "lifeevents.consent.data-use-report.v2",
+        "lifeevents.consent.data-use-report.v1": "lifeevents.consent.data-use-report.v3",
+        # A caseworker's action on a life event (the caseworker console) is on the ledger of
+        # each resident it concerns: an entry's kind may be `caseworker`.
+        "lifeevents.consent.data-use-report.v2": "lifeevents.consent.data-use-report.v3",
     }
 )
 """Published shapes no longer produced → the shape that replaced them. Their snapshots stay

@@ -114,10 +114,24 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "at": "2025-09-01T12:00:00Z",
         "stop_use": [DECISION_ID],
     },
-    "lifeevents.consent.data-use-report.v2": {
+    "lifeevents.consent.data-use-report.v3": {
         "resident": RESIDENT,
         "received": [USE],
-        "entries": [USE, {**USE, "seq": 6, "kind": "decision", "outcome": "allow"}],
+        "entries": [
+            USE,
+            {**USE, "seq": 6, "kind": "decision", "outcome": "allow"},
+            {
+                **USE,
+                "seq": 9,
+                "kind": "caseworker",
+                "recipient": "cwk_0123456789abcdef0123456789abcdef",
+                "purpose": "caseworker-task",
+                "data_categories": [],
+                "outcome": "linked",
+                "reason": "identity_match",
+                "ref": "cwa_0123456789abcdef0123456789abcdef",
+            },
+        ],
     },
     "lifeevents.consent.informant-agreement.v1": {
         "resident": RESIDENT,
@@ -130,6 +144,18 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "step": "informant-agreement",
     },
     "lifeevents.consent.death-recorded.v1": {"resident": RESIDENT, "ledger_seq": 8},
+    "lifeevents.consent.caseworker-action.v1": {
+        "action_id": "cwa_0123456789abcdef0123456789abcdef",
+        "caseworker": "cwk_0123456789abcdef0123456789abcdef",
+        "action": "linked",
+        "workflow_id": WORKFLOW,
+        "task": "match:0",
+        "residents": [RESIDENT, OTHER],
+    },
+    "lifeevents.consent.caseworker-action-recorded.v1": {
+        "action_id": "cwa_0123456789abcdef0123456789abcdef",
+        "ledger_seqs": [9, 10],
+    },
     # council services
     "lifeevents.action.service-action.v1": {
         "workflow_id": WORKFLOW,
