@@ -25,6 +25,12 @@ A request that `reverses` a share (the compensation of a withdrawn life event's 
 decided exactly as any other; only its ledger entry's kind is `compensation`, not
 `decision`, so the resident sees it for what it is.
 
+A caseworker's action on a life event's task (`record_caseworker_action`: claimed, released,
+linked, created, resolved) is an entry of kind `caseworker` on the ledger of each resident it
+concerns: the caseworker's pseudonymous ID as its recipient, the action as its outcome, the
+kind of task as its reason, the action's ID as its ref (the workflow and task are kept
+beside it, in `caseworker_actions`). The gate decides nothing about it: it records.
+
 An informant's agreement at the registration of a death (`record_informant_agreement`)
 becomes one consent per recipient for the deceased, method `informant`, so that the shares
 the informant agreed to (Tell Us Once) are decided as every consent-based share is.
@@ -42,6 +48,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.actions import ActionOutcome, UndoRequest
 from contracts.consent import (
+    CaseworkerAction,
+    CaseworkerActionRecorded,
     ConsentChange,
     ConsentEvent,
     ConsentGrant,
@@ -67,6 +75,7 @@ from services.common.sharetokens import ShareTokenError, ShareTokenIssuer, decod
 from services.consent.ledger import NewEntry, append, lock_tail
 from services.consent.policy import Policy, ShareRule
 from services.consent.store import (
+    CaseworkerActionRow,
     ConsentRow,
     ConsentStore,
     LedgerRow,
@@ -75,6 +84,7 @@ from services.consent.store import (
 )
 
 __all__ = [
+    "CASEWORKER_PURPOSE",
     "INFORMANT_CONSENT_VALIDITY",
     "INFORMANT_NOTICE",
     "Clock",
@@ -93,6 +103,18 @@ ALL_PURPOSES = "*"
 INFORMANT_CONSENT_VALIDITY = timedelta(days=90)
 # The notice read to an informant when their agreement does not name one.
 INFORMANT_NOTICE = "tell-us-once"
+# A caseworker's action is for the council's task of acting on the life event: the purpose
+# its ledger entries name, on the basis a council's own work on it rests on.
+CASEWORKER_PURPOSE = "caseworker-task"
+CASEWORKER_BASIS = LawfulBasis.PUBLIC_TASK
+# The kind of task, by the prefix of its name on the timeline (the reason of the entry); any
+# other task is a step automation handed on.
+_TASK_KINDS = {
+    "match": "identity_match",
+    "confirm": "resident_confirmation",
+    "contradiction": "contradicting_report",
+}
+_HANDED_ON = "handed_on"
 
 
 def utc_now() -> datetime:
@@ -564,6 +586,68 @@ class ConsentGate:
             deaths=len(recorded),
         )
         return outcome
+
+    # --- caseworkers ---------------------------------------------------------------------
+
+    async def record_caseworker_action(self, action: CaseworkerAction) -> CaseworkerActionRecorded:
+        """One ledger entry of kind `caseworker` per resident the action concerns (a
+        resident named twice once), in one transaction. Idempotent on `action_id`: a repeat
+        answers with the first recording's entries; the same ID for another action is
+        refused (`action_id_reused`)."""
+        now = self.clock()
+        residents = tuple(dict.fromkeys(action.residents))
+        async with self.store.transaction() as conn:
+            tail = await lock_tail(conn)
+            earlier = await self.store.caseworker_action(conn, action.action_id)
+            if earlier is not None:
+                same = (
+                    earlier.caseworker,
+                    earlier.action,
+                    earlier.workflow_id,
+                    earlier.task,
+                    earlier.residents,
+                ) == (action.caseworker, action.action, action.workflow_id, action.task, residents)
+                if not same:
+                    raise GateError("action_id_reused", 409)
+                return CaseworkerActionRecorded(
+                    action_id=earlier.action_id, ledger_seqs=earlier.ledger_seqs
+                )
+            reason = _TASK_KINDS.get(action.task.split(":", 1)[0], _HANDED_ON)
+            entries = [
+                NewEntry(
+                    at=now,
+                    kind=EntryKind.CASEWORKER.value,
+                    resident=resident,
+                    purpose=CASEWORKER_PURPOSE,
+                    recipient=action.caseworker,
+                    categories="",
+                    basis=CASEWORKER_BASIS.value,
+                    outcome=action.action,
+                    reason=reason,
+                    ref=action.action_id,
+                )
+                for resident in residents
+            ]
+            row = CaseworkerActionRow(
+                action_id=action.action_id,
+                caseworker=action.caseworker,
+                action=action.action,
+                workflow_id=action.workflow_id,
+                task=action.task,
+                residents=residents,
+                first_seq=tail.seq + 1,
+            )
+            await append(conn, tail, entries)
+            await self.store.insert_caseworker_action(conn, row, now)
+        log.info(
+            "consent.caseworker_action_recorded",
+            action=action.action,
+            workflow_id=action.workflow_id,
+            task=action.task,
+            residents=len(residents),
+            first_seq=row.first_seq,
+        )
+        return CaseworkerActionRecorded(action_id=row.action_id, ledger_seqs=row.ledger_seqs)
 
     # --- objections ---------------------------------------------------------------------
 

@@ -54,8 +54,10 @@ from services.common.database import Store
 
 __all__ = [
     "GENESIS_HASH",
+    "CaseworkerActionRow",
     "ConsentStore",
     "LedgerRow",
+    "caseworker_actions",
     "consent_events",
     "consents",
     "death_withdrawals",
@@ -196,6 +198,24 @@ grants = Table(
     Index("ix_grants_consent", "consent_id"),
 )
 
+# A caseworker's action on a life event's task (`record_caseworker_action`): which workflow
+# and task, and the ledger entries it made, one per resident it concerns (consecutive, in
+# the order the residents were named). Makes a repeat of the action idempotent, and keeps
+# what the ledger's columns have no room for.
+caseworker_actions = Table(
+    "caseworker_actions",
+    metadata,
+    Column("action_id", String(40), primary_key=True),
+    Column("caseworker", String(40), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("workflow_id", String(255), nullable=False),
+    Column("task", String(200), nullable=False),
+    Column("residents", Text, nullable=False),  # comma-joined, as named (duplicates dropped)
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Index("ix_caseworker_actions_workflow", "workflow_id", "task"),
+)
+
 # The hash-chained ledger. `seq` is assigned by the appender under the chain-head lock.
 ledger = Table(
     "ledger",
@@ -296,6 +316,21 @@ class ConsentRow:
 
 
 CONSENT_COLUMNS = [consents.c[name] for name in ConsentRow.__slots__]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseworkerActionRow:
+    action_id: str
+    caseworker: str
+    action: str
+    workflow_id: str
+    task: str
+    residents: tuple[str, ...]
+    first_seq: int
+
+    @property
+    def ledger_seqs(self) -> tuple[int, ...]:
+        return tuple(range(self.first_seq, self.first_seq + len(self.residents)))
 
 
 # The decision's hot path, built once (see ledger._LOCK_HEAD).
@@ -665,6 +700,54 @@ class ConsentStore(Store):
             .order_by(grants.c.decision_seq)
         )
         return [r[0] for r in rows]
+
+    # --- caseworker actions ----------------------------------------------------------
+
+    @staticmethod
+    async def caseworker_action(
+        conn: AsyncConnection, action_id: str
+    ) -> CaseworkerActionRow | None:
+        row = (
+            await conn.execute(
+                select(
+                    caseworker_actions.c.action_id,
+                    caseworker_actions.c.caseworker,
+                    caseworker_actions.c.action,
+                    caseworker_actions.c.workflow_id,
+                    caseworker_actions.c.task,
+                    caseworker_actions.c.residents,
+                    caseworker_actions.c.first_seq,
+                ).where(caseworker_actions.c.action_id == action_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return CaseworkerActionRow(
+            row.action_id,
+            row.caseworker,
+            row.action,
+            row.workflow_id,
+            row.task,
+            tuple(row.residents.split(",")),
+            int(row.first_seq),
+        )
+
+    @staticmethod
+    async def insert_caseworker_action(
+        conn: AsyncConnection, row: CaseworkerActionRow, recorded_at: datetime
+    ) -> None:
+        await conn.execute(
+            insert(caseworker_actions).values(
+                action_id=row.action_id,
+                caseworker=row.caseworker,
+                action=row.action,
+                workflow_id=row.workflow_id,
+                task=row.task,
+                residents=",".join(row.residents),
+                recorded_at=recorded_at,
+                first_seq=row.first_seq,
+            )
+        )
 
     # --- ledger reads -----------------------------------------------------------------
 
