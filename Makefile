@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint bench stack-up stack-down clean
+.PHONY: run test setup browser lint bench stack-up stack-down clean
 
 run: setup
 	$(BIN)/lifeevents run
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -20,6 +20,11 @@ test: setup
 
 setup: $(STAMP)
 	$(BIN)/lifeevents stack prepare
+
+# Debian's Chromium for the browser tests (tests/browser), installed with apt-get when it is
+# missing; never a browser `playwright install` downloads. `make run` needs none.
+browser: $(STAMP)
+	$(BIN)/python -m deploy.local.browser
 
 # Reinstall only when the project's dependencies change.
 $(STAMP): pyproject.toml
