@@ -26,5 +26,6 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("benefits", "services.benefits"),
     ServiceSpec("council-registers", "services.registers"),
     ServiceSpec("partners", "services.partners"),
+    ServiceSpec("mail-catcher", "services.notifications.catcher"),
     ServiceSpec("notifications", "services.notifications"),
 )

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from services.common.council import run_service
-from services.notifications.activities import NotificationActivities
-from services.notifications.store import NotificationStore
+from services.notifications.worker import main
 
 if __name__ == "__main__":
-    run_service("notifications", NotificationStore, NotificationActivities.serving)
+    main()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["PHRASES", "TEMPLATES", "Message", "UnknownTemplate", "render"]
+__all__ = ["FOOTER", "PHRASES", "TEMPLATES", "Message", "UnknownTemplate", "render"]
 
 PHRASES: dict[str, str] = {
     "unknown": "the council for your new address",
@@ -48,9 +48,12 @@ PHRASES: dict[str, str] = {
     "entered_in_error": "entered in error",
     "wrong_person": "about someone else",
     "sent_twice": "sent to us twice",
+    # the steps that wait for a resident's answer, as a question names them
+    "school-admissions": "an in-year school place for your child",
+    "benefits-review": "a review of your housing benefit or council tax reduction",
 }
 
-_FOOTER = "You can see what we did, and why, in your Life Events inbox."
+FOOTER = "You can see what we did, and why, in your Life Events inbox."
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,26 @@ TEMPLATES: dict[str, Template] = {
             "Please keep this letter: quote the references if you contact us.",
         ),
     ),
+    # a step waits for the resident's answer (workflows/pipeline.py); `portal_url` is the
+    # notification service's, the rest the workflow's
+    "waiting.question": Template(
+        "We need your answer",
+        (
+            "We need your answer about: {step}.",
+            "Please answer by {due}.",
+            "Answer in your Life Events account: {portal_url}{path}",
+            "If we do not have your answer by {due}, a member of staff will contact you.",
+        ),
+    ),
+    "waiting.reminder": Template(
+        "Reminder: we need your answer",
+        (
+            "We are still waiting for your answer about: {step}.",
+            "Please answer by {due}.",
+            "Answer in your Life Events account: {portal_url}{path}",
+            "If we do not have your answer by {due}, a member of staff will contact you.",
+        ),
+    ),
 }
 
 _FIELD = re.compile(r"\{([a-z0-9_]+)\}")
@@ -232,8 +255,13 @@ class UnknownTemplate(LookupError):
 
 @dataclass(frozen=True)
 class Message:
+    """A rendered template. `body` is what the inbox shows: the lines, a blank line and the
+    footer. `lines` are the filled lines alone, for a channel that lays them out itself
+    (an e-mail, a text, a letter: `services.notifications.content`)."""
+
     subject: str
     body: str
+    lines: tuple[str, ...] = ()
 
 
 def _fill(line: str, references: dict[str, str]) -> str | None:
@@ -256,5 +284,6 @@ def render(code: str, references: dict[str, str]) -> Message:
         while (filled := _fill(line.replace("_N}", f"_{number}}}"), references)) is not None:
             body.append(filled)
             number += 1
-    text = "\n".join(line for line in body if line)
-    return Message(template.subject, f"{text}\n\n{_FOOTER}")
+    lines = tuple(line for line in body if line)
+    text = "\n".join(lines)
+    return Message(template.subject, f"{text}\n\n{FOOTER}", lines)

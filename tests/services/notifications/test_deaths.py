@@ -14,11 +14,13 @@ from contracts.actions import ActionOutcome
 from contracts.residents import DeathRecord
 from contracts.temporal import Activity
 from services.notifications.activities import NotificationActivities
+from services.notifications.catcher import Catcher
+from services.notifications.channels import Channels
 from services.notifications.store import NotificationStore
 from tests.services.notifications.test_send import EMAIL, HOME, PHONE, notification
 from tests.support.council import new_resident, snapshot, sqlite_store, through_temporal
 
-DELIVERY_TABLES = ("notification_inbox", "notification_outbox", "notification_letters")
+DELIVERY_TABLES = ("notification_inbox", "notification_messages")
 
 
 def death_record(resident: str, *, workflow_id: str | None = None) -> DeathRecord:
@@ -96,10 +98,10 @@ async def test_record_death_is_idempotent(
 
 
 async def test_through_temporal_a_recorded_death_stops_the_notification(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, channels: Channels, catcher: Catcher
 ) -> None:
     async with sqlite_store(NotificationStore, tmp_path) as store:
-        service = NotificationActivities(store)
+        service = NotificationActivities(store, channels)
         resident = new_resident()
 
         recorded = await through_temporal(
@@ -120,3 +122,4 @@ async def test_through_temporal_a_recorded_death_stops_the_notification(
         assert await store.inbox(resident) == []
         assert await store.outbox() == []
         assert await store.letters() == []
+        assert await catcher.store.everything() == []

@@ -1,6 +1,6 @@
 """notifications.send: the portal inbox always, then the first deliverable channel of the
-resident's preference (e-mail, SMS, letter); nothing for a deceased resident; once per
-workflow step and resident."""
+resident's preference (e-mail, SMS, letter), delivered through the real local catcher and
+print queue; nothing for a deceased resident; once per workflow step and resident."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.addresses import UkAddress
 from contracts.notifications import Notification
 from services.notifications.activities import NotificationActivities
+from services.notifications.catcher import Catcher
 from services.notifications.store import NotificationStore
 from services.notifications.templates import TEMPLATES, render
 from tests.support.council import address, new_resident, snapshot
@@ -48,31 +49,33 @@ def notification(**overrides: Any) -> Notification:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "channel"),
+    ("overrides", "channel", "status"),
     [
-        ({"channels": ("portal", "email", "letter")}, "portal"),
-        ({}, "email"),
-        ({"channels": ("sms", "email", "letter")}, "sms"),
-        ({"email": None}, "sms"),  # e-mail preferred but not known: the next one
-        ({"email": None, "phone": None}, "letter"),
-        ({"channels": ("letter",)}, "letter"),  # not online
-        ({"channels": ("email", "sms"), "email": None, "phone": None}, "portal"),
-        ({"channels": ()}, "portal"),
+        ({"channels": ("portal", "email", "letter")}, "portal", "delivered"),
+        ({}, "email", "sent"),
+        ({"channels": ("sms", "email", "letter")}, "sms", "delivered"),
+        ({"email": None}, "sms", "delivered"),  # e-mail preferred but not known: the next one
+        ({"email": None, "phone": None}, "letter", "sent"),
+        ({"channels": ("letter",)}, "letter", "sent"),  # not online
+        ({"channels": ("email", "sms"), "email": None, "phone": None}, "portal", "delivered"),
+        ({"channels": ()}, "portal", "delivered"),
     ],
 )
 async def test_inbox_always_then_the_first_deliverable_preferred_channel(
     service: NotificationActivities,
     store: NotificationStore,
+    catcher: Catcher,
     overrides: dict[str, Any],
     channel: str,
+    status: str,
 ) -> None:
     sent = notification(**overrides)
     outcome = await service.send(sent)
 
     assert outcome.outcome == "done"
     assert outcome.code == f"notified_by_{channel}"
-    assert outcome.references["channel"] == channel
     reference = outcome.references["notification"]
+    assert outcome.references == {"notification": reference, "channel": channel, "status": status}
     [message] = await store.inbox(sent.resident)
     assert message.reference == reference
     assert message.subject == "Your council tax after your move"
@@ -83,10 +86,14 @@ async def test_inbox_always_then_the_first_deliverable_preferred_channel(
     else:
         assert outbox == []
     assert letters == ([(reference, HOME)] if channel == "letter" else [])
+    caught = await catcher.store.everything()
+    assert [(c.kind, c.to) for c in caught] == (
+        [(channel, EMAIL if channel == "email" else PHONE)] if channel in {"email", "sms"} else []
+    )
 
 
 async def test_a_deceased_resident_is_never_addressed(
-    service: NotificationActivities, store: NotificationStore
+    service: NotificationActivities, store: NotificationStore, catcher: Catcher
 ) -> None:
     before = await snapshot(store)
     sent = notification(deceased=True)
@@ -95,13 +102,14 @@ async def test_a_deceased_resident_is_never_addressed(
     assert outcome.code == "deceased"
     assert await store.inbox(sent.resident) == []
     after = await snapshot(store)
-    assert after["notification_outbox"] == before["notification_outbox"] == []
-    assert after["notification_letters"] == after["notification_inbox"] == []
+    assert after["notification_messages"] == before["notification_messages"] == []
+    assert after["notification_inbox"] == []
     assert await service.send(sent) == outcome  # and not on a retry either
+    assert await catcher.store.everything() == []
 
 
 async def test_once_per_step_and_resident(
-    service: NotificationActivities, store: NotificationStore
+    service: NotificationActivities, store: NotificationStore, catcher: Catcher
 ) -> None:
     sent = notification()
     first = await service.send(sent)
@@ -117,6 +125,7 @@ async def test_once_per_step_and_resident(
     assert later.references["notification"] != first.references["notification"]
     assert len(await store.inbox(sent.resident)) == 2
     assert len(await store.outbox()) == 3
+    assert len(await catcher.store.everything()) == 3
 
 
 async def test_an_unknown_template_is_refused(service: NotificationActivities) -> None:

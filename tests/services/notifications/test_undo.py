@@ -1,8 +1,8 @@
 """Undoing a notifications step (a life event withdrawn as entered in error): after a
-notification sent by e-mail, and after a death recorded, the store is exactly as it was
-before the step; a retry of the step does not do it again. The step is keyed on the resident
-too (one notification per resident per step). What was e-mailed stays sent: undo restores the
-store, it cannot recall a message.
+notification sent by e-mail, the inbox is exactly as it was before the step, and the record
+of what the channel took stays (undo restores the store, it cannot recall a message); after
+a death recorded, the store is exactly as it was; a retry of the step does not do it again.
+The step is keyed on the resident too (one notification per resident per step).
 
 `notifications.undo_death`, asked by a withdrawal, finds the workflow's `record_death` steps
 in the record of steps and undoes them, so the resident is written to again; its other
@@ -23,6 +23,7 @@ from contracts.actions import ActionOutcome, UndoRequest
 from contracts.temporal import Activity
 from services.common.council import ActionKey
 from services.notifications.activities import NotificationActivities
+from services.notifications.channels import Channels
 from services.notifications.store import NotificationStore
 from tests.services.notifications.test_deaths import death_record
 from tests.services.notifications.test_send import notification
@@ -36,7 +37,7 @@ async def seeded(service: NotificationActivities) -> None:
     await service.record_death(death_record(new_resident()))
 
 
-async def test_undoing_a_notification_takes_it_out_of_the_inbox_and_outbox(
+async def test_undoing_a_notification_takes_it_out_of_the_inbox_not_off_the_record(
     service: NotificationActivities, store: NotificationStore
 ) -> None:
     await seeded(service)
@@ -44,13 +45,26 @@ async def test_undoing_a_notification_takes_it_out_of_the_inbox_and_outbox(
     sent = notification()
     outcome = await service.send(sent)
     assert outcome.code == "notified_by_email"
+    reference = outcome.references["notification"]
+    sent_record = [(m.reference, m.channel, m.status) for m in await store.messages(sent.resident)]
+    assert sent_record == [(reference, "email", "sent")]
 
-    await assert_undone_exactly(
-        store, ActionKey(sent.workflow_id, sent.step, sent.resident), before
-    )
+    undone = await store.undo(ActionKey(sent.workflow_id, sent.step, sent.resident))
+
+    assert undone.restored == 1  # the inbox message
+    after = await dump(store)
+    assert after["notification_inbox"] == before["notification_inbox"]
+    assert {t: rows for t, rows in after.items() if t != "notification_messages"} == {
+        t: rows for t, rows in before.items() if t != "notification_messages"
+    }
+    # What the channel took stays on record.
+    assert [
+        (m.reference, m.channel, m.status) for m in await store.messages(sent.resident)
+    ] == sent_record
+    assert (await store.undo(ActionKey(sent.workflow_id, sent.step, sent.resident))).already_undone
 
     assert await service.send(sent) == outcome
-    assert await dump(store) == before
+    assert await dump(store) == after
 
 
 async def test_undoing_a_recorded_death_forgets_it(
@@ -90,9 +104,9 @@ def undo(workflow_id: str) -> UndoRequest:
 
 
 async def test_a_withdrawn_death_is_forgotten_and_the_resident_written_to_again(
-    either_store: NotificationStore,
+    either_store: NotificationStore, channels: Channels
 ) -> None:
-    service = NotificationActivities(either_store)
+    service = NotificationActivities(either_store, channels)
     await seeded(service)
     resident = new_resident()
     before = await dump(either_store)

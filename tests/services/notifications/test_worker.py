@@ -1,4 +1,5 @@
-"""notifications.send through Temporal: a retry after a crash past the commit sends once."""
+"""notifications.send through Temporal: a retry after a crash past the commit sends once;
+a channel down for the first attempt is tried again by Temporal's retry, and sends once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.notifications import Notification
 from contracts.temporal import Activity
 from services.notifications.activities import NotificationActivities
+from services.notifications.catcher import Catcher
+from services.notifications.channels import Channels
 from services.notifications.store import NotificationStore
 from tests.support.council import (
     crashing_after_commit,
@@ -20,10 +23,10 @@ from tests.support.council import (
 
 
 async def test_a_retry_after_a_crash_past_the_commit_sends_once(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, channels: Channels, catcher: Catcher
 ) -> None:
     async with sqlite_store(NotificationStore, tmp_path) as store:
-        service = NotificationActivities(store)
+        service = NotificationActivities(store, channels)
         attempts: list[int] = []
         crashing = crashing_after_commit(
             service.send, Notification, Activity.NOTIFICATIONS_SEND, attempts
@@ -46,3 +49,10 @@ async def test_a_retry_after_a_crash_past_the_commit_sends_once(
         assert outcome.code == "notified_by_sms"
         assert len(await store.inbox(sent.resident)) == 1
         assert len(await store.outbox()) == 1
+        # The second attempt found the text delivered, and did not send it again.
+        [text] = await catcher.store.everything()
+        assert (text.kind, text.to, text.reference) == (
+            "sms",
+            "+447700900123",
+            outcome.references["notification"],
+        )
