@@ -9,6 +9,9 @@ a recorded call); they cannot read a resident's ledger.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
@@ -31,6 +34,7 @@ from contracts.keys import RESIDENT_KEY_PATTERN, Code
 from services.common.sharetokens import public_key_pem
 from services.consent.auth import ApiAuth, AuthError, Caller, Role
 from services.consent.gate import ConsentGate, GateError
+from services.consent.ledger import verify_ledger
 
 __all__ = ["build_api"]
 
@@ -56,6 +60,36 @@ class Health(BaseModel):
 
 class ObjectionBody(BaseModel):
     purpose: Code
+
+
+class LedgerVerification(BaseModel):
+    """Whether the ledger's hash chain holds, and over how many entries: nothing else (where
+    a broken chain breaks is for ops, `lifeevents ledger verify`)."""
+
+    verified: bool
+    entries: int
+
+
+class _Verifications:
+    """The last walk of the chain, reused for `max_age`: a walk reads every entry (seconds
+    over millions), so page views must not each start one. Callers that come while a walk
+    runs wait for it rather than start their own."""
+
+    def __init__(self, gate: ConsentGate, max_age: timedelta) -> None:
+        self._gate = gate
+        self._max_age = max_age.total_seconds()
+        self._lock = asyncio.Lock()
+        self._last: tuple[float, LedgerVerification] | None = None
+
+    async def latest(self) -> LedgerVerification:
+        async with self._lock:
+            if self._last is None or time.monotonic() - self._last[0] >= self._max_age:
+                result = await verify_ledger(self._gate.store.engine)
+                self._last = (
+                    time.monotonic(),
+                    LedgerVerification(verified=result.ok, entries=result.entries),
+                )
+            return self._last[1]
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -98,7 +132,9 @@ async def _caller(
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def build_api(gate: ConsentGate, auth: ApiAuth) -> FastAPI:
+def build_api(
+    gate: ConsentGate, auth: ApiAuth, *, verification_max_age: timedelta = timedelta(minutes=1)
+) -> FastAPI:
     app = FastAPI(
         title="Life Events consent gate",
         version="1",
@@ -106,6 +142,7 @@ def build_api(gate: ConsentGate, auth: ApiAuth) -> FastAPI:
         "data-use ledger. Bearer tokens: residents (from the portal) and services.",
     )
     app.state.auth = auth
+    verifications = _Verifications(gate, verification_max_age)
 
     def require_service(who: Caller) -> None:
         if who.role is not Role.SERVICE:
@@ -238,5 +275,17 @@ def build_api(gate: ConsentGate, auth: ApiAuth) -> FastAPI:
     ) -> Objection:
         require_resident(who, resident)
         return await gate.withdraw_objection(resident, objection_id)
+
+    @app.get(
+        "/ledger/verification",
+        response_model=LedgerVerification,
+        responses=_ERRORS,
+    )
+    async def ledger_verification(who: CallerDep) -> LedgerVerification:
+        """Whether the ledger's hash chain verifies from its first entry to its head (as of
+        the last walk, at most a minute ago). Any authenticated caller, resident or service:
+        the answer says nothing about anyone."""
+        del who  # authenticated is all it takes
+        return await verifications.latest()
 
     return app

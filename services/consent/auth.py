@@ -15,25 +15,29 @@ changes only their own consents, objections and ledger.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 
-import jwt
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.keys import Code, ResidentKey
+from services.common.apitokens import (
+    CONSENT_API_AUDIENCE,
+    ApiRole,
+    ApiTokenError,
+    check_key,
+    mint_api_token,
+    read_api_token,
+)
 
 __all__ = ["AUDIENCE", "ApiAuth", "AuthError", "Caller", "Role"]
 
-AUDIENCE = "lifeevents-consent"
-_ALGORITHM = "HS256"
+AUDIENCE = CONSENT_API_AUDIENCE
 _resident_key: TypeAdapter[str] = TypeAdapter(ResidentKey)
 _code: TypeAdapter[str] = TypeAdapter(Code)
 
 
-class Role(StrEnum):
-    RESIDENT = "resident"
-    SERVICE = "service"
+# The claims are minted and read in services.common.apitokens, shared with the portal.
+Role = ApiRole
 
 
 class AuthError(Exception):
@@ -51,9 +55,7 @@ class Caller:
 
 class ApiAuth:
     def __init__(self, key: bytes) -> None:
-        if len(key) < 32:
-            raise ValueError("the API auth key must be at least 32 bytes")
-        self._key = key
+        self._key = check_key(key)
 
     def mint(
         self,
@@ -63,28 +65,12 @@ class ApiAuth:
         ttl: timedelta = timedelta(hours=1),
         now: datetime | None = None,
     ) -> str:
-        issued = now or datetime.now(UTC)
-        claims = {
-            "sub": subject,
-            "role": role.value,
-            "aud": AUDIENCE,
-            "iat": int(issued.timestamp()),
-            "exp": int((issued + ttl).timestamp()),
-        }
-        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        return mint_api_token(self._key, subject, role, audience=AUDIENCE, ttl=ttl, now=now)
 
     def authenticate(self, token: str) -> Caller:
         try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=[_ALGORITHM],
-                audience=AUDIENCE,
-                options={"require": ["sub", "role", "aud", "exp"]},
-            )
-            role = Role(claims["role"])
-            subject = str(claims["sub"])
+            role, subject = read_api_token(self._key, token, audience=AUDIENCE)
             (_resident_key if role is Role.RESIDENT else _code).validate_python(subject)
-        except (jwt.PyJWTError, ValueError, ValidationError):
+        except (ApiTokenError, ValidationError):
             raise AuthError("invalid_token") from None
         return Caller(role, subject)
