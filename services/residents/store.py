@@ -618,6 +618,25 @@ class ResidentStore(Store):
             await conn.execute(update(contacts).where(contacts.c.resident == key).values(**values))
 
     @staticmethod
+    async def living_with_email(conn: AsyncConnection, email: str) -> list[str]:
+        """The living residents whose e-mail address is exactly `email` (as stored: the
+        contract's normalised form), sorted by key. For signing in: several is no one."""
+        return await ResidentStore._living_with(conn, contacts.c.email, email)
+
+    @staticmethod
+    async def living_with_phone(conn: AsyncConnection, phone: str) -> list[str]:
+        """As `living_with_email`, by phone number (stored in E.164)."""
+        return await ResidentStore._living_with(conn, contacts.c.phone, phone)
+
+    @staticmethod
+    async def _living_with(conn: AsyncConnection, column: Any, value: str) -> list[str]:
+        dead = exists().where(flags.c.resident == contacts.c.resident, flags.c.flag == "deceased")
+        rows = await conn.scalars(
+            select(contacts.c.resident).where(column == value, ~dead).order_by(contacts.c.resident)
+        )
+        return list(rows)
+
+    @staticmethod
     async def set_preferences(
         conn: AsyncConnection,
         key: str,
