@@ -30,6 +30,7 @@ from services.common.settings import Settings
 from services.consent.cli import ledger_app
 from services.intake.cli import keys_app
 from services.orchestrator.cli import dlq_app
+from services.portal.build import prepare_portal_assets
 from workflows.catalogue import plan_for
 from workflows.lifeevents import AROUND_THE_PLAN, DUE_DATES, plan_request
 
@@ -77,6 +78,7 @@ def _embedded(settings: Settings) -> Stack:
 def stack_prepare() -> None:
     """Check Java and the Temporal CLI, and fetch the Kafka jars if they are missing."""
     settings = _settings()
+    typer.echo(prepare_portal_assets())
     if not settings.embedded_stack:
         # `make run` and `make test` prepare first; bringing your own stack needs nothing here.
         typer.echo(
