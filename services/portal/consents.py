@@ -12,8 +12,9 @@ exactly that notice: its data categories (all the policy lets flow for that purp
 consent covers every share the gate will decide about), its version, method `portal`, and
 an expiry a year on. Tell Us Once is not here: that consent is the informant's, recorded at
 the registration of a death, never given in the portal. A test holds `NOTICES` to the policy.
-The words of each notice are the page's (B's `phrases.py`); when they change, the notice's
-`version` here must change with them, so that a consent names the words it was given on.
+The words of each notice are the page's (`phrases.OFFERED_CONSENTS`, the same three, a test
+holds them together); when they change, the notice's `version` here must change with them,
+so that a consent names the words it was given on.
 
 Errors, for the pages (no personal data in any message):
 - `LookupError`: no such consent of this resident's (another's ID, or one that never was);

@@ -14,12 +14,19 @@ Authorisation, per object (for B's pages)
     `answer` → `LookupError`, and `events` / `waiting` leave it out. Pages answer 404 to
     both, so nobody can tell someone else's event from no event.
 
+    Who `about` holds today: a move's movers, a birth's child, a death's deceased. So a
+    birth's parents and a death's survivors, the very people its questions are put to
+    (`library-card`, `benefits-review`, `council-tax-discount`), neither see those events
+    nor answer them here until the workflows say whom they ask (a change for workflows,
+    not for this adapter: widening the check here would be guessing).
+
 Not available just now
     A query needs a worker, even on a closed workflow (Temporal replays its history there).
-    When the workflows' worker is down, or Temporal is, a query would wait; here each call
-    to Temporal is bounded (`timeout`, 3 s by default) and the calls for several workflows
-    run side by side (`asyncio.gather`, at most `concurrency` at once), so a page waits for
-    one timeout at most, not one per event. What could not be read is shown, never guessed:
+    When the workflows' worker is down, or Temporal is, a query would wait; here every call
+    a method makes is done by one deadline (`timeout`, 3 s by default, and half a second),
+    and the calls for several workflows run side by side (`asyncio.gather`, at most
+    `concurrency` at once), so a page waits for one timeout at most, not one per event.
+    What could not be read is shown, never guessed:
     - `events`: an `EventSummary` with `stage == UNAVAILABLE` (`title` `UNAVAILABLE_TITLE`,
       `event_type` "", `started_at` None): the page can say "not available just now";
       nothing else is shown, since whom it is about could not be checked;
@@ -31,8 +38,8 @@ Not available just now
     `Answered(False, NOT_CONFIRMED)` says so, and answering again is refused as "not
     waiting" if it was.
 
-Words: questions come from `services.portal.questions` (by step name); titles from
-`TITLES` here (by event type).
+Words: questions come from `services.portal.questions` (by step name); an event's title
+from the portal's phrases (`phrases.event_title`, by event type), so it is worded once.
 
 Due: a step waiting for the resident shows the day its answer is due as its timeline
 entry's `references["due"]` (an ISO date in the UK; the workflow stops waiting at some time
@@ -63,9 +70,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts import AddressChangedV1, BirthRegisteredV1, DeathRegisteredV1
 from contracts.dates import uk_moment
 from contracts.timeline import Confirmation, EventRecord, Receipt, StepStatus, Timeline
+from services.portal.phrases import event_title
 from services.portal.ports import Answered, EventSummary, Waiting
 from services.portal.questions import question_for
 
@@ -73,7 +80,6 @@ __all__ = [
     "NOT_AVAILABLE",
     "NOT_CONFIRMED",
     "NO_LONGER_WAITING",
-    "TITLES",
     "UNAVAILABLE",
     "UNAVAILABLE_TITLE",
     "LifeEventUnavailable",
@@ -95,15 +101,6 @@ NOT_CONFIRMED = (
     "answering again."
 )
 NO_LONGER_WAITING = "This question is no longer waiting for an answer."
-
-TITLES = {
-    AddressChangedV1.event_type: "Your change of address",
-    BirthRegisteredV1.event_type: "A birth",
-    DeathRegisteredV1.event_type: "A bereavement",
-}
-"""Each life event's title, in plain English, by its event type."""
-
-_OTHER_TITLE = "A life event"
 
 # The names of the life-event workflows' handlers (workflows.pipeline).
 _RECORD = "record"
@@ -206,7 +203,7 @@ class TemporalLifeEvents:
         return EventSummary(
             workflow_id=workflow_id,
             event_type=record.event_type,
-            title=TITLES.get(record.event_type, _OTHER_TITLE),
+            title=event_title(record.event_type),
             # The record's stage is the timeline's (the same field of the workflow's): one
             # query fewer per event.
             stage=record.stage,

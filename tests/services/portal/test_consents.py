@@ -27,6 +27,7 @@ from services.portal.consents import (
     ConsentApiError,
     ConsentRefused,
 )
+from services.portal.phrases import OFFERED_CONSENTS
 
 KEY = secrets.token_bytes(32)
 ME, SOMEONE_ELSE = "res_portaltest00000001", "res_portaltest00000002"
@@ -164,3 +165,7 @@ def test_every_consent_a_resident_may_give_has_a_notice_with_the_policys_categor
         ("blue-badge-renewal", "blue-badge"),
         ("library-membership-offer", "libraries"),
     }
+
+
+def test_the_portal_offers_exactly_the_consents_it_has_a_notice_for() -> None:
+    assert {(o.purpose, o.recipient) for o in OFFERED_CONSENTS} == set(NOTICES)
