@@ -4,7 +4,8 @@ Every route but /health and /share-token-key needs a bearer token (see `auth`). 
 see and change only their own consents, objections and ledger: another resident's are 403
 by resident key in the path, 404 by consent ID (so IDs cannot be probed). Services decide
 and record shares, and may record or withdraw a consent on a resident's behalf (a paper form,
-a recorded call); they cannot read a resident's ledger.
+a recorded call); they cannot read a resident's ledger. The portal's caseworker console
+puts caseworkers' actions on the ledger (`/caseworker-actions`), as a service.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from contracts.consent import (
+    CaseworkerAction,
+    CaseworkerActionRecorded,
     ConsentGrant,
     ConsentRecord,
     DataUseReport,
@@ -275,6 +278,21 @@ def build_api(
     ) -> Objection:
         require_resident(who, resident)
         return await gate.withdraw_objection(resident, objection_id)
+
+    @app.post(
+        "/caseworker-actions",
+        response_model=CaseworkerActionRecorded,
+        status_code=status.HTTP_201_CREATED,
+        responses={**_ERRORS, **_CONFLICT, **_UNPROCESSABLE},
+    )
+    async def record_caseworker_action(
+        action: CaseworkerAction, who: CallerDep
+    ) -> CaseworkerActionRecorded:
+        """A caseworker's action on a life event's task (the caseworker console): one ledger
+        entry of kind `caseworker` per resident it concerns, naming the caseworker by their
+        pseudonymous ID. Services only; idempotent on `action_id`."""
+        require_service(who)
+        return await gate.record_caseworker_action(action)
 
     @app.get(
         "/ledger/verification",
