@@ -43,6 +43,8 @@ class IndexCandidates:
                 candidate = held.get(key)
                 if candidate is None or any(c.resident == key for c in found):
                     continue
+                if not await ResidentStore.exists(conn, key):  # gone since (undone)
+                    continue
                 written = (
                     await conn.execute(
                         select(names.c.given_names, names.c.family_name)
