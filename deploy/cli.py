@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from contracts import ContractError, from_structured
+from deploy.caseworker_cli import caseworker_app
 from deploy.local.demo import publish_demo_events
 from deploy.local.seed import seed_demo_data
 from deploy.local.services import SERVICES
@@ -48,6 +49,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(keys_app, name="keys")
+app.add_typer(caseworker_app, name="caseworker")
 
 
 def _fail(message: str) -> NoReturn:
