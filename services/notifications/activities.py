@@ -158,6 +158,15 @@ class NotificationActivities:
     ) -> NotificationActivities:
         return cls(store, channels, max_attempts=settings.notifications_max_attempts)
 
+    def _render(self, notification: Notification) -> Message:
+        """The template filled from the step's references, and `portal_url` (the portal's
+        address, without a trailing slash: a template adds the path) from ours."""
+        references = dict(notification.references)
+        portal = self.channels.letterhead.portal_url
+        if portal is not None:
+            references["portal_url"] = portal.rstrip("/")
+        return render(notification.template, references)
+
     @activity.defn(name=Activity.NOTIFICATIONS_SEND)
     async def send(self, notification: Notification) -> ActionOutcome:
         key = ActionKey(notification.workflow_id, notification.step, notification.resident)
@@ -168,7 +177,7 @@ class NotificationActivities:
             # commits is never addressed, whatever the notification says.
             if notification.deceased or await self.store.is_deceased(conn, notification.resident):
                 return _NEVER_ADDRESSED
-            message = render(notification.template, notification.references)
+            message = self._render(notification)
             reference = new_reference("NTF")
             await self.store.to_inbox(conn, reference, notification, message)
             channel = route.first()
@@ -186,7 +195,7 @@ class NotificationActivities:
             recorded = await self.store.once(key, record)
             outcome = recorded
             if recorded.code == _QUEUED:
-                message = render(notification.template, notification.references)
+                message = self._render(notification)
                 outcome = await self._deliver(
                     notification, route, message, recorded.references["notification"]
                 )

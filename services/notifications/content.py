@@ -36,7 +36,7 @@ SMS_MAX_CHARACTERS = 306
 class Letterhead:
     """Who the messages are from and where residents read them online."""
 
-    council_name: str = "Exampletown Council"
+    council_name: str = "Exampleshire Council"
     portal_url: str | None = None
 
     @property

@@ -48,13 +48,17 @@ class MailCatcherSettings(Settings):
 
 
 class NotificationSettings(CouncilSettings, MailCatcherSettings):
-    council_name: str = Field(
-        default="Exampletown Council",
+    # The portal's own variables (services/portal/settings.py), read here too, so that one
+    # setting names the council and the portal's address everywhere.
+    portal_council_name: str = Field(
+        default="Exampleshire Council",
+        min_length=1,
+        max_length=100,
         description="The council's name, as letters, e-mails and texts are signed.",
     )
-    portal_url: str | None = Field(
+    portal_public_url: str = Field(
         default="http://localhost:8030",
-        description="The residents' portal, named in every message; unset: named by no message.",
+        description="The base URL residents reach the portal at, named in every message.",
     )
 
     # E-mail
@@ -71,7 +75,7 @@ class NotificationSettings(CouncilSettings, MailCatcherSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = Field(
-        default="Exampletown Council <notifications@exampletown.example>",
+        default="Exampleshire Council <notifications@exampleshire.example>",
         description="The From address of every e-mail; its domain names the Message-IDs.",
     )
     smtp_timeout_seconds: float = Field(

@@ -39,7 +39,7 @@ def channels(settings: NotificationSettings, client: httpx.AsyncClient) -> Chann
             timeout=settings.sms_timeout_seconds,
         ),
         letters=PrintQueue(settings.print_queue),
-        letterhead=Letterhead(settings.council_name, settings.portal_url),
+        letterhead=Letterhead(settings.portal_council_name, settings.portal_public_url),
     )
 
 
