@@ -28,6 +28,7 @@ __all__ = [
     "event_title",
     "ledger_kind",
     "ledger_outcome",
+    "ledger_who",
     "outcome_text",
     "purpose_text",
     "reason_text",
@@ -381,6 +382,7 @@ _PURPOSES = {
     "bereavement-support-referral": "referring you to bereavement support",
     "blue-badge-renewal": "reminding you to renew your blue badge",
     "library-membership-offer": "offering you library membership",
+    "caseworker-task": "a member of staff dealing with your life event",
 }
 
 
@@ -462,11 +464,20 @@ _KINDS = {
     "objection": "An objection",
     "death": "A death recorded",
     "compensation": "A decision to undo a share",
+    "caseworker": "A member of staff",
 }
 
 
 def ledger_kind(kind: str) -> str:
     return _KINDS.get(str(kind), "A record")
+
+
+def ledger_who(kind: str, recipient: str) -> str:
+    """Who: the service, or for a member of staff their staff reference (a pseudonymous ID
+    the council can look up when a resident asks who it was)."""
+    if str(kind) == "caseworker":
+        return f"A member of staff (staff reference {recipient})"
+    return recipient_text(recipient)
 
 
 _LEDGER_OUTCOMES = {
@@ -485,6 +496,11 @@ _LEDGER_OUTCOMES = {
     ("objection", "withdrawn"): "Objection withdrawn",
     ("death", "recorded"): "Recorded",
     ("death", "withdrawn"): "Taken back",
+    ("caseworker", "claimed"): "Picked up the task",
+    ("caseworker", "released"): "Handed the task back",
+    ("caseworker", "linked"): "Matched the person to our records",
+    ("caseworker", "created"): "Added the person to our records",
+    ("caseworker", "resolved"): "Dealt with the task",
 }
 
 _LEDGER_REASONS = {
@@ -495,6 +511,11 @@ _LEDGER_REASONS = {
     "death_record_withdrawn": "The report of the death was taken back.",
     "expires_at": "Its time ran out.",
     "resident_withdrew": "You withdrew it.",
+    # the kind of task a member of staff acted on
+    "identity_match": "We needed to check who is who in our records.",
+    "resident_confirmation": "We did not get an answer in time.",
+    "contradicting_report": "Two reports of the same event did not match.",
+    "handed_on": "Automation could not finish this on its own.",
 }
 
 

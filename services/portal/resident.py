@@ -364,9 +364,13 @@ async def data_use(request: Request, session: Resident) -> Response:
                 {
                     "seq": e.seq,
                     "at": e.at,
-                    "what": phrases.ledger_kind(e.kind),
-                    "who": phrases.recipient_text(e.recipient),
-                    "data": phrases.categories_text(e.data_categories),
+                    "heading": phrases.ledger_who(e.kind, e.recipient)
+                    if e.kind == "caseworker"
+                    else f"{phrases.ledger_kind(e.kind)}: {phrases.recipient_text(e.recipient)}",
+                    "who": phrases.ledger_who(e.kind, e.recipient),
+                    "data": phrases.categories_text(e.data_categories)
+                    if e.data_categories
+                    else "None",
                     "why": phrases.purpose_text(e.purpose)
                     if e.purpose != "*"
                     else "recording a death",

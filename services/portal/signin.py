@@ -236,6 +236,15 @@ def _code_page(errors: dict[str, str] | None = None) -> dict[str, object]:
     return {"title": "Enter your code", "errors": errors or {}}
 
 
+async def _client_locked(state: Portal, client_key: str, now: datetime) -> bool:
+    """Whether this client address entered too many wrong codes within the window, over
+    every pending sign-in (asking for new codes does not reset it)."""
+    wrong = await state.store.attempts_since(
+        _WRONG_PER_CLIENT, client_key, now - state.settings.rate_window
+    )
+    return wrong >= state.settings.portal_wrong_codes_per_client
+
+
 @router.get("/sign-in/code")
 async def code_page(request: Request) -> Response:
     state = portal(request)
@@ -256,12 +265,7 @@ async def enter_code(request: Request, code: Annotated[str, Form()] = "") -> Res
     client_key = state.keys.digest(_CLIENT_LABEL, _client(request))
     if pending.tries >= max_tries:
         raise _too_many(state, "wrong_codes")
-    if (
-        await state.store.attempts_since(
-            _WRONG_PER_CLIENT, client_key, now - state.settings.rate_window
-        )
-        >= state.settings.portal_wrong_codes_per_client
-    ):
+    if await _client_locked(state, client_key, now):
         log.info("portal.sign_in.rate_limited", limit="wrong_codes")
         raise _too_many(state, "wrong_codes")
 
@@ -287,7 +291,7 @@ async def enter_code(request: Request, code: Annotated[str, Form()] = "") -> Res
         tries = await state.store.wrong_try(signin_hash)
         await state.store.count_attempt(_WRONG_PER_CLIENT, client_key, now)
         log.info("portal.sign_in.wrong_code", tries=tries)
-        if tries >= max_tries:
+        if tries >= max_tries or await _client_locked(state, client_key, now):
             raise _too_many(state, "wrong_codes")
         left = max_tries - tries
         return await render(
