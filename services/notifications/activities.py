@@ -226,6 +226,8 @@ class NotificationActivities:
         outcome from what the messages say (module doc)."""
         while True:
             tried = await self.store.deliveries(reference)
+            if not tried:  # nothing was queued after all: the inbox has it
+                return _by_portal(reference)
             current = tried[-1]
             if current.status in ("sent", "delivered"):
                 return _by(reference, current.channel, current.status)
@@ -253,7 +255,15 @@ class NotificationActivities:
             raise ApplicationError("delivery_in_progress", type="DeliveryDeferred")
         attempt = current.attempts + 1
         try:
-            accepted = await self._hand_over(notification, message, current)
+            try:
+                accepted = await self._hand_over(notification, message, current)
+            except (Refused, Unavailable):
+                raise
+            except Exception as error:
+                # A fault of our own (a letter that will not lay out, say): retried as a
+                # channel that is down, so that after its tries the next channel is tried
+                # rather than retrying for ever. The code names the error's type only.
+                raise Unavailable(f"{current.channel}_{type(error).__name__}"[:64]) from error
         except Refused as refused:
             await self.store.mark(current, "failed", error=refused.code)
             self._log(
@@ -269,7 +279,7 @@ class NotificationActivities:
             self._log("notification.deferred", notification, current, attempt, unavailable.code)
             raise ApplicationError(unavailable.code, type="DeliveryDeferred") from None
         await self.store.mark(current, accepted.status, receipt=accepted.receipt)
-        self._log(f"notification.{accepted.status}", notification, current, attempt, None)
+        self._log("notification.accepted", notification, current, attempt, accepted.status)
 
     async def _hand_over(
         self, notification: Notification, message: Message, current: Delivery
@@ -298,8 +308,9 @@ class NotificationActivities:
         notification: Notification,
         current: Delivery,
         attempt: int,
-        code: str | None,
+        code: str,
     ) -> None:
+        """One attempt at a channel: what it answered, as a status or a code."""
         log.info(
             event,
             workflow_id=notification.workflow_id,

@@ -6,6 +6,7 @@ deceased meanwhile is not written to."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,11 +23,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.actions import ActionOutcome
+from contracts.addresses import UkAddress
 from contracts.notifications import Notification
 from contracts.temporal import Activity
 from services.notifications.activities import NotificationActivities
 from services.notifications.catcher import Catcher, running
-from services.notifications.content import Letterhead, email_content
+from services.notifications.channels import Accepted, Channels
+from services.notifications.content import LetterContent, Letterhead, email_content
 from services.notifications.mail import SmtpSender
 from services.notifications.store import NotificationStore
 from services.notifications.templates import render
@@ -396,3 +399,35 @@ def test_the_email_is_multipart_with_a_plain_and_an_html_part() -> None:
     assert parsed["From"] == f"{COUNCIL} <n@exampletown.example>"
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+
+
+class BrokenPrinter:
+    """A print queue with a fault of our own in it (a stand-in: what matters is the error)."""
+
+    async def print(
+        self, reference: str, address: UkAddress, content: LetterContent, *, large_print: bool
+    ) -> Accepted:
+        raise RuntimeError("a letter that will not lay out")
+
+
+async def test_a_fault_of_our_own_is_retried_then_the_next_channel_tried(
+    store: NotificationStore, channels: Channels, catcher: Catcher
+) -> None:
+    broken = dataclasses.replace(channels, letters=BrokenPrinter())
+    service = NotificationActivities(store, broken, max_attempts=2)
+    sent = benefits(channels=("letter", "email"))
+
+    with pytest.raises(ApplicationError) as deferred:
+        await service.send(sent)
+    assert (deferred.value.type, deferred.value.message) == (
+        "DeliveryDeferred",
+        "letter_RuntimeError",
+    )
+    assert "lay out" not in str(deferred.value)
+    outcome = await service.send(sent)
+
+    assert outcome.code == "notified_by_email"
+    assert statuses(await store.messages(sent.resident)) == [
+        ("email", "sent", 1, None),
+        ("letter", "failed", 2, "letter_RuntimeError"),
+    ]
