@@ -207,6 +207,8 @@ def cli_env(tmp_path: Path, kafka_lib: Path) -> Callable[..., dict[str, str]]:
             LIFEEVENTS_TEMPORAL_UI_PORT=str(_free_port()),
             LIFEEVENTS_INTAKE_PORT=str(_free_port()),
             LIFEEVENTS_CODEC_PORT=str(_free_port()),
+            LIFEEVENTS_MAIL_CATCHER_SMTP_PORT=str(_free_port()),
+            LIFEEVENTS_MAIL_CATCHER_HTTP_PORT=str(_free_port()),
         )
         consent_port = _free_port()
         env["LIFEEVENTS_CONSENT_HTTP_PORT"] = str(consent_port)
