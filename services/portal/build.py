@@ -27,6 +27,7 @@ __all__ = [
     "AssetBuildError",
     "assets_built",
     "build_assets",
+    "fingerprint",
     "prepare_portal_assets",
 ]
 
@@ -42,7 +43,8 @@ class AssetBuildError(Exception):
     """The build could not run (no npm, no network for `npm ci`, a Sass error)."""
 
 
-def _fingerprint(assets_dir: Path) -> str:
+def fingerprint(assets_dir: Path = ASSETS_DIR) -> str:
+    """The hash of every input of the build, as the stamp holds it."""
     digest = hashlib.sha256(_BUILD_VERSION.encode())
     for name in _INPUTS:
         digest.update(name.encode() + b"\0" + (assets_dir / name).read_bytes() + b"\0")
@@ -54,7 +56,7 @@ def assets_built(static_dir: Path, assets_dir: Path = ASSETS_DIR) -> bool:
     stamp = static_dir / _STAMP
     try:
         return (static_dir / "portal.css").is_file() and stamp.read_text().strip() == (
-            _fingerprint(assets_dir)
+            fingerprint(assets_dir)
         )
     except OSError:
         return False
@@ -106,7 +108,7 @@ def build_assets(
     shutil.copy2(dist / "govuk-frontend.min.js", govuk / "govuk-frontend.min.js")
     shutil.copytree(dist / "assets" / "images", govuk / "assets" / "images")
     shutil.copy2(assets_dir / "portal.js", static_dir / "portal.js")
-    (static_dir / _STAMP).write_text(_fingerprint(assets_dir) + "\n")
+    (static_dir / _STAMP).write_text(fingerprint(assets_dir) + "\n")
     return True
 
 

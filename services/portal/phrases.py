@@ -315,9 +315,8 @@ _OUTCOMES = {
 
 
 def outcome_text(outcome: str) -> str:
-    if not outcome:
-        return "Done."
-    return _OUTCOMES.get(outcome, "Done.")
+    """What a done step did; "" when there is nothing to add to its "Done" tag."""
+    return _OUTCOMES.get(outcome, "")
 
 
 # What a step's references may show, by key: the service's own reference numbers and dates,

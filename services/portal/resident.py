@@ -124,7 +124,7 @@ def timeline_lines(
         if status is StepStatus.DONE:
             detail = phrases.outcome_text(entry.outcome)
             if own is not None and own.status == StepStatus.SKIPPED and own.reason:
-                detail = f"{detail} Not for you: {phrases.reason_text(own.reason)}"
+                detail = f"{detail} Not for you: {phrases.reason_text(own.reason)}".strip()
         elif status is StepStatus.WAITING_FOR_RESIDENT:
             detail = "We need your answer before we do this."
         elif status is StepStatus.WAITING:

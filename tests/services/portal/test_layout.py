@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from services.portal.build import assets_built
+from services.portal.build import (
+    ASSETS_DIR,
+    AssetBuildError,
+    assets_built,
+    build_assets,
+    fingerprint,
+)
 from services.portal.settings import PortalSettings
 from tests.services.portal.portal_fakes import ALICE_EMAIL, Portal, serve, settings_for, sign_in
 
@@ -119,3 +125,37 @@ async def test_the_built_stylesheet_is_served(tmp_path: Path) -> None:
     assert "initAll()" in init.text
     # The page links the stylesheet under its digest, so a rebuild is fetched anew.
     assert re.search(r'href="/static/portal\.css\?v=[0-9a-f]{12}"', page.text)
+
+
+def _assets_copy(tmp_path: Path) -> Path:
+    """The build's inputs, copied: a test may change them without touching the real ones."""
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("package.json", "package-lock.json", "portal.scss", "portal.js"):
+        (assets / name).write_bytes((ASSETS_DIR / name).read_bytes())
+    return assets
+
+
+def test_a_build_whose_inputs_are_unchanged_is_skipped(tmp_path: Path) -> None:
+    assets = _assets_copy(tmp_path)
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "portal.css").write_text("body{}")
+    (static / ".build-stamp").write_text(fingerprint(assets) + "\n")
+
+    # npm is never run: a missing one would raise.
+    assert build_assets(static, assets_dir=assets, npm="no-such-npm") is False
+
+
+def test_a_changed_input_is_built_again(tmp_path: Path) -> None:
+    assets = _assets_copy(tmp_path)
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "portal.css").write_text("body{}")
+    (static / ".build-stamp").write_text(fingerprint(assets) + "\n")
+    with (assets / "portal.scss").open("a") as scss:
+        scss.write("\n.changed { color: red; }\n")
+
+    assert not assets_built(static, assets)
+    with pytest.raises(AssetBuildError, match="no-such-npm is not installed"):
+        build_assets(static, assets_dir=assets, npm="no-such-npm")

@@ -151,7 +151,9 @@ async def test_yes_sends_exactly_one_answer_and_shows_the_receipt(portal: Portal
     words = text(page.text)
     assert "Thank you, we have your answer." in words
     # The updated timeline: the step is no longer waiting.
-    assert "School place for your child Done. Done" in words
+    # The updated timeline: the step is done (its tag, nothing more to say), not waiting.
+    assert "School place for your child Done Housing benefit and council tax reduction" in words
+    assert "Waiting for you" not in words
 
 
 async def test_no_is_sent_as_not_accepted(portal: Portal) -> None:
