@@ -30,7 +30,13 @@ from urllib.parse import quote
 
 import structlog
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.addresses import UkAddress
@@ -69,6 +75,8 @@ PERSON_FIELDS = (
 _CONCURRENT_QUERIES = 8  # the queue asks each workflow for its timeline: a few at a time
 _QUERY_FAILED = "This case could not be reached. Try again in a moment."
 _GONE = "This case is no longer open."
+# A query that could not be answered: the workflow is gone, has no such query, or failed it.
+_UNREADABLE = (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError)
 
 
 class CandidateLookup(Protocol):
@@ -218,9 +226,9 @@ class TemporalQueue:
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             record: EventRecord = await handle.query("record", result_type=EventRecord)
-        except RPCError as error:
+        except _UNREADABLE as error:
             log.warning(
-                "caseworker.record_unreadable", workflow_id=workflow_id, error=error.status.name
+                "caseworker.record_unreadable", workflow_id=workflow_id, error=type(error).__name__
             )
             return ()
         return tuple(record.about)
@@ -253,10 +261,10 @@ class TemporalQueue:
     async def _timeline(self, handle: WorkflowHandle[Any, Any]) -> Timeline | None:
         try:
             timeline: Timeline = await handle.query("timeline", result_type=Timeline)
-        except RPCError as error:
-            # Closed since it was listed, or not a life-event workflow: not in the queue.
+        except _UNREADABLE as error:
+            # Gone since it was listed, or not a life-event workflow: not in the queue.
             log.info(
-                "caseworker.timeline_unreadable", workflow_id=handle.id, error=error.status.name
+                "caseworker.timeline_unreadable", workflow_id=handle.id, error=type(error).__name__
             )
             return None
         return timeline
