@@ -35,7 +35,7 @@ from services.portal.ports import (
 )
 from services.portal.rendering import ERROR_TITLES, error_page, render
 from services.portal.security import Keys, SecurityHeaders, portal_key
-from services.portal.sessions import csrf_protect
+from services.portal.sessions import MAX_FORM_BYTES, csrf_protect
 from services.portal.settings import PortalSettings
 from services.portal.store import PortalStore
 from services.portal.web import (
@@ -109,6 +109,9 @@ def create_app(
         lifespan=lifespan,
         # Every route of every router, now and later: a POST without a valid token is 403.
         dependencies=[Depends(csrf_protect)],
+        # Every form here is a few short fields: a larger body is refused as it streams in
+        # (chunked too), before it is parsed.
+        max_body_size=MAX_FORM_BYTES,
     )
     app.state.portal = state
 

@@ -159,3 +159,26 @@ async def test_the_right_token_is_accepted(portal: Portal) -> None:
 
     assert answer.status_code == 200
     assert portal.calls.calls == [portal.calls.calls[0]]
+
+
+async def test_a_body_larger_than_any_form_is_refused(portal: Portal) -> None:
+    await sign_in(portal, portal.client, ALICE_EMAIL)
+    token = await csrf_of(portal.client)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield f"csrf_token={token}&padding=".encode()
+        for _ in range(40):
+            yield b"x" * 1024
+
+    declared = await portal.client.post(
+        "/preferences/call", data={"csrf_token": token, "padding": "x" * 40_000}
+    )
+    streamed = await portal.client.post(
+        "/preferences/call",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert declared.status_code == 413
+    assert streamed.status_code == 413
+    assert portal.calls.calls == []

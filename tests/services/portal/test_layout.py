@@ -16,7 +16,14 @@ from services.portal.build import (
     fingerprint,
 )
 from services.portal.settings import PortalSettings
-from tests.services.portal.portal_fakes import ALICE_EMAIL, Portal, serve, settings_for, sign_in
+from tests.services.portal.portal_fakes import (
+    ALICE_EMAIL,
+    ALICE_WORKFLOW,
+    Portal,
+    serve,
+    settings_for,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -159,3 +166,22 @@ def test_a_changed_input_is_built_again(tmp_path: Path) -> None:
     assert not assets_built(static, assets)
     with pytest.raises(AssetBuildError, match="no-such-npm is not installed"):
         build_assets(static, assets_dir=assets, npm="no-such-npm")
+
+
+class NotAnswering(Exception):
+    """An adapter's "the service behind me is not answering" (Temporal, the consent API)."""
+
+
+async def test_an_adapter_not_answering_is_the_503_page(tmp_path: Path) -> None:
+    async with serve(tmp_path, unavailable=[NotAnswering]) as portal:
+
+        async def down(resident: str, workflow_id: str) -> None:
+            raise NotAnswering
+
+        portal.life_events.timeline = down  # type: ignore[assignment,method-assign]
+        await sign_in(portal, portal.client, ALICE_EMAIL)
+        page = await portal.client.get(f"/events/{ALICE_WORKFLOW}")
+
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "30"
+    assert '<h1 class="govuk-heading-l">Not available just now</h1>' in page.text
