@@ -1,4 +1,5 @@
-"""The caseworker console's adapters over the other services (the composition root's part).
+"""The caseworker console's adapters over the other services (the composition root's part),
+and `caseworker_console`, which puts the console together for the portal's `create_app`.
 
 `IndexCandidates` is `services.portal.queue.CandidateLookup` over the resident index's store:
 what the index holds about each candidate of a doubtful match (every name it was matched
@@ -14,17 +15,70 @@ resident's values equals it; a given name that merely *could be* the same person
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import httpx
+from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.residents import PersonDetails
+from services.common.temporal import connect
+from services.portal.caseworker_ledger import ConsentCaseworkerLedger, LedgerUnavailable
+from services.portal.caseworker_pages import caseworker_routes
+from services.portal.caseworkers import Caseworkers
 from services.portal.ports import Candidate
-from services.portal.queue import address_text
+from services.portal.queue import QueueUnavailable, TemporalQueue, address_text
+from services.portal.security import portal_key
+from services.portal.settings import PortalSettings
 from services.residents.matching import NHS, NI, identifiers_of, name_key
 from services.residents.store import ResidentStore, address_key, names
 
-__all__ = ["IndexCandidates"]
+__all__ = ["CaseworkerConsole", "IndexCandidates", "caseworker_console"]
+
+
+@dataclass(frozen=True)
+class CaseworkerConsole:
+    """What `create_app` takes from the console: its router, and the adapters' errors that
+    mean "not available just now" (for `unavailable`: the 503 page)."""
+
+    router: APIRouter
+    unavailable: tuple[type[Exception], ...]
+    queue: TemporalQueue
+    caseworkers: Caseworkers
+
+
+@asynccontextmanager
+async def caseworker_console(
+    settings: PortalSettings,
+    engine: AsyncEngine,
+    *,
+    consent_api_url: str,
+    consent_api_key: bytes,
+    temporal_ui_url: str | None = None,
+) -> AsyncIterator[CaseworkerConsole]:
+    """The console over the portal's database (`engine`: its store's), Temporal as
+    `settings` says (connected on first use, so the portal starts while Temporal is down),
+    the resident index's store, and the consent API. The Temporal UI link goes to
+    `temporal_ui_url`, by default the embedded stack's UI."""
+    temporal = await connect(settings, lazy=True)
+    ui = temporal_ui_url or f"http://localhost:{settings.temporal_ui_port}"
+    caseworkers = Caseworkers(engine, portal_key(settings))
+    await caseworkers.create_tables()
+    async with (
+        await ResidentStore.open(settings.database_url("residents")) as residents,
+        httpx.AsyncClient(base_url=consent_api_url, timeout=10.0) as consent_api,
+    ):
+        queue = TemporalQueue(temporal, ui, settings.temporal_namespace, IndexCandidates(residents))
+        router = caseworker_routes(
+            caseworkers=caseworkers,
+            queue=queue,
+            ledger=ConsentCaseworkerLedger(consent_api, consent_api_key),
+            residents=queue,
+        )
+        yield CaseworkerConsole(router, (QueueUnavailable, LedgerUnavailable), queue, caseworkers)
 
 
 class IndexCandidates:

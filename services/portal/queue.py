@@ -23,7 +23,8 @@ No personal data is logged here: workflow IDs, task names and exception types on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
@@ -51,6 +52,7 @@ __all__ = [
     "PERSON_FIELDS",
     "CandidateLookup",
     "EventResidents",
+    "QueueUnavailable",
     "TemporalQueue",
     "address_text",
     "match_place",
@@ -77,6 +79,30 @@ _QUERY_FAILED = "This case could not be reached. Try again in a moment."
 _GONE = "This case is no longer open."
 # A query that could not be answered: the workflow is gone, has no such query, or failed it.
 _UNREADABLE = (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError)
+
+
+class QueueUnavailable(Exception):
+    """Temporal did not answer (down, or not reached): the page says "not available just
+    now" (`create_app(unavailable=…)`). A code, never a value."""
+
+
+def _unreachable(error: BaseException) -> bool:
+    if isinstance(error, RPCError):
+        return error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    # A lazily connected client that cannot connect says so with a RuntimeError.
+    return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
+
+
+@contextmanager
+def _reaching(what: str) -> Iterator[None]:
+    """Temporal down or out of reach → `QueueUnavailable`; anything else as it is."""
+    try:
+        yield
+    except (RPCError, RuntimeError) as error:
+        if not _unreachable(error):
+            raise
+        log.warning("caseworker.temporal_unavailable", call=what, error=type(error).__name__)
+        raise QueueUnavailable("temporal_unavailable") from None
 
 
 class CandidateLookup(Protocol):
@@ -147,7 +173,8 @@ class TemporalQueue:
     async def items(self) -> Sequence[QueueItem]:
         """Every running workflow that needs a person, with its open tasks: escalated first,
         then the oldest. One that has closed its tasks since visibility listed it is left out."""
-        listed = [e async for e in self._client.list_workflows(NEEDS_PERSON_QUERY)]
+        with _reaching("list_workflows"):
+            listed = [e async for e in self._client.list_workflows(NEEDS_PERSON_QUERY)]
         gate = asyncio.Semaphore(_CONCURRENT_QUERIES)
 
         async def item(execution: Any) -> QueueItem | None:
@@ -172,7 +199,8 @@ class TemporalQueue:
         doubtful match the person and the candidates."""
         handle = self._client.get_workflow_handle(workflow_id)
         try:
-            described = await handle.describe()
+            with _reaching("describe"):
+                described = await handle.describe()
         except RPCError as error:
             if error.status is RPCStatusCode.NOT_FOUND:
                 return None
@@ -225,7 +253,8 @@ class TemporalQueue:
         a move says whom it is about once its movers are matched)."""
         handle = self._client.get_workflow_handle(workflow_id)
         try:
-            record: EventRecord = await handle.query("record", result_type=EventRecord)
+            with _reaching("record"):
+                record: EventRecord = await handle.query("record", result_type=EventRecord)
         except _UNREADABLE as error:
             log.warning(
                 "caseworker.record_unreadable", workflow_id=workflow_id, error=type(error).__name__
@@ -236,7 +265,10 @@ class TemporalQueue:
     async def _update(self, workflow_id: str, task: str, update: str, argument: Any) -> Answered:
         handle = self._client.get_workflow_handle(workflow_id)
         try:
-            receipt: Receipt = await handle.execute_update(update, argument, result_type=Receipt)
+            with _reaching(update):
+                receipt: Receipt = await handle.execute_update(
+                    update, argument, result_type=Receipt
+                )
         except WorkflowUpdateFailedError as error:
             # The workflow's validator refused it: its message is a fixed sentence.
             cause = error.cause
@@ -260,7 +292,8 @@ class TemporalQueue:
 
     async def _timeline(self, handle: WorkflowHandle[Any, Any]) -> Timeline | None:
         try:
-            timeline: Timeline = await handle.query("timeline", result_type=Timeline)
+            with _reaching("timeline"):
+                timeline: Timeline = await handle.query("timeline", result_type=Timeline)
         except _UNREADABLE as error:
             # Gone since it was listed, or not a life-event workflow: not in the queue.
             log.info(

@@ -4,6 +4,7 @@ ledger adapter against the real consent API app (a real gate on SQLite), retries
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,10 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
 
 from contracts.consent import EntryKind
 from contracts.residents import PersonDetails
-from deploy.caseworker_adapters import IndexCandidates
+from deploy.caseworker_adapters import IndexCandidates, caseworker_console
+from deploy.local.stack import StackConfig
+from services.common.database import make_engine
 from services.common.sharetokens import ShareTokenIssuer
 from services.consent.api import build_api
 from services.consent.auth import ApiAuth
@@ -25,8 +29,10 @@ from services.consent.policy import load_policy
 from services.consent.store import ConsentStore
 from services.portal.caseworker_ledger import ConsentCaseworkerLedger, LedgerUnavailable
 from services.portal.ports import Candidate
+from services.portal.queue import QueueUnavailable
 from services.residents.index import ResidentIndex
 from services.residents.store import ResidentStore
+from tests.services.portal.portal_fakes import csrf_from, serve, settings_for
 
 CASEWORKER = "cwk_" + "c3" * 16
 WORKFLOW = "lifeevent-0123456789abcdef0123456789abcdef/corrected-1"
@@ -233,3 +239,44 @@ async def test_an_action_about_nobody_yet_is_not_sent(gate: ConsentGate, ledger_
             CASEWORKER, "peeked", WORKFLOW, "match:0", ["res_Resident0000000000005"]
         )
     assert await gate.store.ledger_size() == 0
+
+
+# --- the console put together ----------------------------------------------------------
+
+
+@pytest.mark.stack
+async def test_the_console_put_together_serves_its_pages(
+    tmp_path: Path, stack: StackConfig
+) -> None:
+    settings = settings_for(
+        tmp_path,
+        temporal_address=stack.temporal_address,
+        temporal_namespace=stack.temporal_namespace,
+        payload_keys=SecretStr(os.environ["LIFEEVENTS_PAYLOAD_KEYS"]),
+    )
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'portal.db'}")
+    try:
+        async with caseworker_console(
+            settings, engine, consent_api_url="http://consent.invalid", consent_api_key=KEY
+        ) as console:
+            assert set(console.unavailable) == {QueueUnavailable, LedgerUnavailable}
+            await console.caseworkers.add("kim", "Kim Caseworker", "a long synthetic passphrase")
+            async with serve(
+                tmp_path, settings, routers=[console.router], unavailable=console.unavailable
+            ) as portal:
+                client = portal.client
+                page = await client.get("/caseworker/sign-in")
+                signed_in = await client.post(
+                    "/caseworker/sign-in",
+                    data={
+                        "username": "kim",
+                        "password": "a long synthetic passphrase",
+                        "csrf_token": csrf_from(page.text),
+                    },
+                )
+                assert signed_in.headers["location"] == "/caseworker"
+                queue = await client.get("/caseworker")
+                assert queue.status_code == 200
+                assert "Caseworker queue" in queue.text
+    finally:
+        await engine.dispose()

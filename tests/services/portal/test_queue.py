@@ -35,7 +35,7 @@ from deploy.local.stack import StackConfig
 from services.common.settings import Settings
 from services.common.temporal import connect
 from services.portal.ports import Answered, Candidate, QueueItem
-from services.portal.queue import TemporalQueue
+from services.portal.queue import QueueUnavailable, TemporalQueue
 from services.residents.activities import ResidentActivities
 from services.residents.index import ResidentIndex
 from services.residents.store import ResidentStore
@@ -374,3 +374,21 @@ async def test_a_decision_about_a_closed_workflow_is_refused(
     assert await queue.decide_match(
         "lifeevent-never-started", "survivor-contact", "create", None
     ) == (Answered(False, "This task is not an identity decision."))
+
+
+class Unreachable:
+    """A client whose server cannot be reached (a lazily connected client says so)."""
+
+    data_converter = None
+
+    def list_workflows(self, query: str) -> Any:
+        raise RuntimeError("Failed client connect: Server connection error")
+
+    def get_workflow_handle(self, workflow_id: str, **_: Any) -> Any:
+        raise AssertionError("not reached")
+
+
+async def test_temporal_out_of_reach_is_unavailable_not_an_error() -> None:
+    queue = TemporalQueue(Unreachable(), UI, "default", NoCandidates())  # type: ignore[arg-type]
+    with pytest.raises(QueueUnavailable):
+        await queue.items()
