@@ -89,6 +89,7 @@ from contracts.shares import (
 from contracts.timeline import (
     AlsoReported,
     Amended,
+    CallbackRequest,
     Confirmation,
     DoneStep,
     EventRecord,
@@ -193,6 +194,7 @@ _ALL = (
     Shape("lifeevents.workflow.also-reported.v1", AlsoReported),
     Shape("lifeevents.workflow.amended.v1", Amended),
     Shape("lifeevents.workflow.event-record.v1", EventRecord),
+    Shape("lifeevents.workflow.callback-request.v1", CallbackRequest),
     # organisations outside the council (Tell Us Once)
     Shape(DEATH_NOTICE_SHAPE, DeathNotice, ("name_characters",)),
 )

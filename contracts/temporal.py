@@ -8,6 +8,7 @@ exactly one worker, on the queue named here.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
@@ -16,12 +17,15 @@ from temporalio.common import SearchAttributeKey
 
 __all__ = [
     "ACTIVITY_QUEUE",
+    "CALLBACK_REQUESTED",
+    "CALLBACK_WORKFLOW",
     "SEARCH_ATTRIBUTES",
     "UNDO",
     "WORKFLOW_FOR_EVENT_TYPE",
     "Activity",
     "SearchAttributes",
     "TaskQueue",
+    "callback_id",
     "corrected_id",
     "search_attribute_declarations",
     "workflow_id_for",
@@ -182,6 +186,22 @@ WORKFLOW_FOR_EVENT_TYPE: Mapping[str, str] = MappingProxyType(
 )
 """Which workflow a life event starts. The orchestrator starts workflows by name, so it
 needs none of the workflow code."""
+
+
+CALLBACK_WORKFLOW = "CallbackWorkflow"
+"""The workflow the resident portal starts when a resident asks for a person to call them
+(`contracts.timeline.CallbackRequest`), under `callback_id()`: no life event starts it."""
+
+CALLBACK_REQUESTED = "lifeevents.callback.requested.v1"
+"""What a callback's workflow sets its `LifeEventType` search attribute (and its timeline's
+and record's event type) to, so ops and the caseworker console tell it from a life event's.
+A name of the same form as the life events' types, but no CloudEvent of that type exists."""
+
+
+def callback_id() -> str:
+    """A new callback workflow's ID: `callback-<uuid4>`, random, so it says nothing of who
+    asked."""
+    return f"callback-{uuid.uuid4()}"
 
 
 def workflow_id_for(source: str, event_id: str) -> str:

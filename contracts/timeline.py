@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import Field
 
 from contracts.base import ContractModel
 from contracts.events.common import EventReference
-from contracts.keys import ResidentKey
+from contracts.keys import ResidentKey, StepName, WorkflowId
 
 __all__ = [
     "AlsoReported",
     "Amended",
+    "CallbackRequest",
     "Confirmation",
     "DoneStep",
     "EventRecord",
@@ -31,6 +33,7 @@ __all__ = [
     "Timeline",
     "TimelineEntry",
     "Told",
+    "answer_path",
 ]
 
 
@@ -95,6 +98,14 @@ class Confirmation(ContractModel):
 
     step: str
     accept: bool
+
+
+def answer_path(workflow_id: str, step: str) -> str:
+    """Where in the resident portal a resident answers a step that waits for them:
+    `/events/<workflow_id>/steps/<step>`, each part one path segment (a corrected run's ID,
+    `<id>/corrected-<n>`, has its slash escaped). No personal data: a workflow ID names an
+    event, a step is a code. The notification that asks them links here."""
+    return f"/events/{quote(workflow_id, safe='')}/steps/{quote(step, safe='')}"
 
 
 class Receipt(ContractModel):
@@ -193,3 +204,22 @@ class EventRecord(ContractModel):
         "and those it superseded (a correction's redo supersedes the event's first run).",
     )
     amended: Amended | None = None
+
+
+class CallbackRequest(ContractModel):
+    """Start of a `CallbackWorkflow`: a resident asked, in the portal, for a person to call
+    them. It carries no contact details: the caseworker looks the resident up in the resident
+    index (how to reach them, and whether they are known to have died), so none of it lives
+    in Temporal history."""
+
+    resident: ResidentKey
+    regarding: WorkflowId | None = Field(
+        default=None,
+        description="The life event's workflow the resident was looking at when they asked, "
+        "if any: the caseworker opens its timeline.",
+    )
+    step: StepName | None = Field(
+        default=None,
+        description="The step of `regarding` they asked about (one waiting for their "
+        "answer, say), if any.",
+    )

@@ -448,6 +448,11 @@ EXAMPLES: dict[str, dict[str, Any] | str] = {
         "workflow_id": WORKFLOW,
         "added": [OTHER],
     },
+    "lifeevents.workflow.callback-request.v1": {
+        "resident": RESIDENT,
+        "regarding": WORKFLOW,
+        "step": "school-admissions",
+    },
     "lifeevents.workflow.move-notice.v1": {
         "resident": RESIDENT,
         "direction": "within",
