@@ -5,14 +5,19 @@ cannot open the caseworker console's pages, nor a caseworker session a resident'
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, Request
+from fastapi.routing import iter_route_contexts
 from starlette.responses import PlainTextResponse, Response
 
+from services.common.database import make_engine
+from services.portal.caseworker_pages import caseworker_routes
+from services.portal.caseworkers import Caseworkers
 from services.portal.sessions import Session, require_caseworker, start_session
 from tests.services.portal.portal_fakes import (
     ALICE,
@@ -202,3 +207,53 @@ async def test_the_consoles_posts_need_the_csrf_token_too(portal: Portal) -> Non
 
     assert without.status_code == 403
     assert "Sorry, we could not send that form" in without.text
+
+
+class _Nothing:
+    """Queue, ledger and residents that hold nothing and record every call made to them."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        async def called(*_args: object, **_kwargs: object) -> Any:
+            self.calls.append(name)
+            return None if name == "case" else ()
+
+        return called
+
+
+async def test_a_resident_cannot_open_any_page_of_the_real_console(tmp_path: Path) -> None:
+    """Every route C2's console serves under /caseworker, found in the app's routes (so a page
+    added later is covered), refuses a resident's session (403), whatever it would show."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}")
+    caseworkers = Caseworkers(engine, b"k" * 48)
+    await caseworkers.create_tables()
+    behind = _Nothing()
+    router = caseworker_routes(
+        caseworkers=caseworkers,
+        queue=behind,  # type: ignore[arg-type]
+        ledger=behind,  # type: ignore[arg-type]
+        residents=behind,  # type: ignore[arg-type]
+    )
+    try:
+        async with serve(tmp_path, routers=[router]) as portal:
+            await sign_in(portal, portal.client, ALICE_EMAIL)
+            token = await csrf_of(portal.client)
+            console = [
+                (method, re.sub(r"\{(\w+)(?::\w+)?\}", "lifeevent-0/match:0", route.path))
+                for route in iter_route_contexts(portal.app.routes)
+                if route.path is not None and route.path.startswith("/caseworker")
+                for method in sorted(route.methods or ())
+                if route.path != "/caseworker/sign-in"  # where a caseworker signs in
+            ]
+            assert ("GET", "/caseworker") in console
+            assert any(method == "POST" for method, _ in console)
+            for method, path in console:
+                answer = await portal.client.request(
+                    method, path, data={"csrf_token": token} if method == "POST" else None
+                )
+                assert answer.status_code == 403, (method, path, answer.status_code)
+            assert behind.calls == []
+    finally:
+        await engine.dispose()
