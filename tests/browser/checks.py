@@ -129,9 +129,11 @@ async def axe(page: Page) -> list[Violation]:
     return violations
 
 
-# Every element that shows past the right edge: its own box, unless an ancestor that clips
-# or scrolls (overflow other than visible) holds it within the viewport, as a wide table
-# in a scrolling container is (WCAG 1.4.10 allows two-dimensional content to scroll).
+# Everything that shows past the right edge: an element's box, or text overflowing its box
+# (a long word or reference that cannot wrap leaves the box as it was and widens the page),
+# unless an ancestor that clips or scrolls (overflow other than visible) holds it within
+# the viewport, as a wide table in a scrolling container is (WCAG 1.4.10 allows
+# two-dimensional content to scroll by itself).
 _STICKING_OUT = """
 (width) => {
     const describe = (el) => {
@@ -141,8 +143,8 @@ _STICKING_OUT = """
         if (classes.length) name += "." + classes.slice(0, 2).join(".");
         return name;
     };
-    const clipped = (el) => {
-        for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+    const heldWithin = (from) => {
+        for (let a = from; a && a !== document.documentElement; a = a.parentElement) {
             const style = getComputedStyle(a);
             if (style.overflowX !== "visible" && a.getBoundingClientRect().right <= width + 1) {
                 return true;
@@ -151,15 +153,32 @@ _STICKING_OUT = """
         }
         return false;
     };
-    const out = [];
-    for (const el of document.body ? document.body.querySelectorAll("*") : []) {
-        const rect = el.getBoundingClientRect();
-        if (rect.width === 0 || rect.height === 0 || rect.right <= width + 1) continue;
-        if (rect.left >= width) continue;  // wholly off to the right: scrollWidth catches it
+    const unseen = (el) => {
         const style = getComputedStyle(el);
-        if (style.visibility === "hidden" || style.opacity === "0") continue;
-        if (clipped(el)) continue;
-        out.push(`${describe(el)} (${Math.round(rect.left)}..${Math.round(rect.right)} px)`);
+        return style.visibility === "hidden" || style.opacity === "0";
+    };
+    const past = (rect) => rect.width > 0 && rect.right > width + 1 && rect.left < width;
+    const span = (rect) => `${Math.round(rect.left)}..${Math.round(rect.right)} px`;
+    const out = [];
+    if (!document.body) return out;
+    for (const el of document.body.querySelectorAll("*")) {
+        const rect = el.getBoundingClientRect();
+        if (!past(rect) || rect.height === 0 || unseen(el) || heldWithin(el.parentElement)) {
+            continue;
+        }
+        out.push(`${describe(el)} (${span(rect)})`);
+        if (out.length >= 5) return out;
+    }
+    const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+        const text = node.textContent.trim();
+        const el = node.parentElement;
+        if (!text || !el) continue;
+        range.selectNodeContents(node);
+        const rect = range.getBoundingClientRect();
+        if (!past(rect) || unseen(el) || heldWithin(el)) continue;
+        out.push(`text "${text.slice(0, 40)}" in ${describe(el)} (${span(rect)})`);
         if (out.length >= 5) break;
     }
     return out;

@@ -43,6 +43,8 @@ PAGES = {
         '<div style="position: fixed; top: 0; left: 0; width: 600px; height: 40px">Banner</div>'
     ),
     "/wide-block": html('<div style="width: 600px">A block wider than a phone</div>'),
+    # A reference that cannot wrap: its box stays 320 px wide, its text does not.
+    "/long-word": html(f"<p>Staff reference cwk_{'0' * 48}</p>"),
     "/no-viewport": html("<p>Laid out for a desktop.</p>", head=""),
     "/no-zoom": html(
         "<p>Cannot be zoomed.</p>",
@@ -107,6 +109,12 @@ async def test_axe_lists_every_failing_rule_with_where(site: str, page: Page) ->
 async def test_fits_320_fails_on_something_600_px_wide(site: str, phone: Page, path: str) -> None:
     await phone.goto(f"{site}{path}")
     with pytest.raises(AssertionError, match=r"wider than the screen: div \(\d+\.\.60\d px\)"):
+        await fits_320(phone)
+
+
+async def test_fits_320_fails_on_text_that_cannot_wrap(site: str, phone: Page) -> None:
+    await phone.goto(f"{site}/long-word")
+    with pytest.raises(AssertionError, match=r'text "Staff reference cwk_0+" in p'):
         await fits_320(phone)
 
 
