@@ -1,6 +1,9 @@
 """One workflow per life-event type, under the names `contracts.temporal` starts: births
 (`workflows.birth`), moves (`workflows.move`) and deaths (`workflows.bereavement`), each
-through the life-event pipeline; and what the plan preview needs to know of each.
+through the life-event pipeline; and what the plan preview needs to know of each. Besides
+them, every other workflow the worker runs: a source's withdrawal and correction of its
+event (`workflows.amendment`), and a resident's request for a call, which the portal starts
+(`workflows.callback`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from workflows.amendment import (
 )
 from workflows.bereavement import BereavementWorkflow
 from workflows.birth import BirthWorkflow
+from workflows.callback import CallbackWorkflow
 from workflows.move import MoveWorkflow
 
 __all__ = [
@@ -36,6 +40,7 @@ __all__ = [
     "WORKFLOWS",
     "BereavementWorkflow",
     "BirthWorkflow",
+    "CallbackWorkflow",
     "MoveWorkflow",
     "plan_request",
 ]
@@ -48,7 +53,9 @@ WORKFLOWS = (
     WithdrawalWorkflow,
     CorrectionWorkflow,
     WithdrawnEvent,
+    CallbackWorkflow,
 )
+"""Every workflow the worker runs (`workflows.worker`), and the replay tests replay."""
 
 
 # What each life event states for its plan's conditions, as its workflow does (a death's

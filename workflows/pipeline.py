@@ -6,7 +6,11 @@ each step's data per person. The pipeline gives it
 
 - the timeline (query), stages and search attributes, for ops, residents and caseworkers;
 - resident confirmations with a deadline (update `confirm`), after which a caseworker
-  takes over; caseworker tasks with escalation (updates `decide_match`, `resolve_task`);
+  takes over. Each resident asked is told that an answer waits on them (template
+  `waiting.question`: the step, the day it is due, where in the portal to answer), and
+  reminded once, `REMIND_BEFORE` the day, if still nobody has answered (`waiting.reminder`);
+  the timeline's entry shows the day (`references["due"]`) while it waits;
+- caseworker tasks with escalation (updates `decide_match`, `resolve_task`);
 - identity matching in the resident index, with a caseworker deciding a doubtful match;
 - the step: (resident confirms) → consent gate, one decision per person → the service's
   action with each allowed person's data and share token → each share recorded on the
@@ -32,10 +36,11 @@ others' shares standing, and both show on the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from contextlib import suppress
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -53,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         ShareRecorded,
         ShareRequest,
     )
+    from contracts.dates import uk_date
     from contracts.events.common import EventReference
     from contracts.notifications import Notification
     from contracts.plan import Fact, Plan, PlannedStep, PlanRequest
@@ -81,13 +87,17 @@ with workflow.unsafe.imports_passed_through():
         Timeline,
         TimelineEntry,
         Told,
+        answer_path,
     )
 
 __all__ = [
     "ALSO_REPORTED",
     "AMENDED",
+    "ASKED_TEMPLATE",
     "CASEWORKER_WITHIN",
     "CONFIRM_WITHIN",
+    "REMINDER_TEMPLATE",
+    "REMIND_BEFORE",
     "RESIDENT_DECEASED",
     "LifeEventPipeline",
     "Sharing",
@@ -95,6 +105,13 @@ __all__ = [
 
 CONFIRM_WITHIN = timedelta(days=14)
 CASEWORKER_WITHIN = timedelta(days=5)
+REMIND_BEFORE = timedelta(days=3)
+"""A resident still asked this long before their answer is due is reminded, once."""
+
+ASKED_TEMPLATE = "waiting.question"
+"""What a resident asked to answer is told: the step, the day it is due, where to answer."""
+REMINDER_TEMPLATE = "waiting.reminder"
+"""The same, `REMIND_BEFORE` the day, when nobody has answered yet."""
 
 RESIDENT_DECEASED = "resident_deceased"
 """The signal that tells a running life-event workflow one of its residents has died."""
@@ -112,6 +129,7 @@ reported it too."""
 # Patches, in the order they were added. Histories recorded before each still replay.
 _STAGE_WHILE_WAITING = "stage-while-waiting-for-resident"
 _DECISION_PER_PERSON = "decision-per-person"
+_TELLS_THOSE_ASKED = "tell-and-remind-residents-asked"
 
 _REPORT_STEP = "same-event"
 # What a service's undo answers when the step's records are as they were before it.
@@ -728,48 +746,154 @@ class LifeEventPipeline:
 
     async def _confirmed(self, step: PlannedStep, people: Sequence[Sharing]) -> bool:
         # Those who are asked: the people told of the step. When every one of them has died
-        # while we waited, nobody is left to answer: a caseworker takes it on.
-        asked = {p.resident for p in people if p.notify}
+        # while we waited, nobody is left to answer: a caseworker takes it on. In the event's
+        # order (never a set's, which differs from one worker process to the next): they are
+        # written to in it.
+        asked = tuple(dict.fromkeys(p.resident for p in people if p.notify))
 
         def answered_or_nobody_left() -> bool:
             return (
                 step.name in self._confirmations
-                or (bool(asked) and asked <= self._deceased)
+                or (bool(asked) and set(asked) <= self._deceased)
                 or self._amended is not None
             )
 
         self._awaiting.add(step.name)
-        self._update(step.name, StepStatus.WAITING_FOR_RESIDENT)
+        deadline = workflow.now() + CONFIRM_WITHIN
+        # The day the answer is due, in the UK, for the portal to show while the step waits.
+        self._update(
+            step.name,
+            StepStatus.WAITING_FOR_RESIDENT,
+            references={"due": uk_date(deadline).isoformat()},
+        )
         # Added after the first release: ops filter on the stage while a resident is asked.
         # Moves recorded before it replay without these search-attribute updates.
         shows_wait = workflow.patched(_STAGE_WHILE_WAITING)
         if shows_wait:
             self._set_stage("waiting_for_resident")
-        try:
-            await workflow.wait_condition(answered_or_nobody_left, timeout=CONFIRM_WITHIN)
-        except TimeoutError:
+        # Added later: those asked are told, and reminded, while the step waits. Runs that
+        # were waiting before it replay without these activities and timer. Nobody is told
+        # of an answer already given (a correction's run keeps the residents' answers).
+        tells = (
+            bool(asked) and not answered_or_nobody_left() and workflow.patched(_TELLS_THOSE_ASKED)
+        )
+        async with (
+            self._telling_those_asked(step.name, asked, deadline, answered_or_nobody_left)
+            if tells
+            else nullcontext()
+        ):
+            try:
+                await workflow.wait_condition(answered_or_nobody_left, timeout=CONFIRM_WITHIN)
+            except TimeoutError:
+                self._awaiting.discard(step.name)
+                self._update(step.name, StepStatus.NEEDS_PERSON, reason="no_answer_in_time")
+                self._open_task(f"confirm:{step.name}")
+                if shows_wait:
+                    self._set_stage(self._stage_after_waiting())
+                return False
+            except asyncio.CancelledError:
+                # Stopped from outside (a birth's offer, when the child died): no longer due.
+                self._update(step.name, StepStatus.WAITING_FOR_RESIDENT)
+                raise
+            # What the answer means is settled before any message still on its way is
+            # waited for: the timeline and the stage do not wait on the notification service.
             self._awaiting.discard(step.name)
-            self._update(step.name, StepStatus.NEEDS_PERSON, reason="no_answer_in_time")
-            self._open_task(f"confirm:{step.name}")
+            if self._amended is not None:
+                self._update(step.name, StepStatus.SKIPPED, reason=self._amended.kind)
+                return False
+            if step.name not in self._confirmations:
+                self._update(step.name, StepStatus.NEEDS_PERSON, reason="resident_deceased")
+                self._open_task(f"confirm:{step.name}")
+                if shows_wait:
+                    self._set_stage(self._stage_after_waiting())
+                return False
             if shows_wait:
                 self._set_stage(self._stage_after_waiting())
-            return False
-        self._awaiting.discard(step.name)
-        if self._amended is not None:
-            self._update(step.name, StepStatus.SKIPPED, reason=self._amended.kind)
-            return False
-        if step.name not in self._confirmations:
-            self._update(step.name, StepStatus.NEEDS_PERSON, reason="resident_deceased")
-            self._open_task(f"confirm:{step.name}")
-            if shows_wait:
-                self._set_stage(self._stage_after_waiting())
-            return False
-        if shows_wait:
-            self._set_stage(self._stage_after_waiting())
-        if not self._confirmations[step.name]:
-            self._update(step.name, StepStatus.SKIPPED, reason="declined_by_resident")
-            return False
-        return True
+            if not self._confirmations[step.name]:
+                self._update(step.name, StepStatus.SKIPPED, reason="declined_by_resident")
+                return False
+            return True
+
+    @asynccontextmanager
+    async def _telling_those_asked(
+        self,
+        step: str,
+        asked: Sequence[str],
+        deadline: datetime,
+        answered_or_nobody_left: Callable[[], bool],
+    ) -> AsyncIterator[None]:
+        """Those asked told, and reminded, beside the wait it wraps, so that the deadline
+        holds whatever the notification service does. When the wait ends (answered, nobody
+        left to answer, amended, or the deadline), no reminder is sent any more; a message
+        already on its way is let finish, and waited for, so that what the resident was told
+        is on the record. When the wait is stopped from outside (a birth's offer cancelled),
+        the messages stop where they are."""
+        wait_over = False
+
+        def nothing_more_to_say() -> bool:
+            return wait_over or answered_or_nobody_left()
+
+        telling = asyncio.create_task(
+            self._tell_those_asked(step, asked, deadline, nothing_more_to_say)
+        )
+        try:
+            yield
+        except GeneratorExit:
+            raise  # the workflow's instance torn down (its worker gone): nothing to stop
+        except BaseException:
+            telling.cancel()
+            raise
+        wait_over = True
+        await telling
+
+    async def _tell_those_asked(
+        self,
+        step: str,
+        asked: Sequence[str],
+        deadline: datetime,
+        nothing_more_to_say: Callable[[], bool],
+    ) -> None:
+        """Each resident asked learns that an answer waits on them: the step, the day it is
+        due and where to answer. Still unanswered `REMIND_BEFORE` the deadline, they are
+        reminded, once; the durable timer goes as soon as there is nothing more to say (an
+        answer, nobody left to answer, the event amended, the wait over). Each message is a
+        step of its own (`<step>:asked`, `<step>:reminder`), so the notification service
+        sends each once, and apart from what is told when the step is done."""
+        references = {
+            "step": step,
+            "due": uk_date(deadline).isoformat(),
+            "path": answer_path(workflow.info().workflow_id, step),
+        }
+        await self._tell_waiting(f"{step}:asked", ASKED_TEMPLATE, references, asked)
+        remind_in = deadline - REMIND_BEFORE - workflow.now()
+        try:
+            await workflow.wait_condition(
+                nothing_more_to_say, timeout=max(remind_in, timedelta(seconds=1))
+            )
+        except TimeoutError:
+            if not nothing_more_to_say():
+                await self._tell_waiting(f"{step}:reminder", REMINDER_TEMPLATE, references, asked)
+
+    async def _tell_waiting(
+        self, step: str, template: str, references: dict[str, str], residents: Sequence[str]
+    ) -> None:
+        """One message to each of `residents`, but never to one known to have died."""
+        waiting = ActionOutcome(outcome="done", code="waiting_for_resident", references=references)
+        for resident in residents:
+            if resident in self._deceased:
+                continue
+            try:
+                await self._notify(step, template, waiting, resident)
+            except ActivityError as error:
+                if not isinstance(error.cause, ApplicationError):
+                    raise
+                # Refused for good (a notification service that does not know the template
+                # yet, a resident the index cannot reach): the step still waits for the
+                # answer, and a caseworker takes it on at the deadline as ever.
+                workflow.logger.warning(
+                    "waiting_message_refused",
+                    extra={"step": step, "code": error.cause.message or error.cause.type},
+                )
 
     def _stage_after_waiting(self) -> str:
         # Steps may wait side by side (a birth's offers): the stage shows any still waiting.

@@ -6,6 +6,7 @@ who has died."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import date
@@ -117,13 +118,14 @@ async def test_a_death_with_a_surviving_spouse(time_skipping_env: WorkflowEnviro
         "hm_passport_office",
         "dvla",
     }
-    # Nobody wrote to the deceased; the spouse heard about their own accounts; the executor
-    # got one summary.
+    # Nobody wrote to the deceased; the spouse heard about their own accounts, and was asked
+    # about the discount; the executor got one summary.
     assert council.refused == []
     assert [(n.template, n.resident) for n in council.notified] == [
         ("death.council-tax", SPOUSE),
         ("death.benefits", SPOUSE),
         ("death.summary", EXECUTOR),
+        ("waiting.question", SPOUSE),
         ("death.council-tax-discount", SPOUSE),
     ]
     summary = next(n for n in council.notified if n.template == "death.summary")
@@ -239,6 +241,17 @@ async def test_a_survivor_the_index_flags_is_contacted_by_a_person_first(
         await handle.terminate()
 
 
+async def asked(council: Council, resident: str, workflow_id: str) -> None:
+    for _ in range(100):
+        if any(
+            (n.template, n.resident, n.workflow_id) == ("waiting.question", resident, workflow_id)
+            for n in council.notified
+        ):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the resident was never asked")
+
+
 async def test_a_move_waiting_on_someone_who_dies_stops_asking_them(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
@@ -252,6 +265,8 @@ async def test_a_move_waiting_on_someone_who_dies_stops_asking_them(
             MoveWorkflow.run, move_event, id=f"move-{move_event.id}", task_queue=queue
         )
         await until(move, lambda t: statuses(t).get("school-admissions") == "waiting_for_resident")
+        # Asked first (the message goes out a moment after the step starts waiting).
+        await asked(council, DECEASED, move.id)
         told_before = len(council.notified)
         council.running_workflows = (move.id,)
         death = await start(time_skipping_env, queue, organisations_to_tell=[])

@@ -216,11 +216,16 @@ async def test_the_offers_at_birth_are_made_at_once_and_answered_once(
     child = next(s for s in library.shares if s.resident == CHILD)
     assert set(child.data) == {"identity", "birth"}
     assert all("birth" not in s.data for s in library.shares if s.resident != CHILD)
-    # The parents are told; the child is never written to.
-    told = {(n.template, n.resident) for n in standins.notified}
+    # The parents are asked, and told; the child is never written to.
+    told = {(n.template, n.resident, n.step) for n in standins.notified}
     assert told == {
-        (template, parent)
-        for template in ("birth.library-card", "birth.early-years")
+        (template, parent, step)
+        for template, step in (
+            ("waiting.question", "library-card:asked"),
+            ("waiting.question", "benefits-review:asked"),
+            ("birth.library-card", "library-card"),
+            ("birth.early-years", "early-years"),
+        )
         for parent in (MOTHER, FATHER)
     }
     [record] = standins.births

@@ -73,10 +73,11 @@ async def test_every_step_runs_once_the_resident_confirms(
     # A decision, a token and a ledger entry per mover per step: Pat and Robin.
     assert len(council.recorded) == 8
     assert [a.residents for a in council.actions] == [(PAT, ROBIN)] * 4
-    # The adult is told what was done; the child is not written to.
+    # The adult is asked, and told what was done; the child is not written to.
     assert [(n.template, n.resident) for n in council.notified] == [
         ("move.council-tax", PAT),
         ("move.electoral-register", PAT),
+        ("waiting.question", PAT),
         ("move.school-admissions", PAT),
         ("move.benefits", PAT),
     ]

@@ -91,6 +91,7 @@ async def test_the_same_move_from_another_source_does_nothing_twice(
     assert [n.template for n in council.notified] == [
         "move.council-tax",
         "move.electoral-register",
+        "waiting.question",
         "move.school-admissions",
         "move.benefits",
     ]
