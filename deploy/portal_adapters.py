@@ -53,9 +53,10 @@ _phone: TypeAdapter[str] = TypeAdapter(PhoneNumber)
 class IndexDirectory:
     """`ports.ResidentDirectory` over the resident index."""
 
-    def __init__(self, index: ResidentIndex) -> None:
+    def __init__(self, index: ResidentIndex, inbox: NotificationInbox | None = None) -> None:
         self._index = index
         self._store = index.store
+        self._inbox = inbox
 
     async def resident_with_email(self, email: str) -> str | None:
         """The one living resident whose e-mail address is this one, normalised as the index
@@ -98,11 +99,18 @@ class IndexDirectory:
     async def life_events_of(self, resident: str) -> Sequence[str]:
         """The workflows that recorded a step about the resident in the index (matched them,
         moved them, recorded their birth or death, …), newest first: by when each first
-        did. Whether each is a life event about them is `ports.LifeEvents`' to check."""
+        did; then those that wrote to them and recorded nothing about them in the index (a
+        birth's parents, a death's survivors, told and asked, while the index records the
+        child and the deceased), newest message first. Whether each is a life event of
+        theirs is `ports.LifeEvents`' to check."""
         async with self._store.reading() as conn:
             # No workflow is called "": nothing is excluded.
             oldest_first = await self._store.workflows_about(conn, resident, excluding="")
-        return oldest_first[::-1]
+        found = oldest_first[::-1]
+        if self._inbox is not None:
+            written = (m.workflow_id for m in await self._inbox.messages(resident))
+            found.extend(w for w in dict.fromkeys(written) if w not in found)
+        return found
 
 
 class NotificationInbox:
@@ -131,9 +139,10 @@ async def portal_stores(settings: Settings) -> AsyncIterator[PortalStores]:
         await ResidentStore.open(settings.database_url("residents")) as residents,
         await NotificationStore.open(settings.database_url("notifications")) as notifications,
     ):
+        inbox = NotificationInbox(notifications)
         yield PortalStores(
-            directory=IndexDirectory(ResidentIndex(residents)),
-            inbox=NotificationInbox(notifications),
+            directory=IndexDirectory(ResidentIndex(residents), inbox),
+            inbox=inbox,
         )
 
 

@@ -7,18 +7,15 @@ about) and `timeline` (`Timeline`), and takes the update `confirm` (`Confirmatio
 accept)` → `Receipt`), whose validator refuses, in plain English, an answer to a step that
 is not waiting or whose time has passed.
 
-Authorisation, per object (for B's pages)
+Authorisation, per object
     Every method first asks the workflow's `record` and goes on only when the signed-in
-    resident is in its `about`. A workflow that is not about them is treated exactly as one
-    that does not exist, or that is not a life event's workflow at all: `timeline` → None,
-    `answer` → `LookupError`, and `events` / `waiting` leave it out. Pages answer 404 to
-    both, so nobody can tell someone else's event from no event.
-
-    Who `about` holds today: a move's movers, a birth's child, a death's deceased. So a
-    birth's parents and a death's survivors, the very people its questions are put to
-    (`library-card`, `benefits-review`, `council-tax-discount`), neither see those events
-    nor answer them here until the workflows say whom they ask (a change for workflows,
-    not for this adapter: widening the check here would be guessing).
+    resident is one of its people: in its `about` (whom the event is about: a move's movers,
+    a birth's child, a death's deceased), or among those it `told` (whom the council wrote
+    to about it: a birth's parents, a death's survivors, each resident asked a question).
+    A workflow that is not theirs is treated exactly as one that does not exist, or that is
+    not a life event's workflow at all: `timeline` → None, `answer` → `LookupError`, and
+    `events` / `waiting` leave it out. Pages answer 404 to both, so nobody can tell someone
+    else's event from no event.
 
 Not available just now
     A query needs a worker, even on a closed workflow (Temporal replays its history there).
@@ -229,7 +226,7 @@ class TemporalLifeEvents:
         ]
 
     async def _theirs(self, resident: str, workflow_id: str, by: float) -> EventRecord | None:
-        """The workflow's record if it is a life event about `resident`, else None."""
+        """The workflow's record if it is a life event of `resident`'s, else None."""
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             record: EventRecord = await self._call(
@@ -243,7 +240,7 @@ class TemporalLifeEvents:
             # Not a life event's workflow: no such query, or another shape of answer.
             log.info("portal.not_a_life_event", workflow_id=workflow_id)
             return None
-        if resident not in record.about:
+        if resident not in record.about and all(t.resident != resident for t in record.told):
             return None
         return record
 

@@ -156,6 +156,31 @@ async def test_life_events_are_the_workflows_about_the_resident_newest_first(
     assert await stores.directory.life_events_of("res_nobody0000000001") == []
 
 
+async def test_life_events_include_those_that_wrote_to_the_resident(
+    settings: Settings, stores: PortalStores, index: ResidentIndex
+) -> None:
+    # A parent: the index records the birth about the child; the birth wrote to the parent.
+    parent = await resident(index, person("Rowan", date(1975, 6, 1)), "lifeevent-move")
+    async with await NotificationStore.open(settings.database_url("notifications")) as store:
+        notifications = NotificationActivities(store)
+        for workflow_id, step in (
+            ("lifeevent-birth", "library-card:asked"),
+            ("lifeevent-move", "council-tax"),
+            ("lifeevent-birth", "library-card:reminder"),
+        ):
+            await notifications.send(
+                Notification(
+                    resident=parent,
+                    template="waiting.question",
+                    workflow_id=workflow_id,
+                    step=step,
+                    channels=("portal",),
+                )
+            )
+
+    assert await stores.directory.life_events_of(parent) == ["lifeevent-move", "lifeevent-birth"]
+
+
 async def test_the_inbox_is_the_residents_own_newest_first(
     settings: Settings, stores: PortalStores
 ) -> None:

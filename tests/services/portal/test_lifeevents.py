@@ -32,6 +32,10 @@ from tests.support.standins import (
     statuses,
     until,
 )
+from tests.support.time_skipping import time_skipping
+from tests.workflows.test_birth import MOTHER
+from tests.workflows.test_birth import council as birth_council
+from tests.workflows.test_birth import start as start_birth
 from workflows.catalogue import load_catalogue
 from workflows.diagnostics import StackCheckWorkflow
 from workflows.move import MoveWorkflow
@@ -233,3 +237,24 @@ def test_every_step_that_asks_has_its_question() -> None:
     }
     assert set(QUESTIONS) == asking
     assert FALLBACK_QUESTION not in QUESTIONS.values()
+
+
+async def test_a_parent_told_of_a_birth_sees_its_offers_and_answers_them() -> None:
+    # The birth is about the child; the parents are those the council writes to, and asks.
+    async with time_skipping() as env, running(env.client, birth_council()) as queue:
+        birth = await start_birth(env, queue, "2026-08-31")
+        await until(
+            birth.latest, lambda t: statuses(t).get("library-card") == "waiting_for_resident"
+        )
+        life_events = TemporalLifeEvents(env.client)
+
+        waiting = await life_events.waiting(MOTHER, [birth.started.id])
+        assert "library-card" in {w.step for w in waiting}
+        assert await life_events.waiting(STRANGER, [birth.started.id]) == []
+        assert await life_events.timeline(STRANGER, birth.started.id) is None
+
+        answered = await life_events.answer(MOTHER, birth.started.id, "library-card", False)
+        assert answered == Answered(True, "Thank you, we have your answer.")
+        seen = await life_events.timeline(MOTHER, birth.started.id)
+        assert seen is not None
+        assert statuses(seen)["library-card"] == "skipped:declined_by_resident"
