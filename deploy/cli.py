@@ -15,7 +15,8 @@ import typer
 
 from contracts import ContractError, from_structured
 from deploy.caseworker_cli import caseworker_app
-from deploy.local.demo import publish_demo_events
+from deploy.local.demo import DEMO_RESIDENT_EMAIL, publish_demo_events
+from deploy.local.demo_caseworker import DemoCaseworker, ensure_demo_caseworker, password_file
 from deploy.local.seed import seed_demo_data
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
@@ -30,8 +31,10 @@ from services.common.probes import kafka_answers, temporal_answers, temporal_cli
 from services.common.settings import Settings
 from services.consent.cli import ledger_app
 from services.intake.cli import keys_app
+from services.notifications.settings import MailCatcherSettings
 from services.orchestrator.cli import dlq_app
 from services.portal.build import prepare_portal_assets
+from services.portal.settings import PortalSettings
 from workflows.catalogue import plan_for
 from workflows.lifeevents import AROUND_THE_PLAN, DUE_DATES, plan_request
 
@@ -270,6 +273,7 @@ def run(
         child_env = {}
     if demo:
         _seed_demo()
+    _print_ways_in(_seed_demo_caseworker() if demo else None)
     supervisor = Supervisor(SERVICES, settings.var_dir.resolve() / "log", env=child_env)
     typer.echo("Running. Ctrl-C stops everything this command started.")
     try:
@@ -299,6 +303,33 @@ def _seed_demo() -> None:
         typer.secho(f"demo: not seeded ({type(error).__name__})", fg=typer.colors.YELLOW)
         return
     typer.echo("demo: seeded " + ", ".join(f"{k} {v}" for k, v in added.items()))
+
+
+def _seed_demo_caseworker() -> DemoCaseworker | None:
+    try:
+        return asyncio.run(ensure_demo_caseworker(PortalSettings()))
+    except Exception as error:  # the demo is a courtesy; the system runs without it
+        typer.secho(f"demo: no demo caseworker ({type(error).__name__})", fg=typer.colors.YELLOW)
+        return None
+
+
+def _print_ways_in(caseworker: DemoCaseworker | None) -> None:
+    """Where a newcomer goes next, and how they sign in."""
+    portal = PortalSettings().portal_public_url.rstrip("/")
+    catcher = MailCatcherSettings()
+    mailbox = f"http://{catcher.mail_catcher_host}:{catcher.mail_catcher_http_port}"
+    typer.echo(f"Resident portal: {portal}/")
+    typer.echo(f"Caseworker console: {portal}/caseworker")
+    typer.echo(f"Mail and SMS catcher (what residents are sent): {mailbox}/")
+    if caseworker is None:
+        return
+    typer.echo(
+        f"  A resident signs in with {DEMO_RESIDENT_EMAIL}: the code arrives in the catcher."
+    )
+    typer.echo(
+        f"  The demo caseworker signs in as {caseworker.username}, password "
+        f"{caseworker.password} (kept in {password_file(PortalSettings())})."
+    )
 
 
 async def _publish_demo(settings: Settings) -> None:

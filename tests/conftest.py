@@ -210,6 +210,9 @@ def cli_env(tmp_path: Path, kafka_lib: Path) -> Callable[..., dict[str, str]]:
             LIFEEVENTS_MAIL_CATCHER_SMTP_PORT=str(_free_port()),
             LIFEEVENTS_MAIL_CATCHER_HTTP_PORT=str(_free_port()),
         )
+        portal_port = _free_port()
+        env["LIFEEVENTS_PORTAL_PORT"] = str(portal_port)
+        env["LIFEEVENTS_PORTAL_PUBLIC_URL"] = f"http://localhost:{portal_port}"
         consent_port = _free_port()
         env["LIFEEVENTS_CONSENT_HTTP_PORT"] = str(consent_port)
         env["LIFEEVENTS_SHARE_TOKEN_KEY_URL"] = f"http://127.0.0.1:{consent_port}/share-token-key"

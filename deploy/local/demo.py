@@ -18,9 +18,13 @@ from contracts.events.amendment import AMENDABLE_TYPES
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 
-__all__ = ["EXAMPLES", "publish_demo_events"]
+__all__ = ["DEMO_RESIDENT_EMAIL", "EXAMPLES", "publish_demo_events"]
 
 EXAMPLES = Path(contracts.__file__).parent / "examples"
+
+# The mover of the example move (synthetic): its workflow asks them about a school place, so
+# a newcomer who signs in as them has a question waiting.
+DEMO_RESIDENT_EMAIL = "pat.placeholder@example.org"
 
 
 async def publish_demo_events(settings: Settings) -> int:

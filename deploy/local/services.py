@@ -28,4 +28,6 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("partners", "services.partners"),
     ServiceSpec("mail-catcher", "services.notifications.catcher"),
     ServiceSpec("notifications", "services.notifications"),
+    # Composed in deploy/: the portal's ports are other services' adapters.
+    ServiceSpec("portal", "deploy.portal"),
 )
