@@ -180,14 +180,7 @@ PARAMETERS: dict[object, dict[str, list[str]]] = {
 # What a page is known to fail, owned and being fixed elsewhere: the page as checked, the
 # words of each problem to let pass, and why. Strict: an entry whose problem no longer shows
 # fails the test, so that it goes as soon as the page is fixed.
-KNOWN: dict[str, tuple[tuple[str, ...], str]] = {
-    "/data-use (phone)": (
-        ("staff reference cwk_", "the page scrolls sideways"),
-        "a caseworker's staff reference (cwk_ and 32 hex digits) in the summary card's title "
-        "cannot wrap and pushes the page to 514 px: services/portal (portal.scss, "
-        "overflow-wrap on .govuk-summary-card__title, or the template)",
-    ),
-}
+KNOWN: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
 # -- the app, served -----------------------------------------------------------------------------
