@@ -185,12 +185,22 @@ async def _a_birth_into_a_household_on_council_tax_reduction(
     assert select(var, "schools", "SELECT resident, date_of_birth FROM school_early_years") == [
         (child, "2025-09-01")
     ]
-    # The parents are told of each offer; the child is never written to.
-    told = select(var, "notifications", "SELECT resident, template FROM notification_inbox")
+    # The parents are asked about each offer that waits for their answer, and told of each
+    # offer; the child is never written to.
+    told = select(var, "notifications", "SELECT resident, template, step FROM notification_inbox")
     assert sorted(told) == sorted(
-        (parent, f"birth.{step}")
-        for parent in (mother, father)
-        for step in ("library-card", "early-years", "benefits-review")
+        [
+            *(
+                (parent, f"birth.{step}", step)
+                for parent in (mother, father)
+                for step in ("library-card", "early-years", "benefits-review")
+            ),
+            *(
+                (parent, "waiting.question", f"{step}:asked")
+                for parent in (mother, father)
+                for step in ("library-card", "benefits-review")
+            ),
+        ]
     )
     # The child's ledger: each share of their data, to the service that acted on it (the
     # benefits service twice: asked whether there is a claim, then to add the child to it).
