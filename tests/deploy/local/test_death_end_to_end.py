@@ -188,11 +188,22 @@ async def _a_death_leaving_a_spouse_of_83(client: Client, var: Path, bootstrap: 
         deceased,
     )
 
-    # Nobody wrote to the deceased; the spouse heard of their own accounts; one summary.
+    # Nobody wrote to the deceased; the spouse heard of their own accounts, and was asked
+    # once about the discount that waits for their answer; one summary.
     notifications = var / "notifications/notifications.db"
     assert rows(notifications, "notification_inbox", "WHERE resident = ?", deceased) == 0
     assert rows(notifications, "notification_inbox", "WHERE template = 'death.summary'") == 1
-    assert rows(notifications, "notification_inbox", "WHERE resident = ?", spouse) == 3
+    assert rows(notifications, "notification_inbox", "WHERE resident = ?", spouse) == 4
+    assert (
+        rows(
+            notifications,
+            "notification_inbox",
+            "WHERE resident = ? AND template = 'waiting.question' AND step = ?",
+            spouse,
+            "council-tax-discount:asked",
+        )
+        == 1
+    )
 
     # Each organisation told once, on its own topic, exactly what it needs.
     told = await partner_records(bootstrap)
