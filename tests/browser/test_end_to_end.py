@@ -32,6 +32,7 @@ from contracts.temporal import workflow_id_for
 from contracts.timeline import Outcome
 from services.residents.index import ResidentIndex
 from services.residents.store import ResidentStore
+from tests.browser.checks import screenshot
 from tests.conftest import SCRIPTS
 from tests.deploy.local.running import REPO_ROOT, lifeevents_running, publish, until
 
@@ -131,7 +132,9 @@ async def test_a_resident_and_a_caseworker_use_the_real_stack(
         await sign_in_as_resident(resident, portal, catcher, PAT_EMAIL)
         waiting = resident.get_by_role("link", name=re.compile("catchment school"))
         await expect(waiting).to_be_visible()
+        await screenshot(resident, "resident-home")
         await waiting.click()
+        await screenshot(resident, "resident-question")
         await resident.get_by_label("Yes").check()
         await resident.get_by_role("button", name="Send answer").click()
         await expect(resident.get_by_role("heading", name="Thank you")).to_be_visible()
@@ -143,14 +146,17 @@ async def test_a_resident_and_a_caseworker_use_the_real_stack(
         shown = resident.locator("main")
         await expect(shown).not_to_contain_text("Waiting for your answer")
         assert statuses(answered)["school-admissions"] in {"done", "skipped"}
+        await screenshot(resident, "resident-timeline")
 
         await resident.goto(f"{portal}/consents")
         await resident.get_by_role("button", name="Give consent: Library membership offers").click()
         await expect(resident.get_by_text("You have given your consent.")).to_be_visible()
         await resident.get_by_role("button", name=re.compile("Withdraw consent")).first.click()
         await expect(resident.get_by_text("You have withdrawn your consent.")).to_be_visible()
+        await screenshot(resident, "resident-consents")
         await resident.goto(f"{portal}/data-use")
         await expect(resident.get_by_text("Consent withdrawn").first).to_be_visible()
+        await screenshot(resident, "resident-data-use")
 
         # -- the caseworker -------------------------------------------------------------
         caseworker = await browser.new_page()
@@ -165,8 +171,10 @@ async def test_a_resident_and_a_caseworker_use_the_real_stack(
             if await task.count():
                 break
             await caseworker.reload()
+        await screenshot(caseworker, "caseworker-queue")
         await task.click()
         await caseworker.get_by_role("button", name="Claim").click()
+        await screenshot(caseworker, "caseworker-doubtful-match")
         await caseworker.get_by_role(
             "button", name=re.compile("Link to this resident")
         ).first.click()
