@@ -104,6 +104,11 @@ def task_text(task: str) -> str:
         return f"No answer from the resident: {rest}"
     if kind == "contradiction":
         return "Contradicts an earlier report of the same event"
+    if kind == "contact" and rest:
+        # A bereavement's survivor who may need support, or is left alone: a person first.
+        return "Contact the person left in the household before anything else is done"
+    if task == "call-me":
+        return "The resident asked for a person to call them"
     return f"Could not be done automatically: {task}"
 
 

@@ -25,7 +25,7 @@ from services.consent.gate import ConsentGate
 from services.consent.policy import load_policy
 from services.consent.store import ConsentStore
 from services.portal.caseworker_ledger import ConsentCaseworkerLedger
-from services.portal.caseworker_pages import case_href
+from services.portal.caseworker_pages import case_href, task_text
 from tests.services.portal.caseworker_fakes import (
     CONTRADICTION,
     DEATH,
@@ -345,3 +345,21 @@ async def test_the_residents_read_the_caseworkers_actions_on_their_ledger(tmp_pa
             ("claimed", "contradicting_report"),
             ("resolved", "contradicting_report"),
         ]
+
+
+@pytest.mark.parametrize(
+    ("task", "text"),
+    [
+        ("match:0", "Decide who person 1 in the event is"),
+        ("confirm:council-tax-discount", "No answer from the resident: council-tax-discount"),
+        ("contradiction:lifeevent-1", "Contradicts an earlier report of the same event"),
+        (
+            "contact:res_person000000000001",
+            "Contact the person left in the household before anything else is done",
+        ),
+        ("call-me", "The resident asked for a person to call them"),
+        ("benefits", "Could not be done automatically: benefits"),
+    ],
+)
+def test_each_kind_of_task_in_words(task: str, text: str) -> None:
+    assert task_text(task) == text
