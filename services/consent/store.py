@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -21,8 +21,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -31,7 +29,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     bindparam,
     delete,
     func,
@@ -50,7 +47,7 @@ from contracts.consent import (
     Objection,
 )
 from contracts.shares import DataCategory
-from services.common.database import Store
+from services.common.database import Store, UtcDateTime
 
 __all__ = [
     "GENESIS_HASH",
@@ -76,24 +73,6 @@ __all__ = [
 GENESIS_HASH = "0" * 64
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 metadata = MetaData()

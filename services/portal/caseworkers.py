@@ -43,8 +43,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     ForeignKey,
     Integer,
     MetaData,
@@ -52,7 +50,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     delete,
     insert,
     select,
@@ -61,6 +58,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.database import UtcDateTime
 
 __all__ = [
     "LOCK_AFTER",
@@ -94,26 +93,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class _UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 metadata = MetaData()
 
 accounts = Table(
@@ -124,7 +103,7 @@ accounts = Table(
     Column("display_name", String(100), nullable=False),
     Column("password_hash", Text, nullable=False),
     Column("active", Boolean, nullable=False),
-    Column("created_at", _UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 claims = Table(
@@ -133,7 +112,7 @@ claims = Table(
     Column("workflow_id", String(255), nullable=False),
     Column("task", String(200), nullable=False),
     Column("caseworker", String(40), ForeignKey("caseworker_accounts.id"), nullable=False),
-    Column("claimed_at", _UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("workflow_id", "task", name="pk_caseworker_claims"),
 )
 
@@ -145,8 +124,8 @@ signin_failures = Table(
     Column("scope", String(16), nullable=False),
     Column("key_hash", String(64), nullable=False),
     Column("failures", Integer, nullable=False),
-    Column("first_at", _UtcDateTime, nullable=False),
-    Column("locked_until", _UtcDateTime, nullable=True),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime, nullable=True),
     PrimaryKeyConstraint("scope", "key_hash", name="pk_caseworker_signin_failures"),
 )
 

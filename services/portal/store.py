@@ -14,18 +14,15 @@ The caseworker console (C2) may keep its own tables here: define them on `metada
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     Column,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     MetaData,
     String,
     Table,
-    TypeDecorator,
     delete,
     func,
     insert,
@@ -34,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 
-from services.common.database import Store
+from services.common.database import Store, UtcDateTime
 
 __all__ = [
     "PendingSignIn",
@@ -47,24 +44,6 @@ __all__ = [
 ]
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 metadata = MetaData()
