@@ -344,60 +344,35 @@ def caseworker_routes(
         concerned = await _concerned(residents, workflow_id, case)
         back = RedirectResponse(case_href(workflow_id, task), status_code=303)
 
+        async def refused(message: str, status_code: int) -> Response:
+            """The case again, saying why the action was not taken."""
+            errors = {"claim": message}
+            return await show(
+                request, me, workflow_id, task, case, errors=errors, status_code=status_code
+            )
+
         if action == "claim":
             try:
                 await caseworkers.claim(me.id, workflow_id, task)
             except ClaimedByAnother:
-                return await show(
-                    request,
-                    me,
-                    workflow_id,
-                    task,
-                    case,
-                    errors={"claim": "Another caseworker has claimed this task"},
-                    status_code=409,
-                )
+                return await refused("Another caseworker has claimed this task", 409)
             try:
                 await ledger.record(me.id, "claimed", workflow_id, task, concerned)
             except LedgerUnavailable:
                 await caseworkers.release(me.id, workflow_id, task)
-                return await show(
-                    request,
-                    me,
-                    workflow_id,
-                    task,
-                    case,
-                    errors={"claim": "The task could not be claimed just now. Try again."},
-                    status_code=503,
-                )
+                return await refused("The task could not be claimed just now. Try again.", 503)
             return back
 
         claim = await caseworkers.claim_of(workflow_id, task)
         if claim is None or claim.caseworker != me.id:
             log.info("caseworker.not_claimed", caseworker=me.id, workflow_id=workflow_id, task=task)
-            return await show(
-                request,
-                me,
-                workflow_id,
-                task,
-                case,
-                errors={"claim": "Claim this task before you act on it"},
-                status_code=403,
-            )
+            return await refused("Claim this task before you act on it", 403)
 
         if action == "release":
             try:
                 await ledger.record(me.id, "released", workflow_id, task, concerned)
             except LedgerUnavailable:
-                return await show(
-                    request,
-                    me,
-                    workflow_id,
-                    task,
-                    case,
-                    errors={"claim": "The task could not be released just now. Try again."},
-                    status_code=503,
-                )
+                return await refused("The task could not be released just now. Try again.", 503)
             await caseworkers.release(me.id, workflow_id, task)
             return RedirectResponse("/caseworker?done=released", status_code=303)
 
