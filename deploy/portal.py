@@ -136,6 +136,7 @@ async def portal_app(settings: PortalSettings) -> AsyncIterator[FastAPI]:
                 call_requests=WorkflowCallRequests(client),
                 life_events=TemporalLifeEvents(client),
                 consents=ConsentApi(consent_url, consent_key, http),
+                letter_preferences=stores.letter_preferences,
                 store=store,
                 routers=[console.router],
                 unavailable=(LifeEventUnavailable, ConsentApiError, *console.unavailable),

@@ -1,7 +1,8 @@
-"""The portal's adapters over other services' stores: the resident index and the inbox.
+"""The portal's adapters over other services' stores: the resident index, the inbox and
+the resident's letter preferences.
 
 `services.portal` imports no other service (import-linter holds it to that); it asks for
-what it needs through `services.portal.ports`. Here, in the composition root, two of those
+what it needs through `services.portal.ports`. Here, in the composition root, three of those
 ports are served from the stores of the services that own the data:
 
 - `IndexDirectory` (`ports.ResidentDirectory`) over the resident index's store, through the
@@ -9,14 +10,19 @@ ports are served from the stores of the services that own the data:
   method the `residents.contact_for` activity calls, and a preference change the method the
   `residents.set_preferences` activity calls, so neither rule is written twice;
 - `NotificationInbox` (`ports.Inbox`) over the notification service's store (its `inbox`
-  read, nothing else).
+  read, nothing else);
+- `NotificationLetterPreferences` (`ports.LetterPreferences`) over the same store: its
+  `large_print` read and `set_large_print` write, the very record its letter printer reads,
+  so a choice made in the portal is the one the next letter is printed with.
 
 In production these would be the services' own read APIs (the index and the notification
 service answering the portal over HTTP, each behind its own authorisation), and the portal
 would hold no credentials for their databases. Opening their stores from the portal
-process is acceptable for now because the use is read-mostly (one write: a resident's own
-channel preferences, through the index's writer lock, which serialises writers across
-processes as it does within one), and it goes through the services' own store and index
+process is acceptable for now because the use is read-mostly (two writes, each a
+resident's own choice: their channel preferences, through the index's writer lock, which
+serialises writers across processes as it does within one; and large print, one short
+transaction whose first statement writes, so SQLite makes it wait for the notification
+worker's writer rather than fail), and it goes through the services' own store and index
 classes, so the schema and the rules live in one place, and a change to either breaks
 these adapters' tests rather than the portal in use. The embedded default keeps one SQLite
 file per service under `var/` (WAL, so readers run beside the writer); `Settings`
@@ -42,7 +48,13 @@ from services.notifications.store import NotificationStore
 from services.residents.index import ResidentIndex, ResidentIndexError
 from services.residents.store import ResidentStore
 
-__all__ = ["IndexDirectory", "NotificationInbox", "PortalStores", "portal_stores"]
+__all__ = [
+    "IndexDirectory",
+    "NotificationInbox",
+    "NotificationLetterPreferences",
+    "PortalStores",
+    "portal_stores",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -125,10 +137,25 @@ class NotificationInbox:
         return sorted(found, key=lambda m: (m.created_at, m.reference), reverse=True)
 
 
+class NotificationLetterPreferences:
+    """`ports.LetterPreferences` over the notification service's store."""
+
+    def __init__(self, store: NotificationStore) -> None:
+        self._store = store
+
+    async def large_print(self, resident: str) -> bool:
+        """False for a resident who never chose, as the printer takes it."""
+        return await self._store.large_print(resident)
+
+    async def set_large_print(self, resident: str, on: bool) -> None:
+        await self._store.set_large_print(resident, on)
+
+
 @dataclass(frozen=True)
 class PortalStores:
     directory: IndexDirectory
     inbox: NotificationInbox
+    letter_preferences: NotificationLetterPreferences
 
 
 @asynccontextmanager
@@ -143,6 +170,7 @@ async def portal_stores(settings: Settings) -> AsyncIterator[PortalStores]:
         yield PortalStores(
             directory=IndexDirectory(ResidentIndex(residents), inbox),
             inbox=inbox,
+            letter_preferences=NotificationLetterPreferences(notifications),
         )
 
 

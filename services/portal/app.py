@@ -4,7 +4,7 @@ The composition root (`deploy/`) gives it adapters over the other services as th
 of `services.portal.ports`; nothing here imports another service. Serve it with uvicorn:
 
     app = create_app(PortalSettings(), directory=…, inbox=…, code_sender=…,
-                     call_requests=…, life_events=…, consents=…)
+                     call_requests=…, life_events=…, consents=…, letter_preferences=…)
     uvicorn.run(app, host=settings.portal_host, port=settings.portal_port)
 
 The store is opened in the app's lifespan (unless one is given, as tests do). The
@@ -30,6 +30,7 @@ from services.portal.ports import (
     CodeSender,
     Consents,
     Inbox,
+    LetterPreferences,
     LifeEvents,
     ResidentDirectory,
 )
@@ -64,13 +65,17 @@ def create_app(
     call_requests: CallRequests,
     life_events: LifeEvents,
     consents: Consents,
+    letter_preferences: LetterPreferences | None = None,
     store: PortalStore | None = None,
     clock: Clock = utc_now,
     routers: Sequence[APIRouter] = (),
     unavailable: Sequence[type[Exception]] = (),
 ) -> FastAPI:
     """The portal. `unavailable`: the adapters' exceptions that mean "not available just
-    now" (Temporal or the consent API not answering): answered with the 503 page."""
+    now" (Temporal or the consent API not answering): answered with the 503 page.
+    `letter_preferences`: where the resident's choice of large-print letters is kept. Without
+    it (an app composed with no notification service, as some tests compose it) the
+    preferences page does not offer the choice, rather than offer one nobody keeps."""
     state = Portal(
         settings=settings,
         keys=Keys(portal_key(settings)),
@@ -82,6 +87,7 @@ def create_app(
             call_requests=call_requests,
             life_events=life_events,
             consents=consents,
+            letter_preferences=letter_preferences,
         ),
         clock=clock,
         store_=store,

@@ -34,6 +34,7 @@ __all__ = [
     "Consents",
     "EventSummary",
     "Inbox",
+    "LetterPreferences",
     "LifeEvents",
     "QueueItem",
     "ResidentDirectory",
@@ -74,6 +75,18 @@ class CodeSender(Protocol):
         self, plan: ContactPlan, channel: Literal["email", "sms"], code: str
     ) -> None:
         """Raise `CodeNotSent` (from the adapter) when the channel refused it."""
+
+
+class LetterPreferences(Protocol):
+    """How the resident's printed letters are laid out: the notification service's own
+    record of their choice, the one its printer reads when it prints a letter to them (no
+    contract carries it, so it is not part of the contact plan)."""
+
+    async def large_print(self, resident: str) -> bool:
+        """Whether the resident chose large print (False when they never chose)."""
+
+    async def set_large_print(self, resident: str, on: bool) -> None:
+        """Record the resident's choice; every letter printed from then on follows it."""
 
 
 class CallRequests(Protocol):

@@ -1,5 +1,5 @@
 """The resident's pages: inbox, life events and their timelines, questions, consents, the
-record of who used their data, and contact preferences.
+record of who used their data, and contact preferences (with large-print letters).
 
 Every route needs a resident session (`require_resident`), and every object is checked
 against the session's resident through the ports before it is shown or acted on: a
@@ -12,7 +12,7 @@ that would act on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 import structlog
@@ -408,17 +408,29 @@ def _choices(email: str | None, phone: str | None, has_address: bool) -> list[di
     return choices
 
 
+# The large-print checkbox: ticked sends "yes", unticked sends nothing. Any other value did
+# not come from the page, and is a bad request before anything is saved.
+LargePrint = Annotated[Literal["", "yes"], Form()]
+
+
 async def _preferences(
     request: Request,
     session: Session,
     *,
     errors: dict[str, str] | None = None,
     saved: bool = False,
+    large_print: bool | None = None,
+    large_print_changed: bool = False,
     status_code: int = 200,
 ) -> Response:
+    """The page. `large_print`: the box as the resident sent it (a form with errors shows
+    what they chose, not yet saved); None reads what is saved."""
     state = portal(request)
     plan = await state.ports.directory.contact_plan(session.subject)
     current = plan.channels[0] if plan.channels else "portal"
+    letters = state.ports.letter_preferences
+    if letters is not None and large_print is None:
+        large_print = await letters.large_print(session.subject)
     return await render(
         request,
         "preferences.html",
@@ -426,6 +438,10 @@ async def _preferences(
             "title": "Contact preferences",
             "choices": _choices(plan.email, plan.phone, plan.address is not None),
             "current": current,
+            # Offered whatever the channels: any letter may be posted (a fallback too).
+            "offer_large_print": letters is not None,
+            "large_print": bool(large_print),
+            "large_print_changed": large_print_changed,
             "errors": errors or {},
             "saved": saved,
         },
@@ -440,9 +456,16 @@ async def preferences(request: Request, session: Resident) -> Response:
 
 @router.post("/preferences")
 async def save_preferences(
-    request: Request, session: Resident, contact: Annotated[str, Form()] = ""
+    request: Request,
+    session: Resident,
+    contact: Annotated[str, Form()] = "",
+    large_print: LargePrint = "",
 ) -> Response:
+    """One form, one save: the channel, and large print where it is offered. The resident
+    is the session's; nothing in the form names one."""
     state = portal(request)
+    letters = state.ports.letter_preferences
+    wanted = large_print == "yes"
     plan = await state.ports.directory.contact_plan(session.subject)
     offered = {c["value"] for c in _choices(plan.email, plan.phone, plan.address is not None)}
     if contact not in offered:
@@ -450,13 +473,20 @@ async def save_preferences(
             request,
             session,
             errors={"contact": "Select how you would like us to contact you"},
+            large_print=wanted if letters is not None else None,
             status_code=400,
         )
     await state.ports.directory.set_preferences(
         PreferenceUpdate(resident=session.subject, channels=_ORDER[contact], portal_account=True)
     )
-    log.info("portal.preferences_saved", first=contact)
-    return await _preferences(request, session, saved=True)
+    # Written only when it changes: the page then says so, and the notification service's
+    # record keeps the date of the resident's last real choice.
+    changed = False
+    if letters is not None and await letters.large_print(session.subject) != wanted:
+        await letters.set_large_print(session.subject, wanted)
+        changed = True
+    log.info("portal.preferences_saved", first=contact, large_print_changed=changed)
+    return await _preferences(request, session, saved=True, large_print_changed=changed)
 
 
 @router.post("/preferences/call")

@@ -32,6 +32,7 @@ from services.portal.ports import (
     CodeSender,
     Consents,
     Inbox,
+    LetterPreferences,
     LifeEvents,
     ResidentDirectory,
 )
@@ -76,6 +77,8 @@ class ResidentPorts:
     call_requests: CallRequests
     life_events: LifeEvents
     consents: Consents
+    # None: no adapter for it, and the preferences page does not offer large print.
+    letter_preferences: LetterPreferences | None = None
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The portal's adapters over the resident index and the notification service's stores, on
 real stores (SQLite files under the test's own var folder, where `Settings` puts them),
 seeded through the services' own write paths: the index's matching, death and preference
-methods, the notification service's `send`."""
+methods, the notification service's `send`. A large-print choice made on the portal's page,
+through the real adapter, prints the resident's next letter large."""
 
 from __future__ import annotations
 
@@ -19,8 +20,13 @@ from contracts.residents import ContactPlan, DeathRecord, PersonDetails, Prefere
 from deploy.portal_adapters import PortalStores, portal_stores
 from services.common.settings import Settings
 from services.notifications.activities import NotificationActivities
+from services.notifications.channels import Channels
+from services.notifications.content import Letterhead
+from services.notifications.letters import PrintQueue
 from services.notifications.store import NotificationStore
 from services.residents.index import MatchRequest, ResidentIndex, open_index
+from tests.services.notifications.test_letters import sizes_of, texts
+from tests.services.portal.portal_fakes import ALICE, ALICE_EMAIL, BOB, csrf_of, serve, sign_in
 
 EMAIL = "rowan.testbury@example.org"
 PHONE = "+442079460123"
@@ -214,3 +220,85 @@ async def test_the_stores_are_where_the_settings_put_them(
 ) -> None:
     assert (settings.var_dir / "residents" / "residents.db").is_file()
     assert (settings.var_dir / "notifications" / "notifications.db").is_file()
+
+
+async def test_large_print_is_the_notification_services_own_record(
+    settings: Settings, stores: PortalStores
+) -> None:
+    rowan, sam = "res_rowan00000000001", "res_sam0000000000001"
+    letters = stores.letter_preferences
+
+    assert await letters.large_print(rowan) is False  # never chosen
+    await letters.set_large_print(rowan, True)
+
+    assert await letters.large_print(rowan) is True
+    assert await letters.large_print(sam) is False
+    # The notification service's own store, as its worker opens it: the same record.
+    async with await NotificationStore.open(settings.database_url("notifications")) as store:
+        assert await store.large_print(rowan) is True
+        assert await store.large_print(sam) is False
+        await store.set_large_print(sam, True)
+    assert await letters.large_print(sam) is True
+
+    await letters.set_large_print(rowan, False)
+
+    assert await letters.large_print(rowan) is False
+    assert await letters.large_print(sam) is True
+    async with await NotificationStore.open(settings.database_url("notifications")) as store:
+        assert await store.large_print(rowan) is False
+
+
+BENEFITS = {"claims": "HB-0000000007", "effective_from": "2026-03-02"}
+BODY = "We have recorded your change of address"  # the body's first line, however it wraps
+SUBJECT = "Your housing benefit"  # the heading's first line, however it wraps
+
+
+async def printed(service: NotificationActivities, resident: str, print_queue: Path) -> Path:
+    """A letter to the resident, through the notification service's `send`: the PDF the
+    print queue received."""
+    outcome = await service.send(
+        Notification(
+            resident=resident,
+            template="move.benefits",
+            references=BENEFITS,
+            workflow_id="lifeevent-move",
+            step="benefits",
+            channels=("letter",),
+            address=HOME,
+        )
+    )
+    assert (outcome.code, outcome.references["status"]) == ("notified_by_letter", "sent")
+    return print_queue / f"{outcome.references['notification']}.pdf"
+
+
+async def test_a_choice_on_the_page_prints_the_next_letter_in_large_print(
+    tmp_path: Path, settings: Settings, stores: PortalStores
+) -> None:
+    # The portal's page (sign-in and the rest over fakes) with the real adapter.
+    async with serve(tmp_path / "portal", letter_preferences=stores.letter_preferences) as portal:
+        await sign_in(portal, portal.client, ALICE_EMAIL)
+        token = await csrf_of(portal.client)
+        saved = await portal.client.post(
+            "/preferences", data={"contact": "email", "large_print": "yes", "csrf_token": token}
+        )
+        shown = await portal.client.get("/preferences")
+    assert saved.status_code == 200
+    assert "We will send your letters in large print from now on." in saved.text
+    assert 'value="yes" checked' in shown.text
+    assert portal.letters.changes == []  # the fake stood aside
+
+    print_queue = tmp_path / "print-queue"
+    async with await NotificationStore.open(settings.database_url("notifications")) as store:
+        service = NotificationActivities(
+            store,
+            Channels(letters=PrintQueue(print_queue), letterhead=Letterhead("Exampletown Council")),
+        )
+        large = await printed(service, ALICE, print_queue)
+        usual = await printed(service, BOB, print_queue)  # Bob chose nothing
+
+    assert large.parent == print_queue
+    assert "HB-0000000007" in " ".join(text for text, *_ in texts(large))
+    assert sizes_of(texts(large), BODY) == {16.0}
+    assert sizes_of(texts(large), SUBJECT) == {20.0}
+    assert sizes_of(texts(usual), BODY) == {12.0}
+    assert sizes_of(texts(usual), SUBJECT) == {14.0}

@@ -114,6 +114,21 @@ class FakeCodeSender:
 
 
 @dataclass
+class FakeLetterPreferences:
+    """Large print per resident (nobody has chosen at first), and every change, for whom."""
+
+    large: dict[str, bool] = field(default_factory=dict)
+    changes: list[tuple[str, bool]] = field(default_factory=list)
+
+    async def large_print(self, resident: str) -> bool:
+        return self.large.get(resident, False)
+
+    async def set_large_print(self, resident: str, on: bool) -> None:
+        self.changes.append((resident, on))
+        self.large[resident] = on
+
+
+@dataclass
 class FakeCallRequests:
     calls: list[str] = field(default_factory=list)
 
@@ -315,6 +330,7 @@ class Portal:
     calls: FakeCallRequests
     life_events: FakeLifeEvents
     consents: FakeConsents
+    letters: FakeLetterPreferences
 
     def client_for(self, **kwargs: Any) -> httpx.AsyncClient:
         """Another browser: its own cookie jar (and, with `client=(host, port)`, its own
@@ -338,8 +354,15 @@ def settings_for(tmp_path: Path, **overrides: Any) -> PortalSettings:
 
 @asynccontextmanager
 async def serve(
-    tmp_path: Path, settings: PortalSettings | None = None, **app_options: Any
+    tmp_path: Path,
+    settings: PortalSettings | None = None,
+    *,
+    large_print: bool = True,
+    **app_options: Any,
 ) -> AsyncIterator[Portal]:
+    """The app over the fakes. `large_print=False`: the app gets no `letter_preferences`
+    (the fake is still there, for a test to see it was never asked); `letter_preferences=`
+    gives it another adapter in the fake's place (a real one, in tests/deploy/)."""
     settings = settings or settings_for(tmp_path)
     clock = Clock()
     fakes = {
@@ -361,7 +384,9 @@ async def serve(
         "calls": FakeCallRequests(),
         "life_events": FakeLifeEvents(),
         "consents": FakeConsents(),
+        "letters": FakeLetterPreferences(),
     }
+    app_options.setdefault("letter_preferences", fakes["letters"] if large_print else None)
     async with await PortalStore.open(f"sqlite+aiosqlite:///{tmp_path / 'portal.db'}") as store:
         app = create_app(
             settings,

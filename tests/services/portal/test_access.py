@@ -1,7 +1,8 @@
 """Per-object authorisation and roles: resident A cannot read or act on resident B's message,
-timeline, question, consent or ledger by changing IDs in URLs or form fields (404, exactly
-as for an ID that does not exist, and nothing is asked of the ports); a resident session
-cannot open the caseworker console's pages, nor a caseworker session a resident's."""
+timeline, question, consent, ledger or large-print choice by changing IDs in URLs or form
+fields (404, exactly as for an ID that does not exist, and nothing is asked of the ports); a
+resident session cannot open the caseworker console's pages, nor a caseworker session a
+resident's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import APIRouter, Depends, Request
@@ -24,6 +26,7 @@ from tests.services.portal.portal_fakes import (
     ALICE_EMAIL,
     BOB,
     BOB_CONSENT,
+    BOB_EMAIL,
     BOB_MESSAGE,
     BOB_WORKFLOW,
     STEP,
@@ -135,6 +138,40 @@ async def test_a_resident_field_in_a_form_is_ignored(portal: Portal) -> None:
     assert portal.consents.given == [(ALICE, "blue-badge-renewal", "blue-badge")]
     assert [u.resident for u in portal.directory.preferences] == [ALICE]
     assert portal.calls.calls == [ALICE]
+
+
+async def test_large_print_is_the_signed_in_residents_only(portal: Portal) -> None:
+    # Bob chose large print; Alice did not. The form has no resident field, and a forged one
+    # (twice, in case either is read) changes only the signed-in resident's choice.
+    portal.letters.large[BOB] = True
+    page = await portal.client.get("/preferences")
+    assert 'name="resident"' not in page.text
+    assert not _large_print_ticked(page.text)  # Alice's, not Bob's
+    token = await csrf_of(portal.client)
+
+    unticked = await portal.client.post(
+        "/preferences",
+        content=urlencode(
+            [("resident", BOB), ("contact", "email"), ("csrf_token", token), ("resident", BOB)]
+        ),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    ticked = await portal.client.post(
+        "/preferences",
+        data={"contact": "email", "large_print": "yes", "resident": BOB, "csrf_token": token},
+    )
+
+    assert (unticked.status_code, ticked.status_code) == (200, 200)
+    assert portal.letters.changes == [(ALICE, True)]
+    assert portal.letters.large == {BOB: True, ALICE: True}
+    bob = portal.client_for()
+    await sign_in(portal, bob, BOB_EMAIL)
+    assert _large_print_ticked((await bob.get("/preferences")).text)
+
+
+def _large_print_ticked(page_html: str) -> bool:
+    [box] = re.findall(r'<input[^>]*name="large_print"[^>]*>', page_html)
+    return re.search(r"\schecked(\s|>|=)", box) is not None
 
 
 async def test_the_ledger_shown_is_the_signed_in_residents_only(portal: Portal) -> None:

@@ -36,6 +36,7 @@ _FIELDS = {
     "code": "123456",
     "answer": "yes",
     "purpose": "blue-badge-renewal",
+    "large_print": "yes",
 }
 
 
@@ -69,6 +70,7 @@ def _nothing_done(portal: Portal) -> None:
     assert portal.consents.withdrawn == []
     assert portal.calls.calls == []
     assert portal.directory.preferences == []
+    assert portal.letters.changes == []
 
 
 def _refused(answer: httpx.Response, path: str) -> None:

@@ -264,7 +264,12 @@ async def test_contact_preferences_and_a_call(portal: Portal) -> None:
     words = text(page.text)
     for choice in ("Portal only", "Email", "Text message"):
         assert choice in words
-    assert "Send me letters" not in words  # no postal address in this plan
+    # No postal address in this plan: no letters to choose (large print is another field).
+    assert re.findall(r'name="contact" type="radio" value="(\w+)"', page.text) == [
+        "portal",
+        "email",
+        "sms",
+    ]
     assert "How would you like us to contact you?" in words
 
     token = await csrf_of(portal.client)
