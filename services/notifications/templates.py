@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 __all__ = ["FOOTER", "PHRASES", "TEMPLATES", "Message", "UnknownTemplate", "render"]
 
@@ -268,7 +269,21 @@ def _fill(line: str, references: dict[str, str]) -> str | None:
     names = _FIELD.findall(line)
     if not all(name in references for name in names):
         return None
-    return _FIELD.sub(lambda m: PHRASES.get(references[m[1]], references[m[1]]), line)
+    return _FIELD.sub(lambda m: _words(references[m[1]]), line)
+
+
+def _words(value: str) -> str:
+    """A code as words, and a date as people write it ("18 October 2025", not 2025-10-18)."""
+    if _ISO_DATE.fullmatch(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{day.day} {day:%B %Y}"
+    return PHRASES.get(value, value)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def render(code: str, references: dict[str, str]) -> Message:

@@ -53,11 +53,11 @@ def test_every_birth_template_is_there() -> None:
             [
                 "early years list",
                 "Exampletown Family Information Service can tell you about childcare",
-                "From 2025-09-01, your child can have 15 hours a week of funded early "
+                "From 1 September 2025, your child can have 15 hours a week of funded early "
                 "education if your family meets the criteria for two-year-olds.",
-                "From 2026-09-01, your child can have 15 hours a week of funded early "
+                "From 1 September 2026, your child can have 15 hours a week of funded early "
                 "education, as every three-year-old can.",
-                "reception class from 2027-09-01",
+                "reception class from 1 September 2027",
             ],
             [],
         ),
@@ -69,7 +69,7 @@ def test_every_birth_template_is_there() -> None:
                 "reassessment": "award_reassessed",
             },
             [
-                "on claim CTR-DEMO00001,HB-DEMO000001 from 2025-03-10",
+                "on claim CTR-DEMO00001,HB-DEMO000001 from 10 March 2025",
                 "We will reassess your award from that date.",
             ],
             ["award_reassessed"],
@@ -78,8 +78,8 @@ def test_every_birth_template_is_there() -> None:
             "birth.early-education",
             {"entitlement": "two_year_old_funding", "from": "2025-09-01", "hours": "15"},
             [
-                "From 2025-09-01, your child can have funded early education for two-year-olds "
-                "(for families who meet the criteria): 15 hours a week",
+                "From 1 September 2025, your child can have funded early education for "
+                "two-year-olds (for families who meet the criteria): 15 hours a week",
             ],
             ["two_year_old_funding", "every three-year-old"],
         ),
@@ -87,7 +87,7 @@ def test_every_birth_template_is_there() -> None:
             "birth.early-education",
             {"entitlement": "three_year_old_entitlement", "from": "2026-09-01", "hours": "15"},
             [
-                "From 2026-09-01, your child can have the funded early education every "
+                "From 1 September 2026, your child can have the funded early education every "
                 "three-year-old is entitled to: 15 hours a week",
             ],
             ["three_year_old_entitlement", "two-year-olds"],
@@ -98,7 +98,7 @@ def test_every_birth_template_is_there() -> None:
             [
                 "You can now apply for a reception class place",
                 "Your catchment primary school is Pretend Street Primary School.",
-                "Please apply by 2027-01-15",
+                "Please apply by 15 January 2027",
             ],
             ["SCH-"],
         ),
@@ -106,7 +106,7 @@ def test_every_birth_template_is_there() -> None:
             "birth.reception-window-closing",
             CATCHMENT,
             [
-                "Applications for reception class places close on 2027-01-15.",
+                "Applications for reception class places close on 15 January 2027.",
                 "Your catchment primary school is Pretend Street Primary School.",
             ],
             [],
@@ -114,7 +114,7 @@ def test_every_birth_template_is_there() -> None:
         (
             "birth.reception-window-closing",
             {"applications_close": "2027-01-15"},  # no catchment school known
-            ["close on 2027-01-15"],
+            ["close on 15 January 2027"],
             ["catchment"],
         ),
         (

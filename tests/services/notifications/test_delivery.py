@@ -46,7 +46,9 @@ from tests.support.council import new_resident, sqlite_store, through_temporal
 
 BOUNCING = "someone@bounce.invalid"
 BENEFITS = {"claims": "HB-0000000001", "effective_from": "2025-10-18"}
-BENEFITS_LINE = "We have recorded your change of address on claim HB-0000000001 from 2025-10-18."
+BENEFITS_LINE = (
+    "We have recorded your change of address on claim HB-0000000001 from 18 October 2025."
+)
 BENEFITS_SUBJECT = "Your housing benefit or council tax reduction after your move"
 
 

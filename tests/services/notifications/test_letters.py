@@ -87,8 +87,10 @@ async def test_a_resident_who_prefers_paper_gets_an_a4_letter_in_the_print_queue
     assert lines[start : start + 3] == ["Flat 2, 7 Imaginary Road", "EXAMPLETOWN", "AB3 5DE"]
     assert lines[0] == COUNCIL
     assert "Your housing benefit or council tax reduction after your move" in lines
+    # The body as one text: a sentence may wrap onto the next line.
     assert (
-        "We have recorded your change of address on claim HB-0000000001 from 2025-10-18." in lines
+        "We have recorded your change of address on claim HB-0000000001 from 18 October 2025."
+        in " ".join(lines)
     )
     assert f"Our reference: {reference}" in lines
     assert any(re.fullmatch(r"\d{1,2} [A-Z][a-z]+ 20\d\d", line) for line in lines)

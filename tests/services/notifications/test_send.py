@@ -146,7 +146,7 @@ def test_every_notification_the_catalogue_names_has_a_template() -> None:
         (
             "move.council-tax",
             CT_REFS,
-            ["CT-0000000001", "final bill runs to 2025-10-18", "CT-0000000002", "25%"],
+            ["CT-0000000001", "final bill runs to 18 October 2025", "CT-0000000002", "25%"],
             ["{", "contact"],
         ),
         (
@@ -176,7 +176,7 @@ def test_every_notification_the_catalogue_names_has_a_template() -> None:
         (
             "move.benefits",
             {"claims": "HB-1", "effective_from": "2025-10-18", "reassessment": "award_ends"},
-            ["claim HB-1 from 2025-10-18", "Your award ends on that date"],
+            ["claim HB-1 from 18 October 2025", "Your award ends on that date"],
             ["{", "award_ends"],
         ),
         (
