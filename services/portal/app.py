@@ -65,7 +65,7 @@ def create_app(
     call_requests: CallRequests,
     life_events: LifeEvents,
     consents: Consents,
-    letter_preferences: LetterPreferences | None = None,
+    letter_preferences: LetterPreferences,
     store: PortalStore | None = None,
     clock: Clock = utc_now,
     routers: Sequence[APIRouter] = (),

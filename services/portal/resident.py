@@ -428,9 +428,8 @@ async def _preferences(
     state = portal(request)
     plan = await state.ports.directory.contact_plan(session.subject)
     current = plan.channels[0] if plan.channels else "portal"
-    letters = state.ports.letter_preferences
-    if letters is not None and large_print is None:
-        large_print = await letters.large_print(session.subject)
+    if large_print is None:
+        large_print = await state.ports.letter_preferences.large_print(session.subject)
     return await render(
         request,
         "preferences.html",
@@ -439,8 +438,7 @@ async def _preferences(
             "choices": _choices(plan.email, plan.phone, plan.address is not None),
             "current": current,
             # Offered whatever the channels: any letter may be posted (a fallback too).
-            "offer_large_print": letters is not None,
-            "large_print": bool(large_print),
+            "large_print": large_print,
             "large_print_changed": large_print_changed,
             "errors": errors or {},
             "saved": saved,
@@ -461,8 +459,8 @@ async def save_preferences(
     contact: Annotated[str, Form()] = "",
     large_print: LargePrint = "",
 ) -> Response:
-    """One form, one save: the channel, and large print where it is offered. The resident
-    is the session's; nothing in the form names one."""
+    """One form, one save: the channel, and large print. The resident is the session's;
+    nothing in the form names one."""
     state = portal(request)
     letters = state.ports.letter_preferences
     wanted = large_print == "yes"
@@ -473,7 +471,7 @@ async def save_preferences(
             request,
             session,
             errors={"contact": "Select how you would like us to contact you"},
-            large_print=wanted if letters is not None else None,
+            large_print=wanted,
             status_code=400,
         )
     await state.ports.directory.set_preferences(
@@ -482,7 +480,7 @@ async def save_preferences(
     # Written only when it changes: the page then says so, and the notification service's
     # record keeps the date of the resident's last real choice.
     changed = False
-    if letters is not None and await letters.large_print(session.subject) != wanted:
+    if await letters.large_print(session.subject) != wanted:
         await letters.set_large_print(session.subject, wanted)
         changed = True
     log.info("portal.preferences_saved", first=contact, large_print_changed=changed)

@@ -78,7 +78,7 @@ class ResidentPorts:
     life_events: LifeEvents
     consents: Consents
     # None: no adapter for it, and the preferences page does not offer large print.
-    letter_preferences: LetterPreferences | None = None
+    letter_preferences: LetterPreferences
 
 
 @dataclass

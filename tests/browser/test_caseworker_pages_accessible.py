@@ -40,6 +40,7 @@ from tests.services.portal.portal_fakes import (
     FakeConsents,
     FakeDirectory,
     FakeInbox,
+    FakeLetterPreferences,
     FakeLifeEvents,
 )
 
@@ -73,6 +74,7 @@ async def console_url(tmp_path: Path, static_dir: Path, free_port: Any) -> Async
                 call_requests=FakeCallRequests(),
                 life_events=FakeLifeEvents(),
                 consents=FakeConsents(),
+                letter_preferences=FakeLetterPreferences(),
                 store=store,
                 routers=[router],
             )

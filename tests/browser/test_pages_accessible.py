@@ -67,6 +67,7 @@ from tests.services.portal.portal_fakes import (
     FakeConsents,
     FakeDirectory,
     FakeInbox,
+    FakeLetterPreferences,
     FakeLifeEvents,
 )
 
@@ -236,6 +237,7 @@ async def portal(
             call_requests=fakes.call_requests,
             life_events=fakes.life_events,
             consents=fakes.consents,
+            letter_preferences=FakeLetterPreferences(),
             # No store given: the app's lifespan opens it, on the server's own loop.
             routers=[console],
         )

@@ -356,13 +356,10 @@ def settings_for(tmp_path: Path, **overrides: Any) -> PortalSettings:
 async def serve(
     tmp_path: Path,
     settings: PortalSettings | None = None,
-    *,
-    large_print: bool = True,
     **app_options: Any,
 ) -> AsyncIterator[Portal]:
-    """The app over the fakes. `large_print=False`: the app gets no `letter_preferences`
-    (the fake is still there, for a test to see it was never asked); `letter_preferences=`
-    gives it another adapter in the fake's place (a real one, in tests/deploy/)."""
+    """The app over the fakes. `letter_preferences=` gives it another adapter in the
+    fake's place (a real one, in tests/deploy/)."""
     settings = settings or settings_for(tmp_path)
     clock = Clock()
     fakes = {
@@ -386,7 +383,7 @@ async def serve(
         "consents": FakeConsents(),
         "letters": FakeLetterPreferences(),
     }
-    app_options.setdefault("letter_preferences", fakes["letters"] if large_print else None)
+    app_options.setdefault("letter_preferences", fakes["letters"])
     async with await PortalStore.open(f"sqlite+aiosqlite:///{tmp_path / 'portal.db'}") as store:
         app = create_app(
             settings,

@@ -1,7 +1,7 @@
 """Large-print letters on the contact preferences page: a GOV.UK checkbox in the same form as
 the channel, its saved state shown when the page opens, saved with the rest of the form
 (written through `ports.LetterPreferences` only when it changes, and then said so), nothing
-saved from a form with errors, and not offered when the app has no port for it."""
+saved from a form with errors."""
 
 from __future__ import annotations
 
@@ -142,18 +142,3 @@ async def test_a_value_the_page_never_sends_is_a_bad_request(portal: Portal, val
     assert portal.letters.changes == []
     assert portal.directory.preferences == []
     assert "large_print" not in page  # the error page, not the form
-
-
-async def test_without_the_port_large_print_is_not_offered_nor_saved(tmp_path: Path) -> None:
-    async with serve(tmp_path, large_print=False) as portal:
-        await sign_in(portal, portal.client, ALICE_EMAIL)
-        page = await portal.client.get("/preferences")
-        status, saved = await save(portal, contact="email", large_print="yes")
-
-    assert 'name="large_print"' not in page.text
-    assert "large print" not in text(page.text).lower()
-    assert status == 200
-    assert text(saved).count(SAVED) == 1
-    assert "large print" not in text(saved).lower()
-    assert [u.resident for u in portal.directory.preferences] == [ALICE]
-    assert portal.letters.changes == []
