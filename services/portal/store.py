@@ -44,8 +44,6 @@ __all__ = [
 ]
 
 
-
-
 metadata = MetaData()
 
 # One row per "send me a code": keyed on the HMAC of the random value in the pending
