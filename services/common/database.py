@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 
 __all__ = ["Store", "UtcDateTime", "make_engine", "make_sessionmaker"]
 
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
 

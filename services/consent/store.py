@@ -73,8 +73,6 @@ __all__ = [
 GENESIS_HASH = "0" * 64
 
 
-
-
 metadata = MetaData()
 
 consents = Table(
