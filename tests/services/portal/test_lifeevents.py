@@ -8,6 +8,7 @@ and `res_person000000000001` (Robin, the child): the event is about them both.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -21,7 +22,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import from_structured
-from contracts.timeline import StepStatus, Timeline
+from contracts.timeline import EventRecord, StepStatus, Timeline
 from services.portal.lifeevents import LifeEventUnavailable, TemporalLifeEvents
 from services.portal.ports import Answered, EventSummary, Waiting
 from services.portal.questions import FALLBACK_QUESTION, QUESTIONS
@@ -246,6 +247,16 @@ async def test_a_parent_told_of_a_birth_sees_its_offers_and_answers_them() -> No
         await until(
             birth.latest, lambda t: statuses(t).get("library-card") == "waiting_for_resident"
         )
+        # The question goes out beside the wait: the mother is one of the birth's people
+        # once she has been asked.
+        asked = ("library-card:asked", MOTHER)
+        for _ in range(100):
+            record = await birth.latest.query("record", result_type=EventRecord)
+            if asked in {(t.step, t.resident) for t in record.told}:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the mother was never asked")
         life_events = TemporalLifeEvents(env.client)
 
         waiting = await life_events.waiting(MOTHER, [birth.started.id])
