@@ -53,7 +53,7 @@ def _settings() -> PortalSettings:
 
 
 async def _add(settings: PortalSettings, username: str, name: str, password: str) -> Caseworker:
-    engine = make_engine(settings.portal_store_url())
+    engine = make_engine(settings.database_url("portal"))
     try:
         caseworkers = Caseworkers(engine, portal_key(settings))
         await caseworkers.create_tables()
@@ -63,7 +63,7 @@ async def _add(settings: PortalSettings, username: str, name: str, password: str
 
 
 async def _set_active(settings: PortalSettings, username: str, active: bool) -> bool:
-    engine = make_engine(settings.portal_store_url())
+    engine = make_engine(settings.database_url("portal"))
     try:
         caseworkers = Caseworkers(engine, portal_key(settings))
         await caseworkers.create_tables()

@@ -115,7 +115,7 @@ async def portal_app(settings: PortalSettings) -> AsyncIterator[FastAPI]:
     consent_key = api_auth_key(consent)
     notifications = NotificationSettings()
     client = await connect(settings, lazy=True)
-    store = await PortalStore.open(settings.portal_store_url())
+    store = await PortalStore.open(settings.database_url("portal"))
     try:
         async with (
             portal_stores(settings) as stores,

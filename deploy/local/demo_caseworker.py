@@ -44,7 +44,7 @@ async def ensure_demo_caseworker(settings: PortalSettings) -> DemoCaseworker:
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.touch(mode=0o600)
         kept.write_text(password + "\n")
-    engine = make_engine(settings.portal_store_url())
+    engine = make_engine(settings.database_url("portal"))
     try:
         caseworkers = Caseworkers(engine, portal_key(settings))
         await caseworkers.create_tables()

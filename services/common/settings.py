@@ -36,6 +36,7 @@ StoreOwner = Literal[
     "registers",
     "partners",
     "notifications",
+    "portal",
 ]
 STORE_OWNERS: tuple[StoreOwner, ...] = get_args(StoreOwner)
 
@@ -105,6 +106,7 @@ class Settings(BaseSettings):
     registers_database_url: str | None = None
     partners_database_url: str | None = None
     notifications_database_url: str | None = None
+    portal_database_url: str | None = None
 
     def database_url(self, service: StoreOwner) -> str:
         """The service's store: `LIFEEVENTS_<SERVICE>_DATABASE_URL` when set, else SQLite at

@@ -99,7 +99,7 @@ def create_app(
         if state.store_ is not None:
             yield
             return
-        state.store_ = await PortalStore.open(settings.portal_store_url())
+        state.store_ = await PortalStore.open(settings.database_url("portal"))
         try:
             yield
         finally:

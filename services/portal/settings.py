@@ -15,11 +15,6 @@ PORTAL_DIR = Path(__file__).resolve().parent
 
 
 class PortalSettings(Settings):
-    portal_database_url: str | None = Field(
-        default=None,
-        description="The portal's own store (sign-in codes, sessions, attempt counters): an "
-        "SQLAlchemy async URL; unset, SQLite at <var_dir>/portal/portal.db.",
-    )
     portal_public_url: str = Field(
         default="http://localhost:8030",
         description="The base URL residents reach the portal at (links in messages).",
@@ -78,12 +73,6 @@ class PortalSettings(Settings):
         description="Where the asset build puts the compiled CSS, GOV.UK Frontend's JS and "
         "images; served at /static.",
     )
-
-    def portal_store_url(self) -> str:
-        return (
-            self.portal_database_url
-            or f"sqlite+aiosqlite:///{self.var_dir / 'portal' / 'portal.db'}"
-        )
 
     @property
     def portal_key_dir(self) -> Path:

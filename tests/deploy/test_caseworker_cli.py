@@ -30,7 +30,7 @@ def signs_in(var_dir: Path, username: str, password: str) -> str | None:
 
     async def check() -> str | None:
         settings = PortalSettings(var_dir=var_dir)
-        engine = make_engine(settings.portal_store_url())
+        engine = make_engine(settings.database_url("portal"))
         try:
             caseworkers = Caseworkers(engine, portal_key(settings))
             signed_in = await caseworkers.sign_in(username, password, "192.0.2.1")

@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,16 @@ SCHOOL_QUESTION = (
     "for each child of school age who is moving with you?"
 )
 NOT_WAITING = "This step is not waiting for an answer."
+
+
+@pytest.fixture
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A server of its own per test: these tests leave moves waiting for an answer, with
+    timers days ahead on a queue no worker polls once the test ends; on the shared server,
+    the next test that skips time would fire them and wait for ever on their workflow
+    tasks."""
+    async with time_skipping() as env:
+        yield env
 
 
 async def start_move(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
