@@ -764,7 +764,7 @@ class LifeEventPipeline:
         self._update(
             step.name,
             StepStatus.WAITING_FOR_RESIDENT,
-            references={"due": uk_date(deadline).isoformat()},
+            references={"due": _due_day(deadline)},
         )
         # Added after the first release: ops filter on the stage while a resident is asked.
         # Moves recorded before it replay without these search-attribute updates.
@@ -861,7 +861,7 @@ class LifeEventPipeline:
         sends each once, and apart from what is told when the step is done."""
         references = {
             "step": step,
-            "due": uk_date(deadline).isoformat(),
+            "due": _due_day(deadline),
             "path": answer_path(workflow.info().workflow_id, step),
         }
         await self._tell_waiting(f"{step}:asked", ASKED_TEMPLATE, references, asked)
@@ -1010,3 +1010,10 @@ class LifeEventPipeline:
         workflow.upsert_search_attributes(
             [SearchAttributes.NEEDS_PERSON.value_set(bool(self._tasks))]
         )
+
+
+def _due_day(deadline: datetime) -> str:
+    """The last day, in the UK, that a resident has whole before the deadline: "answer by"
+    that day holds whatever the hour they answer (the wait ends at the hour it began). The
+    day before the deadline's, by the calendar: a day in which the clocks change is a day."""
+    return (uk_date(deadline) - timedelta(days=1)).isoformat()

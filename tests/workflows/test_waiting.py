@@ -42,7 +42,9 @@ MOVE = json.loads((EXAMPLES / "address-changed-household.json").read_text())
 BIRTH = json.loads((EXAMPLES / "birth-registered.json").read_text())
 
 ASKING_STARTS = datetime(2040, 3, 11, 23, 30, tzinfo=UTC)
-DUE = "2040-03-26"
+# The wait ends 14 days on, at 23:30 UTC on 25 March: 00:30 on 26 March in the UK, British
+# Summer Time having begun that Sunday. The last whole day before it is 25 March.
+DUE = "2040-03-25"
 ASKED_ON = date(2040, 3, 11)
 REMINDED_ON = date(2040, 3, 22)
 
