@@ -130,7 +130,7 @@ async def portal_app(settings: PortalSettings) -> AsyncIterator[FastAPI]:
                 inbox=stores.inbox,
                 code_sender=MessagedCodes(
                     SmtpSender.from_settings(notifications),
-                    _sms(notifications, http),
+                    HttpSmsProvider.from_settings(notifications, http),
                     settings,
                 ),
                 call_requests=WorkflowCallRequests(client),
@@ -144,16 +144,6 @@ async def portal_app(settings: PortalSettings) -> AsyncIterator[FastAPI]:
 
     finally:
         await store.close()
-
-
-def _sms(settings: NotificationSettings, http: httpx.AsyncClient) -> HttpSmsProvider:
-    key = settings.sms_api_key
-    return HttpSmsProvider(
-        http,
-        settings.sms_url,
-        api_key=None if key is None else key.get_secret_value(),
-        timeout=settings.sms_timeout_seconds,
-    )
 
 
 async def _serve(settings: PortalSettings) -> None:

@@ -22,6 +22,7 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from services.notifications.channels import Refused, SmsReceipt, Unavailable
+from services.notifications.settings import NotificationSettings
 
 __all__ = ["HttpSmsProvider", "SmsAnswer", "SmsRequest"]
 
@@ -56,6 +57,18 @@ class HttpSmsProvider:
         self.url = url
         self.api_key = api_key
         self.timeout = timeout
+
+    @classmethod
+    def from_settings(
+        cls, settings: NotificationSettings, client: httpx.AsyncClient
+    ) -> HttpSmsProvider:
+        key = settings.sms_api_key
+        return cls(
+            client,
+            settings.sms_url,
+            api_key=None if key is None else key.get_secret_value(),
+            timeout=settings.sms_timeout_seconds,
+        )
 
     async def send(self, to: str, body: str, reference: str) -> SmsReceipt:
         request = SmsRequest(to=to, body=body, reference=reference)

@@ -29,15 +29,9 @@ __all__ = ["channels", "main", "serve"]
 
 def channels(settings: NotificationSettings, client: httpx.AsyncClient) -> Channels:
     """Every channel, as the settings wire it."""
-    key = settings.sms_api_key
     return Channels(
         email=SmtpSender.from_settings(settings),
-        sms=HttpSmsProvider(
-            client,
-            settings.sms_url,
-            api_key=None if key is None else key.get_secret_value(),
-            timeout=settings.sms_timeout_seconds,
-        ),
+        sms=HttpSmsProvider.from_settings(settings, client),
         letters=PrintQueue(settings.print_queue),
         letterhead=Letterhead(settings.portal_council_name, settings.portal_public_url),
     )
