@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from contracts.residents import ContactPlan
-from contracts.temporal import CALLBACK_WORKFLOW, TaskQueue, callback_id
+from contracts.temporal import CALLBACK_WORKFLOW, callback_id
 from contracts.timeline import CallbackRequest
 from deploy.caseworker_adapters import caseworker_console
 from deploy.portal_adapters import portal_stores
@@ -94,15 +94,16 @@ class WorkflowCallRequests:
     """ "I would like a person to call me": a `CallbackWorkflow`, which the caseworker queue
     shows like any task automation hands to a person."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
+        self._task_queue = task_queue  # the workflow worker's, as the orchestrator starts on
 
     async def request_call(self, resident: str) -> str:
         handle = await self._client.start_workflow(
             CALLBACK_WORKFLOW,
             CallbackRequest(resident=resident),
             id=callback_id(),
-            task_queue=TaskQueue.WORKFLOWS,
+            task_queue=self._task_queue,
         )
         return handle.id
 
@@ -133,7 +134,7 @@ async def portal_app(settings: PortalSettings) -> AsyncIterator[FastAPI]:
                     HttpSmsProvider.from_settings(notifications, http),
                     settings,
                 ),
-                call_requests=WorkflowCallRequests(client),
+                call_requests=WorkflowCallRequests(client, settings.temporal_task_queue),
                 life_events=TemporalLifeEvents(client),
                 consents=ConsentApi(consent_url, consent_key, http),
                 letter_preferences=stores.letter_preferences,
