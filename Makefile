@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/intake.py --private
 	$(BIN)/python benchmarks/lifeevents.py
 	$(BIN)/python benchmarks/consent_gate.py
+	$(BIN)/python benchmarks/resident_index.py
 
 stack-up: setup
 	$(BIN)/lifeevents stack up
