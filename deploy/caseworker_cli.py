@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from services.common.database import make_engine
+from services.common.database import make_engine, store_at
 from services.common.logging import configure_logging
 from services.portal.caseworkers import (
     MIN_PASSWORD_LENGTH,
@@ -53,21 +53,25 @@ def _settings() -> PortalSettings:
 
 
 async def _add(settings: PortalSettings, username: str, name: str, password: str) -> Caseworker:
-    engine = make_engine(settings.database_url("portal"))
+    url = settings.database_url("portal")
+    engine = make_engine(url)
     try:
         caseworkers = Caseworkers(engine, portal_key(settings))
-        await caseworkers.create_tables()
-        return await caseworkers.add(username, name, password)
+        with store_at(url):
+            await caseworkers.create_tables()
+            return await caseworkers.add(username, name, password)
     finally:
         await engine.dispose()
 
 
 async def _set_active(settings: PortalSettings, username: str, active: bool) -> bool:
-    engine = make_engine(settings.database_url("portal"))
+    url = settings.database_url("portal")
+    engine = make_engine(url)
     try:
         caseworkers = Caseworkers(engine, portal_key(settings))
-        await caseworkers.create_tables()
-        return await caseworkers.set_active(username, active)
+        with store_at(url):
+            await caseworkers.create_tables()
+            return await caseworkers.set_active(username, active)
     finally:
         await engine.dispose()
 

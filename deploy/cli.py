@@ -25,7 +25,8 @@ from services.codec.api import CodecTokenError, codec_tokens
 from services.codec.settings import CodecSettings
 from services.common.codec import PayloadKeyConfigError, key_ring
 from services.common.council import CouncilSettings
-from services.common.lifecycle import wait_for_shutdown_signal
+from services.common.database import StoreUnusable
+from services.common.lifecycle import STORE_UNUSABLE_EXIT, wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.probes import kafka_answers, temporal_answers, temporal_cli
 from services.common.settings import Settings
@@ -341,5 +342,16 @@ async def _publish_demo(settings: Settings) -> None:
     typer.echo(f"demo: published {count} example life events to {settings.life_events_topic}")
 
 
+def main() -> None:
+    """The `lifeevents` command. A store that cannot be used is said in one line, which store
+    and what is wrong, and the command exits non-zero: the fault is the store's, and a
+    traceback would only hide that."""
+    try:
+        app()
+    except StoreUnusable as error:
+        typer.secho(f"lifeevents: {error}", err=True, fg=typer.colors.RED)
+        raise SystemExit(STORE_UNUSABLE_EXIT) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -10,7 +10,6 @@ over the notification service's own SMTP and SMS channels, and a request for a c
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from contracts.timeline import CallbackRequest
 from deploy.caseworker_adapters import caseworker_console
 from deploy.portal_adapters import portal_stores
 from services.common.http import serve_until_signalled
+from services.common.lifecycle import run_service
 from services.common.logging import configure_logging
 from services.common.temporal import connect
 from services.consent.keys import api_auth_key
@@ -163,7 +163,7 @@ def main() -> None:
     settings = PortalSettings()
     configure_logging(settings.log_level, settings.log_format)
     log.info("portal.starting", host=settings.portal_host, port=settings.portal_port)
-    asyncio.run(_serve(settings))
+    run_service("portal", _serve(settings))
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ created if missing, and the rows every store of its kind starts with.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -24,7 +26,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["Store", "UtcDateTime", "make_engine", "make_sessionmaker"]
+__all__ = [
+    "Store",
+    "StoreUnusable",
+    "UtcDateTime",
+    "make_engine",
+    "make_sessionmaker",
+    "store_at",
+]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -47,6 +56,18 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class StoreUnusable(Exception):
+    """A store that cannot be opened: where it is (a file, or a URL without its password)
+    and what the database said is wrong ("file is not a database"), never a value from it.
+    Commands and services say this and stop, with no traceback: the fault is the store's,
+    not the code's."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"the store at {where} cannot be used: {problem}")
+        self.where = where
+        self.problem = problem
+
+
 class Store:
     """Base of every service's store: its tables (`metadata`) on one engine.
 
@@ -66,9 +87,10 @@ class Store:
         """The store on `url`, ready to use; `engine_options` add to `engine_options`."""
         store = cls(make_engine(url, **{**cls.engine_options, **engine_options}))
         try:
-            async with store.engine.begin() as conn:
-                await conn.run_sync(cls.metadata.create_all)
-                await store.prepare(conn)
+            with store_at(url):
+                async with store.engine.begin() as conn:
+                    await conn.run_sync(cls.metadata.create_all)
+                    await store.prepare(conn)
         except BaseException:
             await store.close()
             raise
@@ -86,6 +108,24 @@ class Store:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
+
+
+@contextmanager
+def store_at(url: str) -> Iterator[None]:
+    """What the database refuses inside the block (it cannot be opened, is not a database,
+    is read-only) as `StoreUnusable`, naming the store at `url`."""
+    try:
+        yield
+    except DBAPIError as error:
+        problem = str(error.orig).strip() or type(error.orig).__name__
+        raise StoreUnusable(_where(url), problem) from None
+
+
+def _where(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -20,7 +20,6 @@ and `<name>.stopped`: names and queues, never data.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from services.common.lifecycle import wait_for_shutdown_signal
+from services.common.lifecycle import run_service, wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.common.temporal import connect
@@ -73,7 +72,7 @@ def run_worker(name: str, settings_type: type[S], serve: Serve[S]) -> None:
     """The body of a worker process's `python -m`: settings, logging, then `serve_worker`."""
     settings = settings_type()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve_worker(name, settings, serve))
+    run_service(name, serve_worker(name, settings, serve))
 
 
 async def serve_worker(name: str, settings: S, serve: Serve[S]) -> None:

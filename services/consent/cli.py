@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from services.common.database import make_engine
+from services.common.database import make_engine, store_at
 from services.consent.ledger import Verification, verify_ledger
 from services.consent.settings import ConsentSettings
 
@@ -20,7 +20,8 @@ ledger_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
 async def _verify(url: str) -> Verification:
     engine = make_engine(url)
     try:
-        return await verify_ledger(engine)
+        with store_at(url):
+            return await verify_ledger(engine)
     finally:
         await engine.dispose()
 

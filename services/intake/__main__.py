@@ -6,12 +6,11 @@ lifespan stops the dead-letter index and flushes the producer, and the process e
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
 import uvicorn
 
 from services.common.http import serve_until_signalled
+from services.common.lifecycle import run_service
 from services.common.logging import configure_logging
 from services.intake.api import create_app
 from services.intake.settings import IntakeSettings
@@ -35,7 +34,7 @@ def main() -> None:
     settings = IntakeSettings()
     configure_logging(settings.log_level, settings.log_format)
     log.info("intake.starting", host=settings.intake_host, port=settings.intake_port)
-    asyncio.run(serve(settings))
+    run_service("intake", serve(settings))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 
 from services.common.database import Store
 from services.common.http import Server
-from services.common.lifecycle import wait_for_shutdown_signal
+from services.common.lifecycle import run_service, wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.notifications.settings import MailCatcherSettings
 from services.notifications.sms import SmsAnswer, SmsRequest
@@ -342,7 +342,7 @@ async def _serve(settings: MailCatcherSettings) -> None:
 def main() -> None:
     settings = MailCatcherSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_serve(settings))
+    run_service("mail-catcher", _serve(settings))
 
 
 if __name__ == "__main__":
