@@ -13,7 +13,7 @@ The caseworker console (C2) may keep its own tables here: define them on `metada
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -120,19 +120,7 @@ class PortalStore(Store):
 
     async def add_signin(self, pending: PendingSignIn) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(signins).values(
-                    signin_hash=pending.signin_hash,
-                    contact_hash=pending.contact_hash,
-                    channel=pending.channel,
-                    resident=pending.resident,
-                    code_hash=pending.code_hash,
-                    created_at=pending.created_at,
-                    expires_at=pending.expires_at,
-                    tries=pending.tries,
-                    used_at=pending.used_at,
-                )
-            )
+            await conn.execute(insert(signins).values(**asdict(pending)))
 
     async def signin(self, signin_hash: str) -> PendingSignIn | None:
         async with self.engine.connect() as conn:
@@ -213,16 +201,7 @@ class PortalStore(Store):
 
     async def add_session(self, row: SessionRow) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(sessions).values(
-                    token_hash=row.token_hash,
-                    role=row.role,
-                    subject=row.subject,
-                    csrf_token=row.csrf_token,
-                    created_at=row.created_at,
-                    last_seen_at=row.last_seen_at,
-                )
-            )
+            await conn.execute(insert(sessions).values(**asdict(row)))
 
     async def session(self, token_hash: str) -> SessionRow | None:
         async with self.engine.connect() as conn:
