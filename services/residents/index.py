@@ -156,8 +156,9 @@ class ResidentIndex:
         return self.store.journaled_step(conn, request.workflow_id, request.step, "match_people")
 
     async def _candidates(self, conn: AsyncConnection, person: PersonDetails) -> list[Candidate]:
-        _, family_key = name_key(person.name)
-        return await self.store.candidates_for(conn, identifiers_of(person), family_key)
+        return await self.store.candidates_for(
+            conn, identifiers_of(person), name_key(person.name), person.date_of_birth
+        )
 
     async def _found_before(
         self, conn: AsyncConnection, people: Sequence[PersonDetails]

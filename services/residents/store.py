@@ -56,6 +56,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -98,6 +99,8 @@ residents = Table(
     metadata,
     Column("key", KEY, primary_key=True),
     Column("date_of_birth", Date, nullable=True),
+    # Matching's namesakes born on a day (`ResidentStore.candidates_for`).
+    Index("ix_residents_date_of_birth", "date_of_birth"),
 )
 
 # Every name a resident was matched under, as written and folded for comparison.
@@ -111,7 +114,9 @@ names = Table(
     Column("given_key", Text, nullable=False),
     Column("family_key", Text, nullable=False),
     UniqueConstraint("resident", "given_key", "family_key", name="uq_resident_names"),
-    Index("ix_resident_names_family", "family_key"),
+    # Matching's full-name look-up; a store made before it also keeps the family-only
+    # index it replaces (`ix_resident_names_family`), unused.
+    Index("ix_resident_names_full", "family_key", "given_key"),
 )
 
 # One value of a kind per resident, one resident per value: an identifier is never shared
@@ -260,6 +265,14 @@ class StepKey:
     subject: str
 
 
+def _create_missing_indexes(conn: Connection) -> None:
+    """`create_all` makes a table's indexes only with the table: an index added to a table
+    that exists already is made here."""
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
 def _fold_line(value: str) -> str:
     return " ".join(value.casefold().split())
 
@@ -312,9 +325,10 @@ class ResidentStore(Store):
         self._write_lock = asyncio.Lock()
 
     async def prepare(self, conn: AsyncConnection) -> None:
-        """The lock row."""
+        """The lock row, and the indexes a store made before them lacks."""
         if await conn.scalar(select(index_lock.c.id).where(index_lock.c.id == 1)) is None:
             await conn.execute(insert(index_lock).values(id=1, version=0))
+        await conn.run_sync(_create_missing_indexes)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
@@ -543,24 +557,57 @@ class ResidentStore(Store):
 
     @staticmethod
     async def candidates_for(
-        conn: AsyncConnection, given: dict[str, str], family_key: str
+        conn: AsyncConnection,
+        given: dict[str, str],
+        name: tuple[str, str],
+        date_of_birth: date | None,
     ) -> list[Candidate]:
-        """Every resident holding one of `given`'s identifiers or a name with `family_key`."""
+        """The residents who can change what the matching rule decides about a person with
+        the identifiers `given`, the folded `name` (given names, family name: `name_key`)
+        and `date_of_birth`, sorted by key:
+
+        - those holding one of `given` (rule 1);
+        - with no date of birth: those with the same full name (rule 3);
+        - with one: those born that day with the same family name (rule 2, and rule 3's
+          partial name match), and those with the same full name whose date of birth is
+          not known (rule 3).
+
+        Nobody else can: a namesake born on another day is neither rule 2's nor rule 3's
+        (`matching.decide`). So a look-up costs what these few cost, however common the
+        family name, not one row per namesake."""
+        given_key, family_key = name
+        keys: set[str] = set()
         wanted = [
             and_(identifiers.c.kind == kind, identifiers.c.value == value)
             for kind, value in given.items()
         ]
-        keys: set[str] = set()
         if wanted:
-            keys.update(
-                (await conn.scalars(select(identifiers.c.resident).where(or_(*wanted)))).all()
-            )
-        keys.update(
-            (
-                await conn.scalars(select(names.c.resident).where(names.c.family_key == family_key))
-            ).all()
+            keys.update(await conn.scalars(select(identifiers.c.resident).where(or_(*wanted))))
+        full_name = select(names.c.resident).where(
+            names.c.family_key == family_key, names.c.given_key == given_key
         )
-        return await ResidentStore._candidates(conn, sorted(keys))
+        if date_of_birth is None:
+            keys.update(await conn.scalars(full_name))
+            return await ResidentStore._candidates(conn, sorted(keys))
+        keys.update(
+            await conn.scalars(
+                full_name.join(residents, residents.c.key == names.c.resident).where(
+                    residents.c.date_of_birth.is_(None)
+                )
+            )
+        )
+        # Those born that day are found by the date alone (an index search that does not
+        # depend on the family name) and kept when one of their names has the family name:
+        # filtering by family in SQL could lead the planner to visit every namesake.
+        born = set(
+            await conn.scalars(
+                select(residents.c.key).where(residents.c.date_of_birth == date_of_birth)
+            )
+        )
+        found = await ResidentStore._candidates(conn, sorted(keys | born))
+        return [
+            c for c in found if c.key in keys or any(family == family_key for _, family in c.names)
+        ]
 
     @staticmethod
     async def _candidates(conn: AsyncConnection, keys: Sequence[str]) -> list[Candidate]:
