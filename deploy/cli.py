@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from contracts import ContractError, from_structured
+from deploy.bench.command import bench
 from deploy.caseworker_cli import caseworker_app
 from deploy.local.demo import DEMO_RESIDENT_EMAIL, publish_demo_events
 from deploy.local.demo_caseworker import DemoCaseworker, ensure_demo_caseworker, password_file
@@ -54,6 +55,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(keys_app, name="keys")
 app.add_typer(caseworker_app, name="caseworker")
+app.command("bench")(bench)
 
 
 def _fail(message: str) -> NoReturn:

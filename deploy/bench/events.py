@@ -36,6 +36,8 @@ from workflows.bereavement import LIVES_ALONE_AT
 __all__ = [
     "ANSWERED",
     "OTHER_SOURCE",
+    "SOURCES",
+    "SOURCE_TYPES",
     "birth",
     "death",
     "from_other_source",
@@ -57,10 +59,17 @@ ANSWERED: Final = {
     "death": "council-tax-discount",
     "birth": "library-card",
 }
+# Each kind's source system, and every source's event types (an intake key each).
+SOURCES: Final = {"move": _MOVE["source"], "death": _DEATH["source"], "birth": _BIRTH["source"]}
 # Who else reports the same fact: housing for a move, the hospital for a death.
 OTHER_SOURCE: Final = {
     _MOVE["type"]: "/housing/exampleshire",
     _DEATH["type"]: "/hospital/exampleshire",
+}
+SOURCE_TYPES: Final = {
+    _MOVE["source"]: [_MOVE["type"]],
+    _DEATH["source"]: [_DEATH["type"], _BIRTH["type"]],
+    **{source: [event_type] for event_type, source in OTHER_SOURCE.items()},
 }
 # Per-kind bases in the 999 test range, far apart so that no two kinds share a number.
 _NHS_BASE = {"death": 999_100_000, "birth": 999_500_000}
