@@ -181,9 +181,11 @@ def _conflicts(person: PersonDetails, given: dict[str, str], candidate: Candidat
 def decide(
     person: PersonDetails, candidates: list[Candidate], beside: frozenset[str] = frozenset()
 ) -> Decision:
-    """Apply the rule to `person`, given every resident who holds one of the person's
-    identifiers or shares their folded family name (the store's `candidates_for`), and the
-    residents the other people of the same request are (`beside`: side by side)."""
+    """Apply the rule to `person`, given at least every resident who can change the
+    decision (the store's `candidates_for`: those holding one of the person's identifiers,
+    with the same full name, or with the same family name and date of birth; any other
+    resident changes nothing), and the residents the other people of the same request are
+    (`beside`: side by side)."""
     given = identifiers_of(person)
 
     # 1. Identifiers.
