@@ -43,7 +43,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/orchestrator.py
 	$(BIN)/python benchmarks/intake.py --private
-	$(BIN)/python benchmarks/lifeevents.py
+	$(BIN)/lifeevents bench
 	$(BIN)/python benchmarks/consent_gate.py
 	$(BIN)/python benchmarks/resident_index.py
 

@@ -26,7 +26,6 @@ async def produce_consume(
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     )
-    await consumer.start()
     await producer.start()
     padding = os.urandom(max(0, size - 8))
     sent = [0.0] * count
@@ -34,6 +33,7 @@ async def produce_consume(
     try:
         # The topic exists (auto-created) and the consumer holds its partitions before the clock.
         await producer.send_and_wait(topic, b"warm")
+        await consumer.start()
         await consumer.getone()
 
         async def consume() -> None:
