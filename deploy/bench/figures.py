@@ -47,7 +47,7 @@ class Row:
         rate = f"{self.rate:.2f}" if self.rate else ""
         if self.latency:
             spread = [percentile(self.latency, p) for p in (50, 95, 99)] + [max(self.latency)]
-            times = [f"{t:.2f}" for t in spread]
+            times = [f"{t:.3f}" if t < 1 else f"{t:.2f}" for t in spread]
         else:
             times = [""] * 4
         return [self.phase, self.what, str(self.count), rate, *times, self._ratio()]

@@ -12,6 +12,9 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from contracts.topics import LIFE_EVENTS
+from services.common.topics import ensure_topics
+
 __all__ = ["produce_consume"]
 
 
@@ -31,7 +34,10 @@ async def produce_consume(
     sent = [0.0] * count
     received = [0.0] * count
     try:
-        # The topic exists (auto-created) and the consumer holds its partitions before the clock.
+        # As many partitions as the life events' topic, made before anyone uses it.
+        partitions = len(await producer.partitions_for(LIFE_EVENTS))
+        await ensure_topics(bootstrap, [topic], partitions=partitions)
+        # The consumer holds its partitions before the clock starts.
         await producer.send_and_wait(topic, b"warm")
         await consumer.start()
         await consumer.getone()
