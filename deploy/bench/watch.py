@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from contracts.temporal import SearchAttributes
 from contracts.timeline import Confirmation, Receipt, StepStatus, Timeline
+from contracts.topics import LIFE_EVENTS_DLQ
 from deploy.bench.events import ANSWERED
 
-__all__ = ["Tracker", "first_told"]
+__all__ = ["DeadLetterCount", "Tracker", "first_told"]
 
 DONE = (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW)
 _STAGE = SearchAttributes.STAGE.name
@@ -124,3 +126,34 @@ def first_told(var: Path) -> dict[str, float]:
 def _epoch(stored: str) -> float:
     at = datetime.fromisoformat(stored)
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+class DeadLetterCount:
+    """Counts the records on the dead-letter topic, in the background."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.count = 0
+        self._consumer = AIOKafkaConsumer(
+            LIFE_EVENTS_DLQ,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            # The services may make the topic after we subscribe: look again soon, not in 5 min.
+            metadata_max_age_ms=1000,
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> DeadLetterCount:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._count())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    async def _count(self) -> None:
+        async for _ in self._consumer:
+            self.count += 1
