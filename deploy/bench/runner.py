@@ -43,7 +43,7 @@ from deploy.bench.generator import (
 )
 from deploy.bench.processes import Sampler
 from deploy.bench.results import Phase, baseline_rows, flatness, phase_rows
-from deploy.bench.watch import DeadLetterCount, Tracker, first_told
+from deploy.bench.watch import DeadLetterCount, Tracker, explain, first_told
 
 __all__ = ["Options", "run"]
 
@@ -191,6 +191,7 @@ class Bench:
             await asyncio.gather(*background, return_exceptions=True)
         seconds = time.monotonic() - begun
         self.report_progress(name, len(plan.outgoing), sent, tracker)
+        await self.explain_unfinished(name, tracker)
         return Phase(
             name, plan, sent, tracker, sampler.usage, seconds, self.dlq.count - dead_before
         )
@@ -209,6 +210,14 @@ class Bench:
         finally:
             watching.cancel()
         say(f"{len(tracker.closed)} of {len(indices)} households moved in first (untimed)")
+
+    async def explain_unfinished(self, name: str, tracker: Tracker, at_most: int = 5) -> None:
+        unfinished = [w for w in tracker.kinds if w not in tracker.closed]
+        if unfinished:
+            say(f"{name}: {len(unfinished)} did not complete; the first {at_most}:")
+        for workflow_id in unfinished[:at_most]:
+            status = tracker.failed.get(workflow_id, "RUNNING")
+            say(await explain(self.system.client, workflow_id, status))
 
     async def progress(self, name: str, planned: int, sent: Sent, tracker: Tracker) -> None:
         while True:

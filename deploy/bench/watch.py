@@ -23,7 +23,7 @@ from contracts.timeline import Confirmation, Receipt, StepStatus, Timeline
 from contracts.topics import LIFE_EVENTS_DLQ
 from deploy.bench.events import ANSWERED
 
-__all__ = ["DeadLetterCount", "Tracker", "first_told"]
+__all__ = ["DeadLetterCount", "Tracker", "explain", "first_told"]
 
 DONE = (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW)
 _STAGE = SearchAttributes.STAGE.name
@@ -100,6 +100,25 @@ class Tracker:
                 "confirm", Confirmation(step=step, accept=True), result_type=Receipt
             )
             self.answered.add(workflow_id)
+
+
+async def explain(client: Client, workflow_id: str, status: str) -> str:
+    """Where a workflow that did not complete stands, from its `timeline` (no personal data)."""
+    try:
+        timeline = await client.get_workflow_handle(workflow_id).query(
+            "timeline", result_type=Timeline
+        )
+    except Exception as error:  # a failed workflow may not answer: say why
+        return f"  {workflow_id}: {status}; no timeline ({type(error).__name__})"
+    open_steps = ", ".join(
+        f"{e.step}={e.status.value}{f' ({e.reason})' if e.reason else ''}"
+        for e in timeline.entries
+        if e.status not in (StepStatus.DONE, StepStatus.SKIPPED)
+    )
+    return (
+        f"  {workflow_id}: {status}; stage {timeline.stage}; tasks "
+        f"{timeline.caseworker_tasks}; steps not done: {open_steps or 'none'}"
+    )
 
 
 def first_told(var: Path) -> dict[str, float]:
