@@ -28,35 +28,38 @@ residents, commit), on a shuffled mix of lookups:
 Prints the fill time, p50/p95/p99/max per kind and overall, where the time of the slowest
 kind goes (per statement) and the query plan of its costliest statement. Asserts nothing.
 
-What dominates at 1 M (SQLite, 3 % top share; measured 2026-12-03 on this 2-core machine
-while another engineer's CI run loaded it, load average 2-9, so the tails are noisy):
-`ResidentStore.candidates_for` loads *every* resident who has a name with the person's
-folded family name, whatever else is given. `SELECT resident FROM resident_names WHERE
-family_key = ?` (SEARCH USING INDEX ix_resident_names_family: cheap per row, but one row per
-namesake), then three `... WHERE resident IN (<every namesake>)` queries on residents,
-resident_identifiers and resident_names (SEARCH by primary key / autoindex, once per key:
-`SEARCH resident_identifiers USING INDEX sqlite_autoindex_resident_identifiers_2
-(resident=?)` with ~30,000 parameters is the costliest statement), and a `Candidate` built
-in Python for each. A lookup for a Testworth (29,985 residents at 1 M) loads ~30 k
-residents: p50 ~940 ms, p99 ~2.2 s, 95 % of it in `candidates_for` (~370 ms in the four
-statements, the rest binding 30 k parameters three times, converting the rows and building
-the candidates). It is so even when the NHS number alone decides (rule 1): the `nhs` lookups
-of residents with a frequent family name are as slow, so the `nhs` p95 is ~850 ms although
-its median is 32 ms. The cost is linear in the namesakes, hence in N for a fixed share
-(top name: ~360 loaded at 10 k, ~3,100 at 100 k, ~30,000 at 1 M; `common` p50 ~28 ms, ~90 ms,
-~940 ms), while a rare name, or a new family name, stays at ~10 ms at every size (commit,
-journal and idempotency record).
+What dominated at 1 M before the fix (SQLite, 3 % top share): `ResidentStore.candidates_for`
+loaded *every* resident who had a name with the person's folded family name, whatever else
+was given, even when the NHS number alone decided: `SELECT resident FROM resident_names
+WHERE family_key = ?`, then three `... WHERE resident IN (<every namesake>)` queries (the
+costliest: `SEARCH resident_identifiers USING INDEX sqlite_autoindex_resident_identifiers_2
+(resident=?)` with ~30,000 parameters) and a `Candidate` built in Python for each. A lookup
+for a Testworth (29,985 residents at 1 M) loaded ~30 k residents, 95 % of its time; the cost
+grew with the namesakes, hence with N for a fixed share.
 
-The fix (not implemented here; the benchmark is measurement only): load only the residents
-who can change the decision (`matching.decide` is unchanged, it filters the same way):
-those holding one of the given identifiers (rule 1, as now), those with the same folded
-family *and* given names (rule 2, and rule 3's full name without a known date of birth),
-and those with the same family name *and* the same date of birth (rule 3's partial name
-match; with no date of birth given, none). That is `family_key = ? AND (given_key = ? OR
-date_of_birth = ?)`, served by two index searches: an index on resident_names (family_key,
-given_key), and one on (family_key, date of birth), which needs the date of birth beside the
-family key (a column on resident_names kept with the resident's; joining residents instead
-would still visit every namesake). A few rows then, whatever N and however common the name.
+The fix: `candidates_for` loads only the residents who can change the decision (identifier
+holders; with a date of birth given, namesakes born that day and full-name namesakes whose
+date of birth is not known; without one, full-name namesakes), through an index on
+resident_names (family_key, given_key) and one on residents (date_of_birth). A lookup now
+loads ~1 resident at every size, and its time is the commit, the journal and the
+idempotency record (the candidate look-up is ~20-40 % of ~18 ms).
+
+Figures, match_people in ms, p50 / p99 (100 lookups per kind; SQLite; 2026-12-03, this
+2-core machine, shared; `loaded`: median residents loaded for a `common` lookup):
+
+    N       before: all    common          loaded   after: all   common    loaded
+    10 k     25 /   609     34 /   609        362      17 / 38     17 / 82       1
+    100 k    65 /   923    182 /   961      3,084      13 / 56     14 / 42       1
+    1 M      93 / 5,483  1,933 / 6,468     30,046      18 / 34     18 / 84       1
+    1 M      33 / 1,750    937 / 2,200    ~30,000      (before: the first measurement)
+
+"After" ran at 14:28-14:30 UTC, load average 1.9-2.7 (1 M filled in 65 s). "Before" (the
+commit before the fix, same seeds) ran straight after while other engineers' stack tests
+loaded the machine, load average 5-18, so its tails are inflated; the first measurement,
+at load 2-9, is the fairer "before" at 1 M. Every kind's outcomes were the same before and
+after at every size (the same decisions). The `common` p99 after is one slow call among a
+hundred (its p95 is 21 ms at 1 M); `nhs`, `rare`, `new` and `doubtful` no longer depend on
+the family name either (before, at 1 M: `nhs` p95 1.4 s, `doubtful` p95 1.3 s).
 """
 
 from __future__ import annotations
