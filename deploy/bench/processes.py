@@ -49,6 +49,7 @@ class Sampler:
 
     pids: Callable[[], dict[str, int]]
     interval: float = 1.0
+    report: Callable[[dict[str, float]], None] | None = None  # each sample's RSS, MiB
     usage: dict[str, Usage] = field(default_factory=dict)
     _cpu_seen: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
 
@@ -61,6 +62,7 @@ class Sampler:
             self.sample()
 
     def sample(self) -> None:
+        latest: dict[str, float] = {}
         for name, pid in self.pids().items():
             usage = self.usage.setdefault(name, Usage())
             cpu, rss = cpu_seconds(pid), rss_mib(pid)
@@ -70,7 +72,10 @@ class Sampler:
             if rss is not None:
                 usage.peak_rss = max(usage.peak_rss, rss)
                 usage.rss.append(rss)
+                latest[name] = rss
         for name, usage in self.usage.items():
             usage.cpu = sum(
                 last - first for (n, _), (first, last) in self._cpu_seen.items() if n == name
             )
+        if self.report is not None:
+            self.report(latest)

@@ -24,6 +24,7 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,18 +157,17 @@ class Bench:
             raise SystemExit("a soak needs --rate (events/s; twice the expected peak)")
         count = max(1, round(rate * seconds))
         plan = make_plan(self.options.mix, count, self.counters, self.rng)
-        phase = await self.phase("soak", plan, rate, sample_every=60.0)
+        phase = await self.phase("soak", plan, rate, soak=True)
         rows = phase_rows(phase, first_told(self.system.var))
         return "\n\n".join([figures.table(rows), flatness(phase.usage)])
 
-    async def phase(
-        self, name: str, plan: Plan, rate: float | None, sample_every: float = 1.0
-    ) -> Phase:
+    async def phase(self, name: str, plan: Plan, rate: float | None, soak: bool = False) -> Phase:
         await self.households(plan.households)
         tracker = Tracker(self.system.client)
         tracker.follow({w: o.kind for w, o in plan.tracked().items()})
         sent = Sent()
-        sampler = Sampler(self.pids, sample_every)
+        # A soak's memory each minute, said as it goes; a phase's every second, for its peak.
+        sampler = Sampler(self.pids, 60.0, _say_memory(name)) if soak else Sampler(self.pids)
         dead_before = self.dlq.count
         begun = time.monotonic()
         background = [
@@ -236,3 +236,11 @@ class Bench:
         rows = phase_rows(phase, first_told(self.system.var))
         client, bootstrap = self.system.client, self.system.bootstrap
         return rows + await baseline_rows(phase, rate, client, bootstrap, rows)
+
+
+def _say_memory(phase: str) -> Callable[[dict[str, float]], None]:
+    def say_memory(rss: dict[str, float]) -> None:
+        said = ", ".join(f"{name} {mib:.0f}" for name, mib in sorted(rss.items()))
+        say(f"{phase}: RSS MiB: {said}")
+
+    return say_memory
