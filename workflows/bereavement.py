@@ -132,13 +132,12 @@ class BereavementWorkflow(LifeEventPipeline):
         self._set_stage("acting")
         sharing = _Sharing(death, deceased, survivors, contact, contact_person, role)
         answers_needed = [step for step in plan.active if step.confirm]
-        for step in plan.active:
-            if not step.confirm:
-                await self.carry_out(step, event, sharing.people(step))
+        await self.carry_out_each(
+            [step for step in plan.active if not step.confirm], event, sharing.people
+        )
         self.stop_if_amended()
         await self._summarise(contact, answers_needed)
-        for step in answers_needed:
-            await self.carry_out(step, event, sharing.people(step))
+        await self.carry_out_each(answers_needed, event, sharing.people)
         return await self.finish(event)
 
     async def _mark_only(self, event: CloudEvent[DeathRegisteredV1]) -> Outcome:

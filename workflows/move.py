@@ -86,12 +86,14 @@ class MoveWorkflow(LifeEventPipeline):
         if workflow.patched(_TELLS_REMINDERS):
             await self._tell_reminders(move, movers)
         self._set_stage("acting")
-        for step in plan.active:
-            people = [
+        await self.carry_out_each(
+            plan.active,
+            event,
+            lambda step: [
                 Sharing(resident, mover_data(step, move, mover, household), _is_adult(move, mover))
                 for resident, mover in movers
-            ]
-            await self.carry_out(step, event, people)
+            ],
+        )
         if same is not None and same.verdict == "same":
             return await self.merged(event, same)
         return await self.finish(event)

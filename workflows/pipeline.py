@@ -37,11 +37,11 @@ others' shares standing, and both show on the timeline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -130,10 +130,13 @@ reported it too."""
 _STAGE_WHILE_WAITING = "stage-while-waiting-for-resident"
 _DECISION_PER_PERSON = "decision-per-person"
 _TELLS_THOSE_ASKED = "tell-and-remind-residents-asked"
+_SIDE_BY_SIDE = "steps-side-by-side"
 
 _REPORT_STEP = "same-event"
 # What a service's undo answers when the step's records are as they were before it.
 _UNDONE = frozenset({"undone", "already_undone", "nothing_to_undo"})
+
+_T = TypeVar("_T")
 
 _QUICK = timedelta(seconds=30)
 # A refusal from the gate or a receiver is an answer, not a fault: never retried.
@@ -435,6 +438,17 @@ class LifeEventPipeline:
                     references=entry.references if references is None else references,
                 )
 
+    async def carry_out_each(
+        self,
+        steps: Sequence[PlannedStep],
+        event: CloudEvent[Any],
+        people: Callable[[PlannedStep], Sequence[Sharing]],
+    ) -> None:
+        """Each step carried out, side by side: no step of a plan waits on another's
+        result, so an event takes as long as its slowest step, not the sum of them all.
+        Each share still goes gate → action → ledger, in that order."""
+        await self._each(self.carry_out(step, event, people(step)) for step in steps)
+
     async def carry_out(
         self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
     ) -> None:
@@ -465,6 +479,10 @@ class LifeEventPipeline:
         outcome = await self._act(step, step.activity, event, people, shares, refused)
         if outcome is None:
             return
+        # The ledger and the residents need nothing from each other: both at once.
+        _, untold = await self._each(
+            [self._record(shares), self._tell(step, outcome, people, refused)]
+        )
         self._done.append(
             DoneStep(
                 step=step.name,
@@ -476,16 +494,28 @@ class LifeEventPipeline:
                 shared={share.resident: data_hash(share.data) for share in shares},
             )
         )
-        untold: dict[str, str] = {}
-        for person in people:
-            if person.notify and person.resident not in refused:
-                told = await self._notify(step.name, step.notification, outcome, person.resident)
-                if told.code == "deceased":
-                    untold[person.resident] = "not_told_deceased"
         self._update(
             step.name, StepStatus.DONE, outcome=outcome.code, references=outcome.references
         )
         self._people(step.name, people, refused, untold)
+
+    async def _tell(
+        self,
+        step: PlannedStep,
+        outcome: ActionOutcome,
+        people: Sequence[Sharing],
+        refused: dict[str, str],
+    ) -> dict[str, str]:
+        """Each person to be told of the step, told; why any of them was not."""
+        told = [p.resident for p in people if p.notify and p.resident not in refused]
+        answers = await self._each(
+            self._notify(step.name, step.notification, outcome, resident) for resident in told
+        )
+        return {
+            resident: "not_told_deceased"
+            for resident, answer in zip(told, answers, strict=True)
+            if answer.code == "deceased"
+        }
 
     def _keep(self, earlier: DoneStep, people: Sequence[Sharing]) -> None:
         """A step of the superseded run that the correction does not change: it stands."""
@@ -647,13 +677,12 @@ class LifeEventPipeline:
         With none allowed the step is skipped, and the timeline says why for each."""
         shares: list[ResidentShare] = []
         refused: dict[str, str] = {}
-        for person in people:
-            if person.resident in self._deceased:
+        decisions = await self._each(self._decide(step, person) for person in people)
+        for person, decision in zip(people, decisions, strict=True):
+            if decision is None:
                 # Word of a death came while this workflow ran: nothing more about them.
                 refused[person.resident] = "resident_deceased"
-                continue
-            decision = await self._decide(step, person)
-            if decision.decision is Decision.ALLOW and decision.share_token is not None:
+            elif decision.decision is Decision.ALLOW and decision.share_token is not None:
                 shares.append(
                     ResidentShare(
                         resident=person.resident,
@@ -705,11 +734,16 @@ class LifeEventPipeline:
                 step.name, people, {p.resident: refused.get(p.resident, reason) for p in people}
             )
             return None
-        for share in shares:
-            await self._call(
+        return outcome
+
+    async def _record(self, shares: Sequence[ResidentShare]) -> None:
+        """Each share a service received, on the ledger."""
+        await self._each(
+            self._call(
                 Activity.RECORD_SHARE, ShareCompletion(share_token=share.share_token), ShareRecorded
             )
-        return outcome
+            for share in shares
+        )
 
     async def _worth_asking(
         self, step: PlannedStep, event: CloudEvent[Any], people: Sequence[Sharing]
@@ -724,13 +758,17 @@ class LifeEventPipeline:
         answer = await self._act(step, step.check, event, people, shares, refused)
         if answer is None:
             return False
+        await self._record(shares)
         if answer.outcome != "done":
             self._update(step.name, StepStatus.SKIPPED, reason=answer.code)
             self._people(step.name, people, refused)
             return False
         return True
 
-    async def _decide(self, step: PlannedStep, person: Sharing) -> ShareDecision:
+    async def _decide(self, step: PlannedStep, person: Sharing) -> ShareDecision | None:
+        """The gate's decision about one person; None when they are known to have died."""
+        if person.resident in self._deceased:
+            return None
         decision: ShareDecision = await self._call(
             Activity.DECIDE_SHARE,
             ShareRequest(
@@ -944,6 +982,22 @@ class LifeEventPipeline:
         self._close_task(task)
         self._set_stage("matching")
         return self._match_decisions[mover]
+
+    async def _each(self, work: Iterable[Awaitable[_T]]) -> list[_T]:
+        """Each piece of `work`, side by side; in runs recorded before that was so, one
+        after another, as they ran. Should one fail, the others are stopped."""
+        if not workflow.patched(_SIDE_BY_SIDE):
+            return [await piece for piece in work]
+        tasks = [asyncio.ensure_future(piece) for piece in work]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except GeneratorExit:
+            raise  # the workflow's instance torn down (its worker gone): nothing to stop
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def _call(self, activity: Activity, argument: Any, result_type: type[Any]) -> Any:
         """A platform activity (index, gate, ledger, notifications) on the queue that serves it."""

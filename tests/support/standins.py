@@ -93,6 +93,9 @@ class Council:
     moved: dict[str, MoveRecord] = field(default_factory=dict)  # workflow -> its move
     records_undone: list[tuple[str, UndoRequest]] = field(default_factory=list)
     reports: dict[str, tuple[LifeEventReport, SameEvent]] = field(default_factory=dict)
+    # Each share's life, in the order the stand-ins saw it: ("decided" | "acted" |
+    # "recorded", share token).
+    share_log: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def dead(self) -> set[str]:
@@ -190,7 +193,7 @@ class Council:
             reason = self.denied.get(request.recipient)
             if (request.recipient, request.resident) in self.objections:
                 reason = "objection_recorded"
-            return ShareDecision(
+            decision = ShareDecision(
                 decision_id=f"dec-{uuid.uuid4().hex}",
                 decision=Decision.DENY if reason else Decision.ALLOW,
                 resident=request.resident,
@@ -201,10 +204,14 @@ class Council:
                 share_token=None if reason else f"token-{request.recipient}-{request.resident}",
                 ledger_seq=1,
             )
+            if decision.share_token is not None:
+                self.share_log.append(("decided", decision.share_token))
+            return decision
 
         @activity.defn(name="record_share")
         async def record_share(completion: ShareCompletion) -> ShareRecorded:
             self.recorded.append(completion.share_token)
+            self.share_log.append(("recorded", completion.share_token))
             return ShareRecorded(decision_id="dec", ledger_seq=2)
 
         @activity.defn(name="record_death")
@@ -256,6 +263,7 @@ class Council:
             @activity.defn(name=name)
             async def undo(action: ServiceAction) -> ActionOutcome:
                 self.undone.append(action)
+                self.share_log.extend(("undone", share.share_token) for share in action.shares)
                 if name == Activity.PARTNERS_UNDO:
                     return ActionOutcome(
                         outcome="no_action", code="cannot_undo_told_outside_council"
@@ -268,6 +276,7 @@ class Council:
             @activity.defn(name=name)
             async def act(action: ServiceAction) -> ActionOutcome:
                 self.actions.append(action)
+                self.share_log.extend(("acted", share.share_token) for share in action.shares)
                 if name in self.answers:
                     return self.answers[name](action)
                 return ActionOutcome(

@@ -64,27 +64,60 @@ async def test_every_step_runs_once_the_resident_confirms(
     assert outcome.stage == "complete"
     assert set(statuses(seen).values()) == {"done"}
     assert not seen.needs_person
-    assert [a.step for a in council.actions] == [
+    # Each step once (side by side, in whichever order the services took them up).
+    assert sorted(a.step for a in council.actions) == [
+        "benefits",
         "council-tax",
         "electoral-register",
         "school-admissions",
-        "benefits",
     ]
     # A decision, a token and a ledger entry per mover per step: Pat and Robin.
     assert len(council.recorded) == 8
     assert [a.residents for a in council.actions] == [(PAT, ROBIN)] * 4
     # The adult is asked, and told what was done; the child is not written to.
-    assert [(n.template, n.resident) for n in council.notified] == [
+    assert sorted((n.template, n.resident) for n in council.notified) == [
+        ("move.benefits", PAT),
         ("move.council-tax", PAT),
         ("move.electoral-register", PAT),
-        ("waiting.question", PAT),
         ("move.school-admissions", PAT),
-        ("move.benefits", PAT),
+        ("waiting.question", PAT),
     ]
     # Each service received only the categories its step names, each mover's own.
     by_step = {a.step: set(a.shares[1].data) for a in council.actions}
     assert by_step["electoral-register"] == {"identity", "address"}
     assert by_step["school-admissions"] == {"identity", "birth", "address"}
+
+
+async def test_the_steps_run_side_by_side_and_each_share_goes_gate_action_ledger(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    council = Council()
+    async with running(time_skipping_env.client, council) as queue:
+        handle = await start(time_skipping_env, queue, movers=EXAMPLE["data"]["movers"][:1])
+        assert (await handle.result()).stage == "complete"
+        history = await handle.fetch_history()
+    # One adult, three steps (no child: no school place): the gate is asked about all three
+    # at once, in one workflow task, rather than each step waiting for the one before.
+    decisions = [
+        e.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == "decide_share"
+    ]
+    assert len(decisions) == 3
+    assert len(set(decisions)) == 1
+    # Side by side or not, each share is decided, then acted on, then on the ledger.
+    tokens = {
+        "token-council-tax-" + PAT,
+        "token-electoral-services-" + PAT,
+        "token-benefits-" + PAT,
+    }
+    for token in tokens:
+        assert [what for what, t in council.share_log if t == token] == [
+            "decided",
+            "acted",
+            "recorded",
+        ]
+    assert {t for _, t in council.share_log} == tokens
 
 
 async def test_no_answer_in_time_becomes_a_caseworker_task_and_a_late_answer_is_refused_politely(
