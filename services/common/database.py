@@ -9,6 +9,8 @@ created if missing, and the rows every store of its kind starts with.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -110,6 +112,18 @@ class Store:
         await self.close()
 
 
+def _driver_threads_stopped(timeout: float = 1.0) -> None:
+    """aiosqlite stops a connection that failed to open by queueing the stop on the
+    connection's own thread, to be answered on the event loop but never awaited: a process
+    that then exits at once (a store that cannot be used) prints that thread's traceback
+    about a closed loop. The thread ends as soon as it has run the stop; this gives it the
+    moment (the loop need not run for it, only stay open)."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 @contextmanager
 def store_at(url: str) -> Iterator[None]:
     """What the database refuses inside the block (it cannot be opened, is not a database,
@@ -117,6 +131,7 @@ def store_at(url: str) -> Iterator[None]:
     try:
         yield
     except DBAPIError as error:
+        _driver_threads_stopped()
         problem = str(error.orig).strip() or type(error.orig).__name__
         raise StoreUnusable(_where(url), problem) from None
 
