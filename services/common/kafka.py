@@ -15,7 +15,9 @@ def make_broker(settings: Settings, client_id: str) -> KafkaBroker:
     # acks=all with idempotence: a publish returns only once the record is durably written,
     # and a producer retry never writes it twice.
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        # FastStream takes a string as one host, so "a:9092,b:9092" (any cluster of more than
+        # one broker) would never connect: hand it the list.
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",")],
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
