@@ -238,7 +238,15 @@ async def _a_death_of_someone_who_lived_alone(client: Client, var: Path, bootstr
         move_date="2025-09-01",
     )
     await publish(bootstrap, arrival)
-    arrived = await until(client, arrival, lambda t: t.stage == "waiting_for_resident")
+    # (The steps that wait on nobody run beside the wait: until they are done too.)
+    arrived = await until(
+        client,
+        arrival,
+        lambda t: (
+            t.stage == "waiting_for_resident"
+            and StepStatus.WAITING not in {e.status for e in t.entries}
+        ),
+    )
     alex, kit = (p.resident for p in arrived.entries[0].people)
 
     # Alex dies; Kit is away (the informant lists nobody at home) and only DWP is to be told.
