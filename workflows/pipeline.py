@@ -14,7 +14,9 @@ each step's data per person. The pipeline gives it
 - identity matching in the resident index, with a caseworker deciding a doubtful match;
 - the step: (resident confirms) → consent gate, one decision per person → the service's
   action with each allowed person's data and share token → each share recorded on the
-  ledger → each person to be told is notified;
+  ledger, and each person to be told notified. The steps of a plan run side by side
+  (`carry_out_each`), and so do a step's decisions, records and messages: a share's order
+  (gate, action, ledger) is the only order there is;
 - the same life event reported by many systems (`recognise`, the index's sameness rule):
   another report of it does nothing twice (`merged`: its timeline says which workflow
   handled it, and that workflow is told, signal `also_reported`); one that contradicts it
