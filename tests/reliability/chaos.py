@@ -17,7 +17,6 @@ import re
 import signal
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -293,7 +292,3 @@ async def suite_run(
                 await _stack.aclose()
             _shared.temporal().stop()
             _shared = None
-
-
-def count_by(values: list[str]) -> dict[str, int]:
-    return dict(Counter(values))

@@ -47,7 +47,7 @@ __all__ = [
 # Good events published while processes are killed. The issue asks for 2,000; on this
 # 2-core machine, shared, the stack completes about 2.5 moves a second, so this is what fits
 # the suite's ~8 minutes. Raise it as the workflows get faster.
-EVENTS = 60
+EVENTS = 200
 POISON_EVERY = 20  # one poison record after every 20 good ones: 5 %
 POISON_BATCH = 100  # good events of the poison phase
 STORE_BATCH = 6  # moves published while the council tax store is locked, and again when full

@@ -9,8 +9,6 @@ be written again. Each test prints what it injected and what it counted.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -156,11 +154,11 @@ async def test_a_store_locked_or_full_fails_its_actions_until_it_can_be_written(
 
 # --- 5. a store that is not a database, or cannot be opened -----------------------------------
 
-SERVICE_MODULES = {owner: f"services.{owner}" for owner in STORE_OWNERS} | {
-    "portal": "deploy.portal"
+SERVICE_MODULES: dict[str, str] = {str(o): f"services.{o}" for o in STORE_OWNERS} | {
+    "portal": "deploy.portal"  # composed in deploy/, its adapters being other services'
 }
 # Every `lifeevents` command that opens a store, with the store it opens.
-COMMANDS = {
+COMMANDS: dict[tuple[str, ...], str] = {
     ("ledger", "verify"): "consent",
     ("keys", "list"): "intake",
     ("keys", "issue", "--source", "/housing/x", "--type", "lifeevents.address.changed.v1"): (
