@@ -2,7 +2,9 @@
 
 1. The partition leader is SIGKILLed `KILLS` times while `EVENTS` events are POSTed, each
    killed node restarted (and back in sync) before the next kill: every event answered 202
-   is on `lifeevents.v1`, and no event sent once is there twice.
+   is on `lifeevents.v1`, no event sent once is there twice, and the orchestrator, reading
+   the topic all the while, started exactly one workflow per event (counted on the session's
+   Temporal dev server, on a task queue of the test's own that no worker polls).
 2. Two of three nodes down: the intake answers 503, never 202, and 202 again once they return.
 
 The intake runs in this process (its ASGI app with its own lifespan: store, idempotent acks=all
@@ -28,13 +30,22 @@ import httpx
 import pytest
 import structlog
 from aiokafka import AIOKafkaConsumer
+from temporalio.client import Client
 
-from contracts.topics import LIFE_EVENTS
+from contracts.temporal import workflow_id_for
+from contracts.topics import LIFE_EVENTS, LIFE_EVENTS_DLQ
+from deploy.local.stack import StackConfig
 from services.common.logging import configure_logging
 from services.common.topics import partitions_of
 from services.intake.settings import IntakeSettings
 from tests.reliability.kafka_cluster import KafkaCluster, PartitionState
-from tests.services.intake.support import MOVE, bearer, example, issue_key, running
+from tests.services.intake.support import MOVE, SOURCE, bearer, example, issue_key, running
+from tests.services.orchestrator.support import (
+    Lane,
+    OrchestratorProcess,
+    eventually,
+    settled_count,
+)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.stack]
 
@@ -45,6 +56,8 @@ CONCURRENCY = 32
 RETRY_AFTER_SECONDS = 1
 # An event still refused after this many tries is given up (and the test fails on it).
 MAX_ATTEMPTS = 60
+# Clients held back for a kill are let go this long before it, so that it hits sends in flight.
+KILL_AFTER_RELEASE_SECONDS = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -234,42 +247,47 @@ async def recover(cluster: KafkaCluster, kill: Kill) -> None:
 
 
 async def test_killing_the_partition_leader_loses_no_acknowledged_event(
-    healthy: KafkaCluster, tmp_path: Path
+    healthy: KafkaCluster, tmp_path: Path, stack: StackConfig, temporal_client: Client
 ) -> None:
     cluster = healthy
     started = time.monotonic()
     tally = Tally()
     kills: list[Kill] = []
     dispatched = 0
-    # Kill i comes once the clients have taken event i * EVENTS / (KILLS + 1); they may run
-    # ahead by half a step, no more, before it has happened, so every kill falls among sends.
+    gated = 0.0  # seconds the clients stood at a gate (on average), waiting for a kill
+    # Kill i is due once the clients have taken event (i + 1) * step. They may run half a
+    # step further, no more, until it is released; it is released just before the kill, so
+    # every kill falls among sends in flight.
     step = EVENTS // (KILLS + 1)
     due = [asyncio.Event() for _ in range(KILLS)]
-    killed = [asyncio.Event() for _ in range(KILLS)]
+    released = [asyncio.Event() for _ in range(KILLS)]
 
     async def faults() -> None:
         try:
             for i in range(KILLS):
                 await due[i].wait()
+                released[i].set()
+                await asyncio.sleep(KILL_AFTER_RELEASE_SECONDS)
                 kills.append(await kill_leader(cluster, at_event=dispatched))
-                killed[i].set()
                 await recover(cluster, kills[-1])
                 print(f"kill {i + 1}: {kills[-1]}")
         finally:
-            for gate in killed:  # clients waiting on a kill that failed must not wait for ever
+            for gate in released:  # clients waiting on a kill that failed must not wait for ever
                 gate.set()
 
     async def client(http: httpx.AsyncClient, headers: dict[str, str]) -> None:
-        nonlocal dispatched
+        nonlocal dispatched, gated
         while dispatched < EVENTS:
             n = dispatched
             last_due = n // step - 1  # the last kill due before event n
             if (
                 0 <= last_due < KILLS
                 and n >= (last_due + 1) * step + step // 2
-                and not killed[last_due].is_set()
+                and not released[last_due].is_set()
             ):
-                await killed[last_due].wait()
+                waited = time.monotonic()
+                await released[last_due].wait()
+                gated += (time.monotonic() - waited) / CONCURRENCY
                 continue
             dispatched += 1
             if dispatched % step == 0 and dispatched // step <= KILLS:
@@ -281,16 +299,28 @@ async def test_killing_the_partition_leader_loses_no_acknowledged_event(
                     break
                 await asyncio.sleep(RETRY_AFTER_SECONDS)
 
-    async with intake(tmp_path, cluster) as (http, headers):
-        await cluster.wait_all_in_sync(LIFE_EVENTS)
-        config = await cluster.topic_config(LIFE_EVENTS, ["min.insync.replicas"])
-        print(f"{LIFE_EVENTS}: {await cluster.partitions(LIFE_EVENTS)}, {config}")
-        assert config == {"min.insync.replicas": "2"}
-        publish_started = time.monotonic()
-        fault_task = asyncio.create_task(faults())
-        await asyncio.gather(*(client(http, headers) for _ in range(CONCURRENCY)))
-        publish_seconds = time.monotonic() - publish_started
-        await fault_task
+    lane = orchestrator_lane(cluster, stack)
+    orchestrator = OrchestratorProcess(
+        lane.env(LIFEEVENTS_KAFKA_TOPIC_REPLICATION="3"), tmp_path / "orchestrator.log"
+    )
+    try:
+        async with intake(tmp_path, cluster) as (http, headers):
+            await cluster.wait_all_in_sync(LIFE_EVENTS)
+            config = await cluster.topic_config(LIFE_EVENTS, ["min.insync.replicas"])
+            print(f"{LIFE_EVENTS}: {await cluster.partitions(LIFE_EVENTS)}, {config}")
+            assert config == {"min.insync.replicas": "2"}
+            # The orchestrator reads the topic while the brokers die, as it would in service.
+            orchestrator.start()
+            publish_started = time.monotonic()
+            fault_task = asyncio.create_task(faults())
+            await asyncio.gather(*(client(http, headers) for _ in range(CONCURRENCY)))
+            publish_seconds = time.monotonic() - publish_started
+            await fault_task
+        caught_up = time.monotonic()
+        await eventually(lane.consumed, 180, "the orchestrator committing every record")
+        caught_up = time.monotonic() - caught_up
+    finally:
+        orchestrator.stop()
 
     found = await read_ids(cluster.bootstrap_servers, LIFE_EVENTS)
     sent = set(tally.attempts)
@@ -304,14 +334,46 @@ async def test_killing_the_partition_leader_loses_no_acknowledged_event(
         f"({sum(found[i] for i in sent)} records), lost (202, not on the topic) {len(lost)}, "
         f"twice on the topic {len(twice)} (of them sent once: {len(twice_sent_once)}, "
         f"re-sent after a 503: {len(twice - twice_sent_once)}); publishing took "
-        f"{publish_seconds:.1f} s ({publish_seconds / EVENTS * 1000:.1f} s per 1,000), "
-        f"the test {time.monotonic() - started:.1f} s"
+        f"{publish_seconds:.1f} s, of which {gated:.1f} s waiting for kills to come round "
+        f"({(publish_seconds - gated) / EVENTS * 1000:.1f} s per 1,000 sending)"
+    )
+    workflows = await settled_workflow_ids(temporal_client, lane.task_queue, len(tally.accepted))
+    expected = {workflow_id_for(SOURCE, event_id) for event_id in tally.accepted}
+    logged = Counter(line.get("event") for line in orchestrator.log_lines())
+    print(
+        f"orchestrator: caught up {caught_up:.1f} s after the last 202; workflows on its task "
+        f"queue {len(workflows)} (distinct ids {len(set(workflows))}), for the 202 events "
+        f"{len(expected & set(workflows))}, others {len(set(workflows) - expected)}; it logged "
+        f"workflow.started {logged['workflow.started']}, workflow.known (redelivered, not "
+        f"started again) {logged['workflow.known']}; the test {time.monotonic() - started:.1f} s"
     )
     assert len(kills) == KILLS
     assert not tally.other, f"answers other than 202 and 503: {dict(tally.other)}"
     assert len(tally.accepted) == EVENTS
     assert not lost, f"{len(lost)} events answered 202 are not on the topic"
     assert not twice_sent_once, f"{len(twice_sent_once)} events sent once are there twice"
+    # Acted on once: one workflow per acknowledged event, and none for anything else.
+    assert Counter(workflows) == Counter(expected)
+
+
+def orchestrator_lane(cluster: KafkaCluster, stack: StackConfig) -> Lane:
+    """The real topics on the cluster, a consumer group and a task queue of the test's own (no
+    worker polls it: the workflows started are counted, not run)."""
+    tag = uuid.uuid4().hex[:10]
+    return Lane(
+        bootstrap=cluster.bootstrap_servers,
+        temporal_address=stack.temporal_address,
+        topic=LIFE_EVENTS,
+        dlq_topic=LIFE_EVENTS_DLQ,
+        group=f"reliability-orchestrator-{tag}",
+        task_queue=f"reliability-workflows-{tag}",
+    )
+
+
+async def settled_workflow_ids(client: Client, task_queue: str, expected: int) -> list[str]:
+    """The ids of the workflows on the task queue, once visibility (asynchronous) has them all."""
+    await settled_count(client, task_queue, expected, timeout=60)
+    return [w.id async for w in client.list_workflows(f"TaskQueue = '{task_queue}'")]
 
 
 # --- 2. Two of three nodes down ------------------------------------------------------------
