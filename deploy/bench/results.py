@@ -9,17 +9,21 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeVar
 
 from temporalio.client import Client
 
 from deploy.bench.figures import Row, latencies
 from deploy.bench.generator import Plan, Sent
 from deploy.bench.processes import Usage
+from deploy.bench.profile import activity_times, profile_table
 from deploy.bench.rawkafka import produce_consume
-from deploy.bench.shape import baseline, shape_of
+from deploy.bench.shape import baseline, history_of, parents_from_history
 from deploy.bench.watch import Tracker
 
 __all__ = ["Phase", "baseline_rows", "flatness", "phase_rows"]
+
+_T = TypeVar("_T")
 
 FLAT = 0.10  # a process whose memory grew less than this between the first and last third
 _KINDS = {
@@ -38,6 +42,7 @@ class Phase:
     usage: dict[str, Usage]
     seconds: float
     dead_lettered: int
+    profile: str = ""  # where its workflows' time went, by activity (after its baselines)
 
     @property
     def first(self) -> float:
@@ -113,7 +118,11 @@ async def baseline_rows(
         [r - s for s, r in zip(sent_at, received, strict=True)],
     )
     runs = phase.tracker.runs
-    shapes = await _bounded([partial(shape_of, client, w, runs[w]) for w in phase.tracker.closed])
+    histories = await _bounded(
+        [partial(history_of, client, w, runs[w]) for w in phase.tracker.closed]
+    )
+    phase.profile = profile_table(phase.name, (t for h in histories for t in activity_times(h)))
+    shapes = [parents_from_history(h) for h in histories]
     workflow_rate = None
     if rate is not None:
         workflow_rate = rate * len(phase.plan.tracked()) / max(1, len(phase.plan.outgoing))
@@ -130,13 +139,11 @@ async def baseline_rows(
     return [ingested.baseline, completed.baseline]
 
 
-async def _bounded(
-    calls: list[Callable[[], Awaitable[list[int]]]], at_once: int = 8
-) -> list[list[int]]:
+async def _bounded(calls: list[Callable[[], Awaitable[_T]]], at_once: int = 8) -> list[_T]:
     """Every call, no more than `at_once` at a time (history fetches, after the phase)."""
     gate = asyncio.Semaphore(at_once)
 
-    async def one(call: Callable[[], Awaitable[list[int]]]) -> list[int]:
+    async def one(call: Callable[[], Awaitable[_T]]) -> _T:
         async with gate:
             return await call()
 

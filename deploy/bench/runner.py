@@ -148,6 +148,8 @@ class Bench:
             [
                 figures.table(rows),
                 figures.processes_table({p.name: (p.seconds, p.usage) for p in (burst, steady)}),
+                burst.profile,
+                steady.profile,
             ]
         )
 

@@ -24,7 +24,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-__all__ = ["NoOpShaped", "baseline", "noop", "parents_from_history", "shape_of"]
+__all__ = ["NoOpShaped", "baseline", "history_of", "noop", "parents_from_history"]
 
 ROOT = -1
 _TASK_EVENTS = (
@@ -60,11 +60,12 @@ def parents_from_history(events: Sequence[HistoryEvent]) -> list[int]:
     return parents
 
 
-async def shape_of(client: Client, workflow_id: str, run_id: str | None = None) -> list[int]:
-    """The activity tree of one run of a workflow (its first run when `run_id` is given)."""
+async def history_of(
+    client: Client, workflow_id: str, run_id: str | None = None
+) -> list[HistoryEvent]:
+    """The events of one run of a workflow (its first run when `run_id` is given)."""
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
-    events = [e async for e in handle.fetch_history_events()]
-    return parents_from_history(events)
+    return [e async for e in handle.fetch_history_events()]
 
 
 @activity.defn(name="bench.noop")
