@@ -11,12 +11,13 @@ STAMP  := $(VENV)/.installed
 run: setup
 	$(BIN)/lifeevents run
 
+# pytest names the slowest tests at the end: the command must stay under its 30 minutes.
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 setup: $(STAMP)
 	$(BIN)/lifeevents stack prepare
