@@ -4,10 +4,13 @@
 (`{"payloads": [{"metadata": {...}, "data": "<base64>"}]}`). Only the last path segment
 counts, so the server can sit under any prefix (`/default/decode`, `/codec/decode`).
 
-Every request needs `Authorization: Bearer <token>` with one of the configured tokens
-(compared as SHA-256 digests, in constant time), and its `X-Namespace`, when sent, must be an
-allowed namespace. Browsers may call it only from the configured Temporal UI origins.
-Nothing here logs payloads, tokens or error details that could carry them.
+Every request needs one of: `Authorization: Bearer <token>` with a configured static token
+(compared as SHA-256 digests, in constant time) or, with OIDC configured, an access token
+from the identity provider carrying an allowed role (the Temporal UI's `passAccessToken`); or
+the session cookie of an engineer signed in on this server's `/sign-in` page (the UI sends it
+with "include cross-origin credentials"). Its `X-Namespace`, when sent, must be an allowed
+namespace. Browsers may call it only from the configured Temporal UI origins, with
+credentials. Nothing here logs payloads, tokens or error details that could carry them.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ import secrets
 from typing import Annotated
 
 import structlog
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response, status
+from fastapi import Cookie, Depends, FastAPI, Header, HTTPException, Request, Response, status
 from fastapi.middleware.cors import CORSMiddleware
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
+from services.codec.oidc import OidcCheck, OidcRefused
+from services.codec.sessions import COOKIE, Sessions
 from services.codec.settings import CodecSettings
+from services.codec.signin import add_sign_in
 from services.common.codec import (
     EncryptionCodec,
     PayloadDecryptionError,
@@ -37,8 +43,8 @@ __all__ = ["CORS_HEADERS", "CodecTokenError", "TokenCheck", "codec_tokens", "cre
 
 log = structlog.get_logger(__name__)
 
-# What the Temporal UI sends with each codec request.
-CORS_HEADERS = ("Authorization", "Content-Type", "X-Namespace")
+# What the Temporal UI sends with each codec request (Authorization-Extras: its ID token).
+CORS_HEADERS = ("Authorization", "Authorization-Extras", "Content-Type", "X-Namespace")
 
 
 class CodecTokenError(ValueError):
@@ -46,12 +52,15 @@ class CodecTokenError(ValueError):
 
 
 def codec_tokens(settings: CodecSettings) -> tuple[str, ...]:
-    """The configured tokens; for the embedded stack, the generated one (made once)."""
+    """The configured tokens; for the embedded stack, the generated one (made once). With
+    OIDC configured, static tokens are optional (engineers come with the IdP's tokens)."""
     if settings.codec_tokens is not None:
         raw = settings.codec_tokens.get_secret_value()
     else:
         path = settings.token_file
         if not path.exists():
+            if settings.oidc_enabled:
+                return ()
             if not settings.embedded_stack:
                 raise CodecTokenError(
                     "set LIFEEVENTS_CODEC_TOKENS: tokens are generated only for the embedded stack"
@@ -59,7 +68,7 @@ def codec_tokens(settings: CodecSettings) -> tuple[str, ...]:
             write_secret_once(path, f"{secrets.token_urlsafe(32)}\n")
         raw = path.read_text(encoding="utf-8")
     tokens = tuple(t.strip() for line in raw.splitlines() for t in line.split(",") if t.strip())
-    if not tokens:
+    if not tokens and not settings.oidc_enabled:
         raise CodecTokenError("no codec tokens are configured")
     return tokens
 
@@ -84,6 +93,8 @@ class _Codec:
 
     codec: PayloadCodec
     tokens: TokenCheck
+    oidc: OidcCheck | None
+    sessions: Sessions
     namespaces: frozenset[str]
     max_body: int
 
@@ -93,29 +104,54 @@ def _state(request: Request) -> _Codec:
     return state
 
 
+def _refuse(reason: str, detail: str, challenge: str = "Bearer") -> HTTPException:
+    log.warning("codec.refused", reason=reason)
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": challenge}
+    )
+
+
+def _caller(state: _Codec, authorization: str | None, session: str | None) -> str:
+    """How the caller proved it may decode (a word safe to log), or HTTPException 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        if state.tokens.allows(token):
+            return "token"
+        if state.oidc is not None:
+            try:
+                state.oidc.check(token)
+            except OidcRefused as refused:
+                raise _refuse(
+                    refused.reason,
+                    "the bearer token is not valid",
+                    'Bearer error="invalid_token"',
+                ) from None
+            return "oidc"
+        raise _refuse(
+            "unknown_token", "the bearer token is not valid", 'Bearer error="invalid_token"'
+        )
+    if state.sessions.expiry(session) is not None:
+        return "session"
+    if session:
+        raise _refuse("session_expired", "sign in again on this server's /sign-in page")
+    raise _refuse(
+        "no_credentials", "a bearer token, or a sign-in on this server's /sign-in page, is required"
+    )
+
+
 def authorise(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_namespace: Annotated[str | None, Header()] = None,
+    session: Annotated[str | None, Cookie(alias=COOKIE)] = None,
 ) -> str | None:
-    """The caller's namespace (if it named one), once its bearer token is known."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        log.warning("codec.refused", reason="no_bearer_token")
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not _state(request).tokens.allows(token.strip()):
-        log.warning("codec.refused", reason="unknown_token")
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "the bearer token is not valid",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-    if x_namespace is not None and x_namespace not in _state(request).namespaces:
-        log.warning("codec.refused", reason="namespace_not_allowed")
+    """The caller's namespace (if it named one), once the caller may decode. A plain `def`:
+    FastAPI runs it on a worker thread, where a cold JWKS cache may be fetched."""
+    state = _state(request)
+    via = _caller(state, authorization, session)
+    if x_namespace is not None and x_namespace not in state.namespaces:
+        log.warning("codec.refused", reason="namespace_not_allowed", via=via)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "namespace not served here")
     return x_namespace
 
@@ -136,7 +172,12 @@ async def _read_payloads(request: Request) -> Payloads:
 
 
 def _reply(payloads: Payloads) -> Response:
-    return Response(json_format.MessageToJson(payloads), media_type="application/json")
+    # Decoded payloads carry personal data: no cache keeps them.
+    return Response(
+        json_format.MessageToJson(payloads),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 async def encode(request: Request, namespace: Namespace) -> Response:
@@ -174,6 +215,8 @@ def create_app(
     app.state.codec = _Codec(
         codec=codec or EncryptionCodec(key_ring(settings)),
         tokens=TokenCheck(tokens if tokens is not None else codec_tokens(settings)),
+        oidc=OidcCheck.from_settings(settings),
+        sessions=Sessions(settings.codec_session_minutes * 60),
         namespaces=settings.allowed_namespaces,
         max_body=settings.codec_max_body_bytes,
     )
@@ -184,6 +227,12 @@ def create_app(
         allow_headers=list(CORS_HEADERS),
         allow_credentials=True,
         max_age=600,
+    )
+    add_sign_in(
+        app,
+        token_allowed=app.state.codec.tokens.allows,
+        sessions=app.state.codec.sessions,
+        ui_url=settings.allowed_origins[0] if settings.allowed_origins else None,
     )
     # Only the last path segment counts (the protocol), so any prefix reaches the same handler.
     for name, handler in (("encode", encode), ("decode", decode)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from services.common.settings import Settings
 
@@ -38,6 +38,54 @@ class CodecSettings(Settings):
         "the temporal_namespace.",
     )
     codec_max_body_bytes: int = Field(default=8 * MIB, ge=1, description="One request.")
+    codec_session_minutes: int = Field(
+        default=480,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long an engineer's sign-in on the codec server's page lasts.",
+    )
+    codec_oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer (`iss`) of the OIDC access tokens the Temporal UI passes; unset: "
+        "no OIDC, only the static tokens and sign-in sessions.",
+    )
+    codec_oidc_audience: str | None = Field(
+        default=None, description="Audience (`aud`) those access tokens must name."
+    )
+    codec_oidc_jwks_url: str | None = Field(
+        default=None, description="The identity provider's signing keys (JWKS) URL."
+    )
+    codec_oidc_role: str | None = Field(
+        default=None,
+        description="Comma-separated roles or groups, one of which allows decoding.",
+    )
+    codec_oidc_role_claim: str = Field(
+        default="groups",
+        description="The claim holding them; a dotted path reaches into objects "
+        "(Keycloak: realm_access.roles).",
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> CodecSettings:
+        oidc = (
+            self.codec_oidc_issuer,
+            self.codec_oidc_audience,
+            self.codec_oidc_jwks_url,
+            self.codec_oidc_role,
+        )
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "OIDC needs all of LIFEEVENTS_CODEC_OIDC_ISSUER, _AUDIENCE, _JWKS_URL and _ROLE"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.codec_oidc_issuer is not None
+
+    @property
+    def oidc_roles(self) -> frozenset[str]:
+        return frozenset(_split(self.codec_oidc_role or ""))
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
