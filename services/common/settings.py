@@ -88,6 +88,21 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 
+    # Observability, off unless set: read through services.common.telemetry and .metrics.
+    traces_dir: Path | None = Field(
+        default=None,
+        description="Write each process's OpenTelemetry spans, one JSON object a line, to "
+        "<traces_dir>/<service>.jsonl.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve Prometheus metrics at http://<metrics_host>:<port>/metrics (one "
+        "process a port: in `lifeevents run`, the first service's; the rest count up).",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Where /metrics listens.")
+
     # Each service's own store: an SQLAlchemy async URL (postgresql+asyncpg://… works from the
     # same code); unset, a SQLite file under var_dir. Read through `database_url(service)`.
     consent_database_url: str | None = None

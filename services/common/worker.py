@@ -32,7 +32,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from services.common.lifecycle import run_service, wait_for_shutdown_signal
 from services.common.logging import configure_logging
+from services.common.metrics import WorkerMetrics, serve_metrics
 from services.common.settings import Settings
+from services.common.telemetry import configure_tracing
 from services.common.temporal import connect
 
 __all__ = ["Serve", "Served", "run_worker", "serve_worker"]
@@ -61,6 +63,7 @@ class Served:
             activities=list(self.activities),
             workflows=list(self.workflows),
             workflow_runner=self.workflow_runner,
+            interceptors=[WorkerMetrics()],
         )
 
 
@@ -72,6 +75,8 @@ def run_worker(name: str, settings_type: type[S], serve: Serve[S]) -> None:
     """The body of a worker process's `python -m`: settings, logging, then `serve_worker`."""
     settings = settings_type()
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(settings, name)
+    serve_metrics(settings)
     run_service(name, serve_worker(name, settings, serve))
 
 

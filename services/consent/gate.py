@@ -71,6 +71,7 @@ from contracts.consent import (
     ShareRequest,
 )
 from contracts.residents import DeathRecord
+from services.common.metrics import SHARE_DECISIONS
 from services.common.sharetokens import ShareTokenError, ShareTokenIssuer, decode_share_token
 from services.consent.ledger import NewEntry, append, lock_tail
 from services.consent.policy import Policy, ShareRule
@@ -218,6 +219,7 @@ class ConsentGate:
                 now=now,
                 deceased=deceased,
             )
+        SHARE_DECISIONS.labels(purpose=request.purpose, decision=decision.value).inc()
         log.info(
             "share.decided",
             decision_id=decision_id,

@@ -12,6 +12,8 @@ import uvicorn
 from services.common.http import serve_until_signalled
 from services.common.lifecycle import run_service
 from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
+from services.common.telemetry import configure_tracing
 from services.intake.api import create_app
 from services.intake.settings import IntakeSettings
 
@@ -33,6 +35,8 @@ async def serve(settings: IntakeSettings) -> None:
 def main() -> None:
     settings = IntakeSettings()
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(settings, "intake")
+    serve_metrics(settings)
     log.info("intake.starting", host=settings.intake_host, port=settings.intake_port)
     run_service("intake", serve(settings))
 

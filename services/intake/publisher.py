@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts import CloudEvent, to_binary
+from services.common.telemetry import published_span, with_trace_headers
 from services.common.topics import ensure_topics
 
 __all__ = ["KafkaProducerLike", "PublishUnavailable", "Publisher", "keep_trying"]
@@ -143,19 +144,23 @@ class Publisher:
         if producer is None:
             raise PublishUnavailable("not connected to Kafka")
         record = to_binary(event)
-        try:
-            # Bounded: a caller must hear 503 rather than wait on a broker that is down. A send
-            # given up here may still land later (the producer keeps it in its buffer); that is
-            # safe, because the caller retries with the same id and the orchestrator
-            # de-duplicates on source + id (the workflow ID).
-            await asyncio.wait_for(
-                producer.send_and_wait(
-                    self.topic, value=record.value, key=record.key, headers=list(record.headers)
-                ),
-                self.send_timeout,
-            )
-        except (TimeoutError, KafkaError, OSError) as error:
-            raise PublishUnavailable(type(error).__name__) from None
+        with published_span(self.topic, event.type):
+            try:
+                # Bounded: a caller must hear 503 rather than wait on a broker that is down. A
+                # send given up here may still land later (the producer keeps it in its
+                # buffer); that is safe, because the caller retries with the same id and the
+                # orchestrator de-duplicates on source + id (the workflow ID).
+                await asyncio.wait_for(
+                    producer.send_and_wait(
+                        self.topic,
+                        value=record.value,
+                        key=record.key,
+                        headers=with_trace_headers(record.headers),
+                    ),
+                    self.send_timeout,
+                )
+            except (TimeoutError, KafkaError, OSError) as error:
+                raise PublishUnavailable(type(error).__name__) from None
 
     async def stop(self) -> None:
         if self._connecting is not None:

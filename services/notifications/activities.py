@@ -76,6 +76,7 @@ from services.common.council import (
     reversal_outcome,
 )
 from services.common.journal import Undone
+from services.common.metrics import MESSAGES_SENT
 from services.notifications.channels import Accepted, Channels, Refused, Unavailable
 from services.notifications.content import email_content, letter_content, sms_text
 from services.notifications.settings import NotificationSettings
@@ -207,6 +208,7 @@ class NotificationActivities:
             event = "notification.refused"
         elif outcome.outcome == "done":
             event = "notification.sent"
+            MESSAGES_SENT.labels(channel=outcome.references.get("channel", "portal")).inc()
         else:
             event = "notification.not_sent"
         log.info(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
+from services.common.telemetry import configure_tracing
 from services.orchestrator.settings import OrchestratorSettings
 from services.orchestrator.subscriber import build_app
 
@@ -12,6 +14,8 @@ from services.orchestrator.subscriber import build_app
 def main() -> None:
     settings = OrchestratorSettings()
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(settings, "orchestrator")
+    serve_metrics(settings)
     app, _ = build_app(settings)
     asyncio.run(app.run())
 

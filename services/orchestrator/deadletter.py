@@ -14,6 +14,7 @@ from contracts.topics import (
     DLQ_ORIGINAL_TOPIC_HEADER,
     DLQ_REASON_HEADER,
 )
+from services.common.metrics import EVENTS_DEAD_LETTERED
 
 __all__ = ["DLQ_VIOLATIONS_HEADER", "DeadLetters", "Origin", "dead_letter_headers"]
 
@@ -69,3 +70,4 @@ class DeadLetters:
                 record, origin, reason=reason, attempts=attempts, violations=violations
             ),
         )
+        EVENTS_DEAD_LETTERED.labels(reason=reason).inc()

@@ -16,6 +16,7 @@ import structlog
 
 from contracts import ContractError, ContractViolation, KafkaRecord, from_record
 from contracts.temporal import WORKFLOW_FOR_EVENT_TYPE
+from services.common.metrics import EVENTS_RECEIVED, WORKFLOWS_STARTED
 from services.orchestrator.deadletter import DeadLetters, Origin
 from services.orchestrator.starter import StartResult, TemporalUnavailable, WorkflowStarter
 
@@ -43,6 +44,11 @@ class Orchestrator:
         self._attempts: dict[Origin, int] = {}
 
     async def process(self, record: KafkaRecord, origin: Origin) -> Disposition:
+        disposition = await self._answer(record, origin)
+        EVENTS_RECEIVED.labels(outcome=disposition.value).inc()
+        return disposition
+
+    async def _answer(self, record: KafkaRecord, origin: Origin) -> Disposition:
         try:
             return await self._process(record, origin)
         except TemporalUnavailable:
@@ -85,6 +91,7 @@ class Orchestrator:
             await self.dead_letters.send(record, origin, reason="no_workflow", attempts=1)
             return Disposition.DEAD_LETTERED
         result = await self.starter.start(event, workflow_name)
+        WORKFLOWS_STARTED.labels(workflow=workflow_name, result=result.value).inc()
         self._attempts.pop(origin, None)
         log.info(
             "workflow.started" if result is StartResult.STARTED else "workflow.known",

@@ -27,6 +27,7 @@ from faststream.message import StreamMessage
 
 from contracts import KafkaRecord
 from services.common.kafka import make_broker
+from services.common.telemetry import consumed_span
 from services.common.temporal import connect
 from services.common.topics import ensure_topics
 from services.orchestrator.deadletter import DeadLetters, Origin
@@ -117,10 +118,15 @@ def build_app(settings: OrchestratorSettings) -> tuple[FastStream, KafkaBroker]:
     async def answer(record: ConsumerRecord[bytes, bytes]) -> Disposition:
         nonlocal starts
         assert clients.orchestrator is not None, "started before the app's startup hook ran"
-        disposition = await clients.orchestrator.process(
-            KafkaRecord(key=record.key, value=record.value or b"", headers=list(record.headers)),
-            Origin(record.topic, record.partition, record.offset),
-        )
+        # Each record continues its own producer's trace: a batch mixes many.
+        with consumed_span(record.topic, record.headers) as span:
+            disposition = await clients.orchestrator.process(
+                KafkaRecord(
+                    key=record.key, value=record.value or b"", headers=list(record.headers)
+                ),
+                Origin(record.topic, record.partition, record.offset),
+            )
+            span.set_attribute("lifeevents.disposition", disposition.value)
         if disposition is Disposition.STARTED:
             starts += 1
             if starts == settings.orchestrator_kill_after_starts:

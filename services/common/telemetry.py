@@ -1,0 +1,189 @@
+"""Traces: one OpenTelemetry tracer provider per process, set up from settings.
+
+Off unless `LIFEEVENTS_TRACES_DIR` is set; then every span this process ends is written, one
+JSON object a line, to `<traces_dir>/<service>.jsonl` (any collector that reads files, or a
+test, picks them up). A trace crosses processes three ways:
+
+- HTTP: the intake continues a caller's W3C `traceparent` header, if it sends one.
+- Kafka: the intake puts `traceparent` (and `tracestate`) in the record headers it publishes
+  (CloudEvents ignores non-`ce_` headers), and the orchestrator continues from them.
+- Temporal: the SDK's `TracingInterceptor`, on every client and so on every worker built from
+  one, carries the context in workflow and activity headers.
+
+Span names and attributes hold opaque ids, event types, topics and step names only: never
+personal data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import Interceptor
+from temporalio.contrib.opentelemetry import TracingInterceptor
+
+from services.common.settings import Settings
+
+__all__ = [
+    "JsonLinesSpanExporter",
+    "TracedRequests",
+    "configure_tracing",
+    "consumed_span",
+    "context_from_headers",
+    "published_span",
+    "temporal_interceptors",
+    "tracer",
+    "tracing_enabled",
+    "with_trace_headers",
+]
+
+# W3C trace context only: baggage would carry whatever a caller put in it, into every record.
+_PROPAGATOR = TraceContextTextMapPropagator()
+_TRACE_HEADERS = frozenset(_PROPAGATOR.fields)
+
+KafkaHeaders = Sequence[tuple[str, bytes]]
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends each span as one line of JSON: OpenTelemetry's own span encoding, unindented."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = "".join(span.to_json(indent=None) + "\n" for span in spans)
+        with self._lock:
+            if self._file.closed:
+                return SpanExportResult.FAILURE
+            self._file.write(lines)
+            self._file.flush()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def tracing_enabled(settings: Settings) -> bool:
+    return settings.traces_dir is not None
+
+
+def configure_tracing(settings: Settings, service: str) -> TracerProvider | None:
+    """Install this process's tracer provider, if the settings ask for traces. The provider
+    flushes and closes its exporter when the process exits."""
+    if settings.traces_dir is None:
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    exporter = JsonLinesSpanExporter(settings.traces_dir / f"{service}.jsonl")
+    # Written from a background thread, so a slow disk never holds up the event loop; a second
+    # between writes keeps a trace readable soon after the work is done.
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("lifeevents")
+
+
+def temporal_interceptors(settings: Settings) -> list[Interceptor]:
+    """The SDK's tracing interceptor when traces are on. On a client it carries the caller's
+    span into workflow starts; every worker built from that client adds the workflow and
+    activity spans. Off, nothing is added to what Temporal stores."""
+    return [TracingInterceptor(tracer())] if tracing_enabled(settings) else []
+
+
+def with_trace_headers(headers: KafkaHeaders) -> list[tuple[str, bytes]]:
+    """The record's headers plus the current span's W3C trace context (none if no span)."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return [*headers, *((name, value.encode()) for name, value in carrier.items())]
+
+
+def context_from_headers(headers: KafkaHeaders) -> Context:
+    """The trace context a producer put in a record's headers (an empty one if none)."""
+    carrier = {
+        name.lower(): value.decode(errors="replace")
+        for name, value in headers
+        if name.lower() in _TRACE_HEADERS
+    }
+    return _PROPAGATOR.extract(carrier)
+
+
+@contextmanager
+def consumed_span(topic: str, headers: KafkaHeaders) -> Iterator[Span]:
+    """A consumer span for one record, continuing the producer's trace."""
+    with tracer().start_as_current_span(
+        f"{topic} process",
+        context=context_from_headers(headers),
+        kind=SpanKind.CONSUMER,
+        attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
+    ) as span:
+        yield span
+
+
+@contextmanager
+def published_span(topic: str, event_type: str) -> Iterator[Span]:
+    """A producer span for one record; `with_trace_headers` inside it links the consumer."""
+    with tracer().start_as_current_span(
+        f"{topic} publish",
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "cloudevents.event_type": event_type,
+        },
+    ) as span:
+        yield span
+
+
+class TracedRequests:
+    """ASGI middleware: a server span per HTTP request, continuing the caller's `traceparent`.
+    Named by method and route template (never the raw path, which may carry ids or worse)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name.decode("latin-1").lower() in _TRACE_HEADERS
+        }
+        method = scope["method"]
+        with tracer().start_as_current_span(
+            f"HTTP {method}",
+            context=_PROPAGATOR.extract(carrier),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method},
+        ) as span:
+
+            async def send_noting_status(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    span.set_attribute("http.response.status_code", message["status"])
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_noting_status)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", None)
+                if isinstance(template, str):
+                    span.update_name(f"{method} {template}")
+                    span.set_attribute("http.route", template)

@@ -1,0 +1,190 @@
+"""Traces and metrics across the real hops: a span context through a Kafka record's headers,
+and through Temporal from the caller's span to the workflow and its activity, with the worker's
+metrics scraped from /metrics before and after. A replay adds neither spans nor counts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+from temporalio.worker import Replayer
+
+from contracts import from_binary, to_binary
+from deploy.local.stack import StackConfig
+from services.common.codec import data_converter
+from services.common.metrics import WorkerMetrics, serve_metrics
+from services.common.settings import Settings
+from services.common.telemetry import (
+    JsonLinesSpanExporter,
+    consumed_span,
+    published_span,
+    temporal_interceptors,
+    tracer,
+    with_trace_headers,
+)
+from services.common.temporal import connect
+from services.common.topics import ensure_topics
+from tests.services.orchestrator.support import move_event
+from workflows.diagnostics import StackCheckWorkflow
+from workflows.worker import build_worker, served
+
+_COLLECTED = InMemorySpanExporter()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """This process's spans, collected in memory (the global provider can be set only once)."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(_COLLECTED))
+        trace.set_tracer_provider(provider)
+    _COLLECTED.clear()
+    yield _COLLECTED
+    _COLLECTED.clear()
+
+
+def named(spans: InMemorySpanExporter, name: str) -> ReadableSpan:
+    [span] = [s for s in spans.get_finished_spans() if s.name == name]
+    return span
+
+
+def test_spans_are_written_a_json_object_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "traces" / "intake.jsonl"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(path)))
+    test = provider.get_tracer("test")
+    with test.start_as_current_span("outer"), test.start_as_current_span("inner"):
+        pass
+    provider.shutdown()
+    inner, outer = (json.loads(line) for line in path.read_text().splitlines())
+    assert (inner["name"], outer["name"]) == ("inner", "outer")
+    assert inner["parent_id"] == outer["context"]["span_id"]
+    assert inner["context"]["trace_id"] == outer["context"]["trace_id"]
+
+
+@pytest.mark.stack
+async def test_a_record_carries_its_trace_from_producer_to_consumer(
+    kafka_bootstrap: str, spans: InMemorySpanExporter
+) -> None:
+    topic = f"test-trace-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka_bootstrap, [topic], 1, 1)
+    record = to_binary(move_event())
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        with published_span(topic, "lifeevents.address.changed.v1"):
+            headers = with_trace_headers(record.headers)
+            await producer.send_and_wait(topic, value=record.value, key=record.key, headers=headers)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        received = await consumer.getone()
+    finally:
+        await consumer.stop()
+    with consumed_span(topic, received.headers):
+        pass
+
+    published, consumed = named(spans, f"{topic} publish"), named(spans, f"{topic} process")
+    assert published.context is not None
+    assert consumed.context is not None
+    assert consumed.context.trace_id == published.context.trace_id
+    assert consumed.parent is not None
+    assert consumed.parent.span_id == published.context.span_id
+    # The contract reads the record as before: trace headers are not CloudEvents attributes.
+    assert from_binary(type(record)(received.key, received.value or b"", received.headers)).id
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+@pytest.mark.stack
+async def test_a_workflow_and_its_activity_join_the_callers_trace_and_are_counted(
+    stack: StackConfig,
+    spans: InMemorySpanExporter,
+    free_port: Callable[[], int],
+    tmp_path: Path,
+) -> None:
+    settings = Settings(temporal_address=stack.temporal_address, traces_dir=tmp_path)
+    port = serve_metrics(Settings(metrics_port=free_port()))
+    assert port is not None
+    completed = (
+        "lifeevents_workflows_completed_total",
+        (("outcome", "completed"), ("workflow", "StackCheckWorkflow")),
+    )
+    timed = (
+        "lifeevents_activity_duration_seconds_count",
+        (("activity", "echo"), ("outcome", "completed")),
+    )
+    before = scrape(port)
+
+    client = await connect(settings)
+    task_queue = f"test-{uuid.uuid4().hex}"
+    workflow_id = f"check-{uuid.uuid4().hex}"
+    async with build_worker(client, task_queue):
+        with tracer().start_as_current_span("caller") as caller:
+            echoed = await client.execute_workflow(
+                StackCheckWorkflow.run, "ping", id=workflow_id, task_queue=task_queue
+            )
+    assert echoed == "echo: ping"
+
+    trace_id = caller.get_span_context().trace_id
+    chain: dict[str, Any] = {
+        name: named(spans, name)
+        for name in (
+            "StartWorkflow:StackCheckWorkflow",
+            "RunWorkflow:StackCheckWorkflow",
+            "StartActivity:echo",
+            "RunActivity:echo",
+        )
+    }
+    assert {s.context.trace_id for s in chain.values()} == {trace_id}
+    by_id = {caller.get_span_context().span_id: "caller"} | {
+        s.context.span_id: n for n, s in chain.items()
+    }
+    # The SDK's interceptor hangs a workflow's own spans from the start that carried them in.
+    assert {name: by_id.get(span.parent.span_id) for name, span in chain.items()} == {
+        "StartWorkflow:StackCheckWorkflow": "caller",
+        "RunWorkflow:StackCheckWorkflow": "StartWorkflow:StackCheckWorkflow",
+        "StartActivity:echo": "StartWorkflow:StackCheckWorkflow",
+        "RunActivity:echo": "StartActivity:echo",
+    }
+
+    after = scrape(port)
+    assert after[completed] - before.get(completed, 0) == 1
+    assert after[timed] - before.get(timed, 0) == 1
+
+    # The history, with the tracing header in it, replays under both interceptors: no
+    # nondeterminism, and no second count or span for the run that already ended.
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    spans.clear()
+    replayer = Replayer(
+        workflows=list(served(task_queue).workflows),
+        data_converter=data_converter(settings),
+        workflow_runner=served(task_queue).workflow_runner,
+        interceptors=[*temporal_interceptors(settings), WorkerMetrics()],
+    )
+    replayed = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert replayed.replay_failure is None
+    assert scrape(port)[completed] == after[completed]
+    assert not spans.get_finished_spans()
