@@ -277,6 +277,8 @@ def run(
     if demo:
         _seed_demo()
     _print_ways_in(_seed_demo_caseworker() if demo else None)
+    if stack is not None:
+        _print_codec_sign_in(stack.config)
     supervisor = Supervisor(SERVICES, settings.var_dir.resolve() / "log", env=child_env)
     typer.echo("Running. Ctrl-C stops everything this command started.")
     try:
@@ -332,6 +334,25 @@ def _print_ways_in(caseworker: DemoCaseworker | None) -> None:
     typer.echo(
         f"  The demo caseworker signs in as {caseworker.username}, password "
         f"{caseworker.password} (kept in {password_file(PortalSettings())})."
+    )
+
+
+def _print_codec_sign_in(config: StackConfig) -> None:
+    """How an ops engineer gets the Temporal UI to show payloads decoded (embedded only: the
+    token printed is this machine's own)."""
+    endpoint = config.temporal_ui_codec_endpoint
+    if config.temporal_ui_port is None or endpoint is None:
+        return
+    codec = CodecSettings()
+    try:
+        token = codec_tokens(codec)[0]
+    except (CodecTokenError, IndexError):
+        return
+    typer.echo(
+        f"Temporal UI payloads (ops engineers): sign in at {endpoint}/sign-in with the codec "
+        f"token {token} (kept in {codec.token_file}); then, once per browser, in the UI's "
+        f"Codec Server settings: use my browser setting, endpoint {endpoint}, include "
+        "cross-origin credentials."
     )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from string import Template
 
 from contracts.temporal import search_attribute_declarations
+from services.codec.settings import CodecSettings
 from services.common.probes import kafka_answers, port_open, temporal_answers, temporal_cli
 from services.common.settings import Settings, split_host_port
 
@@ -60,6 +61,8 @@ class StackConfig:
     temporal_host: str = "localhost"
     temporal_port: int = 7233
     temporal_ui_port: int | None = 8233  # None runs the dev server headless
+    # The codec server the UI decodes through; it answers only engineers signed in to it.
+    temporal_ui_codec_endpoint: str | None = None
     temporal_namespace: str = "default"
     kafka_heap: str = "512m"
 
@@ -77,6 +80,9 @@ class StackConfig:
             temporal_host=temporal_host,
             temporal_port=temporal_port,
             temporal_ui_port=settings.temporal_ui_port,
+            # The UI's host name, so the UI and the codec server are the same site and the
+            # codec server's sign-in cookie goes with the UI's codec requests.
+            temporal_ui_codec_endpoint=f"http://{temporal_host}:{CodecSettings().codec_port}",
             temporal_namespace=settings.temporal_namespace,
         )
 
@@ -387,6 +393,8 @@ class TemporalProcess(ManagedProcess):
             command.append("--headless")
         else:
             command += ["--ui-port", str(self.config.temporal_ui_port), "--ui-disable-news-fetch"]
+            if self.config.temporal_ui_codec_endpoint is not None:
+                command += ["--ui-codec-endpoint", self.config.temporal_ui_codec_endpoint]
         return command
 
     def prepare(self) -> None:
