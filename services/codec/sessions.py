@@ -40,7 +40,8 @@ class Sessions:
         now = self._clock()
         expires = now + self.lifetime_seconds
         with self._lock:
-            self._expiry = {d: e for d, e in self._expiry.items() if e > now}
+            if len(self._expiry) >= MAX_SESSIONS:
+                self._expiry = {d: e for d, e in self._expiry.items() if e > now}
             if len(self._expiry) >= MAX_SESSIONS:
                 oldest = min(self._expiry, key=self._expiry.__getitem__)
                 del self._expiry[oldest]
