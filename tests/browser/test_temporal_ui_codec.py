@@ -24,6 +24,7 @@ from temporalio.client import Client
 
 from contracts import AddressChangedV1, CloudEvent, from_structured
 from contracts.temporal import TaskQueue, workflow_id_for
+from deploy.cli import _print_codec_sign_in
 from deploy.local.stack import StackConfig, TemporalProcess
 from services.common.codec import data_converter
 from services.common.probes import port_open
@@ -63,14 +64,26 @@ class EmbeddedUi:
         return (self.settings.var_dir / "secrets" / "codec-tokens").read_text().split()[0]
 
 
+def what_lifeevents_run_prints(config: StackConfig, capsys: pytest.CaptureFixture[str]) -> str:
+    """The sign-in URL and token `lifeevents run` prints for ops engineers."""
+    _print_codec_sign_in(config)
+    printed = re.search(r"sign in at (\S+) with the codec token (\S+) ", capsys.readouterr().out)
+    assert printed is not None
+    assert printed[1] == f"{config.temporal_ui_codec_endpoint}/sign-in"
+    return printed[2]
+
+
 @pytest.fixture
 def embedded_ui(
     tmp_path: Path, free_port: Callable[[], int], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[EmbeddedUi]:
     """The dev server with its UI, configured from settings as `lifeevents run` does."""
     ports = {"ui": free_port(), "codec": free_port(), "temporal": free_port()}
-    # StackConfig reads the codec server's port from the environment, as the CLI does.
+    # StackConfig and what `lifeevents run` prints read the codec server's settings from the
+    # environment, as the CLI does.
     monkeypatch.setenv("LIFEEVENTS_CODEC_PORT", str(ports["codec"]))
+    monkeypatch.setenv("LIFEEVENTS_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("LIFEEVENTS_CODEC_TOKENS", raising=False)
     settings = Settings(
         var_dir=tmp_path / "var",
         temporal_address=f"localhost:{ports['temporal']}",
@@ -121,8 +134,9 @@ async def use_the_codec_server_with_credentials(page: Page, endpoint: str) -> No
 
 
 async def test_the_ui_shows_a_moves_input_decoded_only_after_an_engineer_signs_in(
-    embedded_ui: EmbeddedUi, page: Page
+    embedded_ui: EmbeddedUi, page: Page, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    token = what_lifeevents_run_prints(embedded_ui.config, capsys)
     async with ServiceProcess("services.codec", embedded_ui.codec_env) as codec:
         move_page = await start_a_move(embedded_ui)
         port = int(embedded_ui.codec.rsplit(":", 1)[1])
@@ -142,6 +156,7 @@ async def test_the_ui_shows_a_moves_input_decoded_only_after_an_engineer_signs_i
         # Before: the UI asks the codec server (as the dev server tells it) and is refused.
         await page.goto(move_page)
         await expect(input_card).to_contain_text(re.compile(r"[A-Za-z0-9+/]{40}"))
+        await expect(page.get_by_test_id("data-encoder-status-error")).to_be_visible()
         await use_the_codec_server_with_credentials(page, embedded_ui.codec)
         await page.reload()
         await expect(input_card).to_contain_text(re.compile(r"[A-Za-z0-9+/]{40}"))
@@ -152,7 +167,7 @@ async def test_the_ui_shows_a_moves_input_decoded_only_after_an_engineer_signs_i
 
         # The engineer signs in to the codec server, in the same browser.
         await page.goto(f"{embedded_ui.codec}/sign-in")
-        await page.get_by_label("Codec token").fill(embedded_ui.token)
+        await page.get_by_label("Codec token").fill(token)
         await page.get_by_role("button", name="Sign in").click()
         await expect(page.get_by_role("status")).to_contain_text("Signed in until")
 
@@ -171,4 +186,5 @@ async def test_the_ui_shows_a_moves_input_decoded_only_after_an_engineer_signs_i
         code, output = await codec.stop()
     assert code == 0
     assert RECOGNISABLE not in output
-    assert embedded_ui.token not in output
+    assert token == embedded_ui.token  # the codec server's own
+    assert token not in output
