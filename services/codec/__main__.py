@@ -57,6 +57,7 @@ def main(argv: list[str]) -> int:
         tokens_from="LIFEEVENTS_CODEC_TOKENS"
         if settings.codec_tokens is not None
         else str(settings.token_file),
+        oidc_issuer=settings.codec_oidc_issuer,
     )
     asyncio.run(serve(settings))
     return 0
