@@ -231,10 +231,11 @@ def secrets_named(workload: Doc) -> set[str]:
 def container_problems(where: str, container: Doc, volumes: set[str]) -> list[str]:
     problems = []
     ports = {p.get("name") for p in container.get("ports", [])}
-    for kind in ("readinessProbe", "livenessProbe"):
+    for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
         probe = container.get(kind)
         if probe is None:
-            problems.append(f"{where}: no {kind}")
+            if kind != "startupProbe":  # optional
+                problems.append(f"{where}: no {kind}")
             continue
         action = probe.get("httpGet") or probe.get("tcpSocket") or {}
         port = action.get("port")
@@ -535,3 +536,19 @@ def test_a_new_service_without_a_manifest_breaks_the_rules() -> None:
     new = ServiceSpec("parking-permits", "services.parking")
     services = {**deployable(), new.name: new.module}
     assert project_problems(base_docs(), services) == ["service parking-permits has no Deployment"]
+
+
+def test_a_broken_file_fails_when_the_base_is_rendered(tmp_path: Path) -> None:
+    # The whole way CI takes, on a copy of the base with one misspelt field in one file.
+    broken = tmp_path / "base"
+    shutil.copytree(BASE, broken)
+    intake = broken / "intake.yaml"
+    text = intake.read_text()
+    assert text.count("containerPort: 8020") == 1
+    intake.write_text(text.replace("containerPort: 8020", "containerPrt: 8020"))
+    errors = [e for doc in render(broken) for e in schema_errors(doc)]
+    assert len(errors) == 1
+    assert "Deployment/intake" in errors[0]
+    # The schema's first complaint: the port lost its required field (and has an unknown one).
+    assert "containers.0.ports.0" in errors[0]
+    assert "'containerPort' is a required property" in errors[0]
