@@ -251,6 +251,8 @@ def container_problems(where: str, container: Doc, volumes: set[str]) -> list[st
         problems.append(f"{where}: root filesystem not read-only")
     if context.get("allowPrivilegeEscalation") is not False:
         problems.append(f"{where}: privilege escalation not refused")
+    if context.get("capabilities", {}).get("drop") != ["ALL"]:
+        problems.append(f"{where}: capabilities not all dropped")
     for var in container.get("env", []):
         if "value" in var and is_secret(var["name"]):
             problems.append(f"{where}: {var['name']} is a literal; a secret is a secretKeyRef")
@@ -340,8 +342,11 @@ def project_problems(docs: list[Doc], services: dict[str, str] | None = None) ->
         labels = pod_labels(deployment)
         if labels.get(NAME) != name:
             problems.append(f"{where}: pods not labelled {NAME}={name}")
-        if spec.get("securityContext", {}).get("runAsNonRoot") is not True:
+        pod_context = spec.get("securityContext", {})
+        if pod_context.get("runAsNonRoot") is not True:
             problems.append(f"{where}: pods may run as root")
+        if pod_context.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{where}: no RuntimeDefault seccomp profile (Pod Security restricted)")
         if spec.get("automountServiceAccountToken") is not False:
             problems.append(f"{where}: mounts a Kubernetes API token it has no use for")
         containers = spec["containers"]
