@@ -16,8 +16,11 @@ import typer
 from contracts import ContractError, from_structured
 from deploy.bench.command import bench
 from deploy.caseworker_cli import caseworker_app
+from deploy.kafka_acls import Deployment, apply_acls
+from deploy.kafka_cli import kafka_app
 from deploy.local.demo import DEMO_RESIDENT_EMAIL, publish_demo_events
 from deploy.local.demo_caseworker import DemoCaseworker, ensure_demo_caseworker, password_file
+from deploy.local.kafka_security import service_kafka_env
 from deploy.local.seed import seed_demo_data
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
@@ -27,6 +30,7 @@ from services.codec.settings import CodecSettings
 from services.common.codec import PayloadKeyConfigError, key_ring
 from services.common.council import CouncilSettings
 from services.common.database import StoreUnusable
+from services.common.kafka import kafka_access
 from services.common.lifecycle import STORE_UNUSABLE_EXIT, wait_for_shutdown_signal
 from services.common.logging import configure_logging
 from services.common.probes import kafka_answers, temporal_answers, temporal_cli
@@ -55,6 +59,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(keys_app, name="keys")
 app.add_typer(caseworker_app, name="caseworker")
+app.add_typer(kafka_app, name="kafka")
 app.command("bench")(bench)
 
 
@@ -148,7 +153,7 @@ def _print_status(stack: Stack) -> None:
 
 
 def _report_external(settings: Settings) -> bool:
-    kafka_ok = asyncio.run(kafka_answers(settings.kafka_bootstrap_servers))
+    kafka_ok = asyncio.run(kafka_answers(kafka_access(settings)))
     temporal_ok = asyncio.run(
         temporal_answers(settings.temporal_address, settings.temporal_namespace)
     )
@@ -219,7 +224,7 @@ def plan(
 
 
 def _require_external(settings: Settings) -> None:
-    if not asyncio.run(kafka_answers(settings.kafka_bootstrap_servers)):
+    if not asyncio.run(kafka_answers(kafka_access(settings))):
         _fail(
             f"Kafka at {settings.kafka_bootstrap_servers} does not answer. Check "
             "LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS, and that the broker is reachable from here."
@@ -268,6 +273,8 @@ def run(
         except StackError as error:
             _fail(str(error))
         _print_status(stack)
+        if settings.kafka_embedded_security:
+            _apply_embedded_acls(settings)
     else:
         _require_external(settings)
     # Children write JSON when piped; on a terminal, ask them for the readable format.
@@ -279,7 +286,13 @@ def run(
     _print_ways_in(_seed_demo_caseworker() if demo else None)
     if stack is not None:
         _print_codec_sign_in(stack.config)
-    supervisor = Supervisor(SERVICES, settings.var_dir.resolve() / "log", env=child_env)
+    supervisor = Supervisor(
+        SERVICES,
+        settings.var_dir.resolve() / "log",
+        env=child_env,
+        # On the secured embedded Kafka each service signs in as itself.
+        env_for=service_kafka_env(settings) if stack and settings.kafka_embedded_security else None,
+    )
     typer.echo("Running. Ctrl-C stops everything this command started.")
     try:
         asyncio.run(_supervise(supervisor, settings, demo))
@@ -289,6 +302,20 @@ def run(
                 if started.get(component.name):
                     component.stop()
                     typer.echo(f"{component.name}: stopped")
+
+
+def _apply_embedded_acls(settings: Settings) -> None:
+    """The secured embedded Kafka's topics and ACLs, as its admin (`lifeevents kafka acls
+    --apply`), before any service signs in."""
+    acls = asyncio.run(
+        apply_acls(
+            kafka_access(settings),
+            Deployment.from_environment(),
+            settings.kafka_topic_partitions,
+            settings.kafka_topic_replication,
+        )
+    )
+    typer.echo(f"kafka: TLS, SASL/SCRAM-SHA-512, {len(acls)} ACLs (`lifeevents kafka acls`)")
 
 
 async def _supervise(supervisor: Supervisor, settings: Settings, demo: bool) -> None:

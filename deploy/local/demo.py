@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 import contracts
 from contracts import from_structured, to_binary
 from contracts.events.amendment import AMENDABLE_TYPES
+from services.common.kafka import kafka_access
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 
@@ -30,15 +31,14 @@ DEMO_RESIDENT_EMAIL = "pat.placeholder@example.org"
 async def publish_demo_events(settings: Settings) -> int:
     examples = [from_structured(path.read_bytes()) for path in sorted(EXAMPLES.glob("*.json"))]
     events = [event for event in examples if event.type in AMENDABLE_TYPES]
+    kafka = kafka_access(settings)
     await ensure_topics(
-        settings.kafka_bootstrap_servers,
+        kafka,
         [settings.life_events_topic],
         settings.kafka_topic_partitions,
         settings.kafka_topic_replication,
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
-    )
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for event in events:

@@ -25,7 +25,10 @@ from pathlib import Path
 from string import Template
 
 from contracts.temporal import search_attribute_declarations
+from deploy.kafka_acls import Deployment, principals
+from deploy.local.kafka_security import SecureKafka
 from services.codec.settings import CodecSettings
+from services.common.kafka import kafka_access
 from services.common.probes import kafka_answers, port_open, temporal_answers, temporal_cli
 from services.common.settings import Settings, split_host_port
 
@@ -65,6 +68,10 @@ class StackConfig:
     temporal_ui_codec_endpoint: str | None = None
     temporal_namespace: str = "default"
     kafka_heap: str = "512m"
+    # SASL_SSL, ACLs and a principal per service (deploy/local/kafka_security.py); the
+    # principals listed get SCRAM credentials when the storage is formatted.
+    kafka_security: bool = False
+    kafka_principals: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StackConfig:
@@ -77,6 +84,8 @@ class StackConfig:
             kafka_host=kafka_host,
             kafka_port=kafka_port,
             kafka_controller_port=settings.kafka_controller_port,
+            kafka_security=settings.kafka_embedded_security,
+            kafka_principals=_kafka_principals() if settings.kafka_embedded_security else (),
             temporal_host=temporal_host,
             temporal_port=temporal_port,
             temporal_ui_port=settings.temporal_ui_port,
@@ -311,14 +320,20 @@ class KafkaProcess(ManagedProcess):
         ensure_kafka_jars(self.config.kafka_lib_dir)
         data_dir = self._home / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._properties.write_text(
-            Template(SERVER_PROPERTIES.read_text()).substitute(
-                host=self.config.kafka_host,
-                port=self.config.kafka_port,
-                controller_port=self.config.kafka_controller_port,
-                data_dir=data_dir,
-            )
+        properties = Template(SERVER_PROPERTIES.read_text()).substitute(
+            host=self.config.kafka_host,
+            port=self.config.kafka_port,
+            controller_port=self.config.kafka_controller_port,
+            data_dir=data_dir,
         )
+        scram: list[str] = []
+        if self._secure is not None:
+            self._secure.prepare()
+            properties += self._secure.properties(
+                self.config.kafka_port, self.config.kafka_controller_port
+            )
+            scram = self._secure.format_args()
+        self._properties.write_text(properties)
         if (data_dir / "meta.properties").exists():
             return
         cluster_id = _cluster_id()
@@ -331,6 +346,7 @@ class KafkaProcess(ManagedProcess):
                 cluster_id,
                 "-c",
                 str(self._properties),
+                *scram,
             ),
             capture_output=True,
             text=True,
@@ -343,7 +359,25 @@ class KafkaProcess(ManagedProcess):
                 + (formatted.stderr or formatted.stdout)[-2000:]
             )
 
+    @property
+    def _secure(self) -> SecureKafka | None:
+        if not self.config.kafka_security:
+            return None
+        return SecureKafka(
+            self.config.var_dir, self.config.kafka_host, self.config.kafka_principals
+        )
+
     def answers(self) -> bool:
+        if self.config.kafka_security:
+            # Asked as the stack's admin: a secured broker answers no one who has not signed in.
+            admin = Settings(
+                var_dir=self.config.var_dir,
+                kafka_bootstrap_servers=self.address,
+                embedded_stack=True,
+                kafka_embedded_security=True,
+                kafka_username=None,
+            )
+            return asyncio.run(kafka_answers(kafka_access(admin), timeout=3.0))
         return asyncio.run(kafka_answers(self.address, timeout=3.0))
 
 
@@ -510,6 +544,10 @@ def ensure_kafka_jars(lib_dir: Path) -> bool:
     partial.rename(lib_dir)
     stamp.write_text(digest + "\n")
     return True
+
+
+def _kafka_principals() -> tuple[str, ...]:
+    return tuple(principals(Deployment.from_environment()))
 
 
 def _cluster_id() -> str:

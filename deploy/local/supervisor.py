@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -31,10 +31,12 @@ class Supervisor:
         log_dir: Path,
         env: dict[str, str] | None = None,
         out: TextIO = sys.stdout,
+        env_for: Callable[[ServiceSpec], Mapping[str, str]] | None = None,
     ) -> None:
         self.specs = specs
         self.log_dir = log_dir
         self.env = {**os.environ, **(env or {})}
+        self.env_for = env_for  # what one service's environment adds: its own principal
         self.out = out
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._stopping = False
@@ -65,7 +67,7 @@ class Supervisor:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
-                env=self.env,
+                env={**self.env, **(self.env_for(spec) if self.env_for else {})},
                 start_new_session=True,
             )
             self._procs[spec.name] = proc

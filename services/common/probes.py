@@ -13,6 +13,8 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.common.kafka import KafkaAccess, KafkaTarget
+
 __all__ = ["kafka_answers", "port_open", "temporal_answers", "temporal_cli"]
 
 
@@ -34,16 +36,15 @@ def _quiet(logger_name: str) -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def kafka_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
-    """True when a broker serves cluster metadata, not merely when its port is open."""
+async def kafka_answers(kafka: KafkaTarget, timeout: float = 5.0) -> bool:
+    """True when a broker serves cluster metadata, not merely when its port is open (and,
+    on a secured cluster, when it lets this principal in)."""
     with _quiet("aiokafka"):
-        return await _kafka_answers(bootstrap_servers, timeout)
+        return await _kafka_answers(KafkaAccess.of(kafka), timeout)
 
 
-async def _kafka_answers(bootstrap_servers: str, timeout: float) -> bool:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000)
-    )
+async def _kafka_answers(kafka: KafkaAccess, timeout: float) -> bool:
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs(), request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout)
         await asyncio.wait_for(admin.describe_cluster(), timeout)

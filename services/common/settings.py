@@ -67,6 +67,47 @@ class Settings(BaseSettings):
     kafka_topic_replication: int = Field(
         default=1, ge=1, description="Replicas for topics this platform creates (3 in production)."
     )
+    # How every Kafka client of this process connects and signs in (services/common/kafka.py).
+    # Each service signs in as its own principal, which the ACLs of `lifeevents kafka acls`
+    # name: `<kafka_principal_prefix><service>`.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN", "OAUTHBEARER"] = (
+        "SCRAM-SHA-512"
+    )
+    kafka_username: str | None = Field(default=None, description="This process's principal.")
+    kafka_password: SecretStr | None = None
+    kafka_password_file: Path | None = Field(
+        default=None, description="The password in a file (a mounted secret), if not set above."
+    )
+    kafka_oauth_token: SecretStr | None = Field(
+        default=None, description="OAUTHBEARER: a static access token."
+    )
+    kafka_oauth_token_file: Path | None = Field(
+        default=None,
+        description="OAUTHBEARER: a file holding the token, read at every sign-in, so that "
+        "whatever refreshes the token (a sidecar) only rewrites the file.",
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, description="CA bundle (PEM) the brokers' certificates are checked against."
+    )
+    kafka_ssl_cert_file: Path | None = Field(
+        default=None, description="Client certificate (PEM), for brokers that want mTLS."
+    )
+    kafka_ssl_key_file: Path | None = None
+    kafka_principal_prefix: str = Field(
+        default="lifeevents-",
+        description="Service principals are named <prefix><service>, e.g. lifeevents-intake.",
+    )
+    kafka_source_principals: str = Field(
+        default="",
+        description="Registered source systems' principals, comma-separated: with the intake, "
+        "the only writers of the life-events topic.",
+    )
+    kafka_embedded_security: bool = Field(
+        default=False,
+        description="Start the embedded Kafka with TLS, SASL/SCRAM-SHA-512 and ACLs, each "
+        "service signing in as its own principal.",
+    )
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"

@@ -4,7 +4,8 @@ Off unless `LIFEEVENTS_TRACES_DIR` is set; then every span this process ends is 
 JSON object a line, to `<traces_dir>/<service>.jsonl` (any collector that reads files, or a
 test, picks them up). A trace crosses processes three ways:
 
-- HTTP: the intake continues a caller's W3C `traceparent` header, if it sends one.
+- HTTP: FastAPI's own telemetry (`fastapi.telemetry`, on once a tracer provider is set)
+  makes the server span of every request, continuing a caller's W3C `traceparent` header.
 - Kafka: the intake puts `traceparent` (and `tracestate`) in the record headers it publishes
   (CloudEvents ignores non-`ce_` headers), and the orchestrator continues from them.
 - Temporal: the SDK's `TracingInterceptor`, on every client and so on every worker built from
@@ -29,7 +30,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
@@ -37,7 +37,6 @@ from services.common.settings import Settings
 
 __all__ = [
     "JsonLinesSpanExporter",
-    "TracedRequests",
     "configure_tracing",
     "consumed_span",
     "context_from_headers",
@@ -148,42 +147,3 @@ def published_span(topic: str, event_type: str) -> Iterator[Span]:
         },
     ) as span:
         yield span
-
-
-class TracedRequests:
-    """ASGI middleware: a server span per HTTP request, continuing the caller's `traceparent`.
-    Named by method and route template (never the raw path, which may carry ids or worse)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        carrier = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope["headers"]
-            if name.decode("latin-1").lower() in _TRACE_HEADERS
-        }
-        method = scope["method"]
-        with tracer().start_as_current_span(
-            f"HTTP {method}",
-            context=_PROPAGATOR.extract(carrier),
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": method},
-        ) as span:
-
-            async def send_noting_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    span.set_attribute("http.response.status_code", message["status"])
-                await send(message)
-
-            try:
-                await self.app(scope, receive, send_noting_status)
-            finally:
-                route = scope.get("route")
-                template = getattr(route, "path", None)
-                if isinstance(template, str):
-                    span.update_name(f"{method} {template}")
-                    span.set_attribute("http.route", template)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from faststream.kafka import KafkaBroker
 
-from services.common.kafka import make_broker
+from services.common.kafka import kafka_access, make_broker
 from services.common.topics import ensure_topics
 from services.consent.gate import Clock, utc_now
 from services.consent.settings import ConsentSettings
@@ -76,7 +76,7 @@ class KafkaSend:
     async def __call__(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
         if not self._started:
             await ensure_topics(
-                self.settings.kafka_bootstrap_servers,
+                kafka_access(self.settings),
                 [self.settings.consent_topic],
                 self.settings.kafka_topic_partitions,
             )

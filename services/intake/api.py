@@ -44,7 +44,6 @@ from contracts import (
 )
 from contracts.events.common import EventReference
 from contracts.schema import envelope_schema
-from services.common.telemetry import TracedRequests
 from services.common.temporal import connect
 from services.intake.deadletters import DeadLetterIndex
 from services.intake.keys import ApiKey, ApiKeys
@@ -505,8 +504,6 @@ def create_app(settings: IntakeSettings, *, intake_factory: IntakeFactory | None
         default_limit=settings.intake_max_body_bytes,
         limits={BATCH_PATH: settings.intake_max_batch_body_bytes},
     )
-    # Added last, so outermost: a request refused for its size has its span too.
-    app.add_middleware(TracedRequests)
 
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, error: ApiError) -> JSONResponse:

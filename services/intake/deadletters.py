@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from contracts.topics import DLQ_REASON_HEADER
+from services.common.kafka import KafkaAccess, KafkaTarget
 from services.common.topics import ensure_topics
 from services.intake.publisher import keep_trying
 from services.intake.store import IntakeStore
@@ -69,7 +70,7 @@ class DeadLetterIndex:
     def __init__(
         self,
         store: IntakeStore,
-        bootstrap_servers: str,
+        kafka: KafkaTarget,
         topic: str,
         group_id: str,
         *,
@@ -78,7 +79,7 @@ class DeadLetterIndex:
         connect_timeout: float = 10.0,
     ) -> None:
         self.store = store
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = KafkaAccess.of(kafka)
         self.topic = topic
         self.group_id = group_id
         self.partitions = partitions
@@ -101,12 +102,12 @@ class DeadLetterIndex:
     async def _connect(self) -> None:
         # A consumer subscribed to a missing topic would only see it at a metadata refresh.
         await asyncio.wait_for(
-            ensure_topics(self.bootstrap_servers, [self.topic], self.partitions, self.replication),
+            ensure_topics(self.kafka, [self.topic], self.partitions, self.replication),
             self.connect_timeout,
         )
         consumer = AIOKafkaConsumer(
             self.topic,
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.client_kwargs(),
             group_id=self.group_id,
             client_id="intake-dlq-index",
             enable_auto_commit=False,

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts import CloudEvent, to_binary
+from services.common.kafka import KafkaAccess, KafkaTarget
 from services.common.telemetry import published_span, with_trace_headers
 from services.common.topics import ensure_topics
 
@@ -74,7 +75,7 @@ async def keep_trying(
 class Publisher:
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaTarget,
         topic: str,
         *,
         send_timeout: float,
@@ -84,7 +85,7 @@ class Publisher:
         connect_timeout: float = 10.0,
         producer_factory: Callable[[], KafkaProducerLike] | None = None,
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = KafkaAccess.of(kafka)
         self.topic = topic
         self.send_timeout = send_timeout
         self.connect_timeout = connect_timeout
@@ -97,7 +98,7 @@ class Publisher:
 
     def _default_producer(self) -> KafkaProducerLike:
         producer: KafkaProducerLike = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.client_kwargs(),
             client_id="intake",
             # acks=all and idempotence: an ack means every in-sync replica has the record, and
             # the producer's own retries never write it twice.
@@ -123,9 +124,7 @@ class Publisher:
     async def _connect_once(self) -> None:
         if self._ensure:
             await asyncio.wait_for(
-                ensure_topics(
-                    self.bootstrap_servers, self._ensure, self._partitions, self._replication
-                ),
+                ensure_topics(self.kafka, self._ensure, self._partitions, self._replication),
                 self.connect_timeout,
             )
         producer = self._factory()

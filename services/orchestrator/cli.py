@@ -14,6 +14,7 @@ from contracts.topics import (
     DLQ_ORIGINAL_TOPIC_HEADER,
     DLQ_REASON_HEADER,
 )
+from services.common.kafka import kafka_access
 from services.common.settings import Settings
 from services.orchestrator.deadletter import DLQ_VIOLATIONS_HEADER
 from services.orchestrator.dlq import read_dead_letters, republish
@@ -27,9 +28,7 @@ dlq_app = typer.Typer(help="Dead-lettered life events.", no_args_is_help=True)
 def list_dead_letters() -> None:
     """Each dead letter: its ref, why, and where it came from (no personal data)."""
     settings = Settings()
-    letters = asyncio.run(
-        read_dead_letters(settings.kafka_bootstrap_servers, settings.life_events_dlq_topic)
-    )
+    letters = asyncio.run(read_dead_letters(kafka_access(settings), settings.life_events_dlq_topic))
     if not letters:
         typer.echo("The dead-letter topic is empty.")
         return
@@ -55,7 +54,7 @@ def republish_dead_letters(
 ) -> None:
     """Put chosen dead letters back on their original topic, as they first arrived."""
     settings = Settings()
-    bootstrap = settings.kafka_bootstrap_servers
+    bootstrap = kafka_access(settings)
     read = read_dead_letters(bootstrap, settings.life_events_dlq_topic)
     letters = {d.ref: d for d in asyncio.run(read)}
     unknown = [ref for ref in refs if ref not in letters]

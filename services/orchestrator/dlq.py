@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.topics import DLQ_ORIGINAL_TOPIC_HEADER
+from services.common.kafka import KafkaAccess, KafkaTarget
 from services.common.topics import partitions_of
 
 __all__ = ["DeadLetter", "read_dead_letters", "republish"]
@@ -34,12 +35,12 @@ class DeadLetter:
         return [(k, v) for k, v in self.headers if not k.startswith("dlq_")]
 
 
-async def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:
+async def read_dead_letters(kafka: KafkaTarget, topic: str) -> list[DeadLetter]:
     """Every record on the dead-letter topic, without joining (or moving) any consumer group."""
-    assigned = await partitions_of(bootstrap_servers, topic)
+    assigned = await partitions_of(kafka, topic)
     if not assigned:
         return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**KafkaAccess.of(kafka).client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(assigned)
@@ -58,10 +59,10 @@ async def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLett
         await consumer.stop()
 
 
-async def republish(bootstrap_servers: str, letters: Iterable[DeadLetter]) -> int:
+async def republish(kafka: KafkaTarget, letters: Iterable[DeadLetter]) -> int:
     """Send each dead letter's original record back to its original topic; returns the count."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True
+        **KafkaAccess.of(kafka).client_kwargs(), acks="all", enable_idempotence=True
     )
     await producer.start()
     sent = 0

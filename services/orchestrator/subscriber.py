@@ -26,7 +26,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from contracts import KafkaRecord
-from services.common.kafka import make_broker
+from services.common.kafka import kafka_access, make_broker
 from services.common.telemetry import consumed_span
 from services.common.temporal import connect
 from services.common.topics import ensure_topics
@@ -83,14 +83,15 @@ def build_app(settings: OrchestratorSettings) -> tuple[FastStream, KafkaBroker]:
 
     @app.on_startup
     async def open_clients() -> None:
+        kafka = kafka_access(settings)
         await ensure_topics(
-            settings.kafka_bootstrap_servers,
+            kafka,
             [settings.life_events_topic, settings.life_events_dlq_topic],
             settings.kafka_topic_partitions,
             settings.kafka_topic_replication,
         )
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka.client_kwargs(),
             client_id="orchestrator-dlq",
             acks="all",
             enable_idempotence=True,

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts.cloudevents import KafkaRecord
+from services.common.kafka import KafkaAccess, KafkaTarget
 from services.common.topics import ensure_topics
 
 __all__ = ["NoticePublisher", "PublishFailed"]
@@ -38,7 +39,7 @@ class PublishFailed(Exception):
 class NoticePublisher:
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaTarget,
         topics: Sequence[str],
         *,
         partitions: int = 1,
@@ -47,7 +48,7 @@ class NoticePublisher:
         connect_timeout: float = 30.0,
         client_id: str = "partners",
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = KafkaAccess.of(kafka)
         self.topics = list(topics)
         self.partitions = partitions
         self.replication = replication
@@ -58,11 +59,11 @@ class NoticePublisher:
 
     async def start(self) -> None:
         await asyncio.wait_for(
-            ensure_topics(self.bootstrap_servers, self.topics, self.partitions, self.replication),
+            ensure_topics(self.kafka, self.topics, self.partitions, self.replication),
             self.connect_timeout,
         )
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.client_kwargs(),
             client_id=self.client_id,
             # acks=all with idempotence: a send returns once every in-sync replica has the
             # record, and the producer's own retries never write it twice.

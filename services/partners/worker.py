@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from services.common.kafka import kafka_access
 from services.common.worker import Served, run_worker
 from services.partners.activities import PartnerActivities
 from services.partners.config import load_partners
@@ -28,7 +29,7 @@ __all__ = ["main", "serve"]
 async def serve(settings: PartnersSettings) -> AsyncIterator[Served]:
     config = load_partners(settings.partners_config_path)
     publisher = NoticePublisher(
-        settings.kafka_bootstrap_servers,
+        kafka_access(settings),
         config.topics,
         partitions=settings.kafka_topic_partitions,
         replication=settings.kafka_topic_replication,

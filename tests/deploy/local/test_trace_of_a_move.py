@@ -1,0 +1,140 @@
+"""One move, posted to the intake under `lifeevents run` with traces on, is one trace: a span
+per hop from the HTTP request through Kafka, the orchestrator and Temporal to the notification,
+each linked to its parent, read back from the files every process wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import CloudEvent, to_structured
+from tests.deploy.local.running import finished, lifeevents_running
+from tests.deploy.local.test_move_end_to_end import HOUSEHOLD, PERSONAL, move
+
+MOVE = "lifeevents.address.changed.v1"
+
+
+def spans_written(traces: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for file in sorted(traces.glob("*.jsonl"))
+        for line in file.read_text().splitlines()
+        if line.strip()
+    ]
+
+
+async def post_until_accepted(base: str, key: str, event: CloudEvent[Any]) -> httpx.Response:
+    """POST the event, again while the intake is not yet listening or answers 503 (its
+    producer still connecting)."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/cloudevents+json"}
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        for _ in range(240):
+            try:
+                answer = await http.post(
+                    "/v1/events", content=to_structured(event), headers=headers
+                )
+            except httpx.ConnectError:
+                answer = None
+            if answer is not None and answer.status_code != 503:
+                return answer
+            await asyncio.sleep(0.5)
+    raise AssertionError("the intake never took the event")
+
+
+@pytest.mark.stack
+async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
+    cli_env: Callable[..., dict[str, str]],
+    run_cli: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+) -> None:
+    traces = tmp_path / "traces"
+    env = cli_env(LIFEEVENTS_LOG_FORMAT="json", LIFEEVENTS_TRACES_DIR=str(traces))
+    issued = run_cli("keys", "issue", "--source", HOUSEHOLD["source"], "--type", MOVE, env=env)
+    assert issued.returncode == 0, issued.stderr
+    key = issued.stdout.split()[-1]  # the key is the last word printed
+    event = move(HOUSEHOLD["data"]["old_address"], HOUSEHOLD["data"]["new_address"], "2025-10-18")
+    async with lifeevents_running(env, tmp_path / "run.out") as client:
+        answer = await post_until_accepted(
+            f"http://127.0.0.1:{env['LIFEEVENTS_INTAKE_PORT']}", key, event
+        )
+        assert answer.status_code == 202, answer.text
+        assert (await finished(client, event)).stage == "complete"
+    # Every process flushes its spans as it exits: all are written once the run has stopped.
+
+    spans = spans_written(traces)
+    [request] = [
+        s
+        for s in spans
+        if s["name"] == "POST /v1/events" and s["attributes"]["http.response.status_code"] == 202
+    ]
+    trace_id = request["context"]["trace_id"]
+    ours = [s for s in spans if s["context"]["trace_id"] == trace_id]
+    by_id = {s["context"]["span_id"]: s for s in ours}
+    tree = "\n".join(
+        sorted(f"{service_of(s)}: {s['name']} <- {parent_name(s, by_id)}" for s in ours)
+    )
+
+    # A span for every hop, made by the process that made the hop.
+    hops = {
+        "POST /v1/events": "intake",
+        "lifeevents.v1 publish": "intake",
+        "lifeevents.v1 process": "orchestrator",
+        "StartWorkflow:MoveWorkflow": "orchestrator",
+        "RunWorkflow:MoveWorkflow": "workflows",
+        "RunActivity:decide_share": "consent",
+        "RunActivity:council_tax.record_move": "counciltax",
+        "RunActivity:notifications.send": "notifications",
+    }
+    for name, service in hops.items():
+        assert {service_of(s) for s in ours if s["name"] == name} == {service}, tree
+
+    # Linked, not merely sharing an id: the request is the one root, and every other span's
+    # parent is in the trace.
+    assert [s["name"] for s in ours if s["parent_id"] not in by_id] == ["POST /v1/events"], tree
+    notified = next(s for s in ours if s["name"] == "RunActivity:notifications.send")
+    chain = ancestry(notified, by_id)
+    assert chain[:5] == [
+        "RunActivity:notifications.send",
+        "StartActivity:notifications.send",
+        "StartWorkflow:MoveWorkflow",
+        "lifeevents.v1 process",
+        "lifeevents.v1 publish",
+    ], tree
+    assert chain[-1] == "POST /v1/events", tree
+    assert parent_name(by_id_named(ours, "RunWorkflow:MoveWorkflow"), by_id) == (
+        "StartWorkflow:MoveWorkflow"
+    ), tree
+
+    # Nothing of the resident's in any span of any process.
+    written = "".join(f.read_text() for f in traces.glob("*.jsonl"))
+    for personal in PERSONAL:
+        assert personal not in written, personal
+
+
+def service_of(span: dict[str, Any]) -> str:
+    return str(span["resource"]["attributes"]["service.name"])
+
+
+def parent_name(span: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str:
+    parent = by_id.get(span["parent_id"])
+    return "(root)" if parent is None else str(parent["name"])
+
+
+def by_id_named(spans: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(s for s in spans if s["name"] == name)
+
+
+def ancestry(span: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> list[str]:
+    """The span's name, its parent's, and so on up to the root."""
+    chain = [str(span["name"])]
+    while span["parent_id"] in by_id:
+        span = by_id[span["parent_id"]]
+        chain.append(str(span["name"]))
+    return chain
