@@ -21,6 +21,7 @@ from deploy.kafka_cli import kafka_app
 from deploy.local.demo import DEMO_RESIDENT_EMAIL, publish_demo_events
 from deploy.local.demo_caseworker import DemoCaseworker, ensure_demo_caseworker, password_file
 from deploy.local.kafka_security import service_kafka_env
+from deploy.local.metrics import metrics_ports, with_metrics_ports
 from deploy.local.seed import seed_demo_data
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
@@ -290,9 +291,14 @@ def run(
         SERVICES,
         settings.var_dir.resolve() / "log",
         env=child_env,
-        # On the secured embedded Kafka each service signs in as itself.
-        env_for=service_kafka_env(settings) if stack and settings.kafka_embedded_security else None,
+        # On the secured embedded Kafka each service signs in as itself; with metrics on,
+        # each serves /metrics on a port of its own.
+        env_for=with_metrics_ports(
+            settings,
+            service_kafka_env(settings) if stack and settings.kafka_embedded_security else None,
+        ),
     )
+    _print_metrics_ports(settings)
     typer.echo("Running. Ctrl-C stops everything this command started.")
     try:
         asyncio.run(_supervise(supervisor, settings, demo))
@@ -362,6 +368,13 @@ def _print_ways_in(caseworker: DemoCaseworker | None) -> None:
         f"  The demo caseworker signs in as {caseworker.username}, password "
         f"{caseworker.password} (kept in {password_file(PortalSettings())})."
     )
+
+
+def _print_metrics_ports(settings: Settings) -> None:
+    ports = metrics_ports(settings)
+    if ports:
+        listed = ", ".join(f"{name} {port}" for name, port in ports.items())
+        typer.echo(f"Prometheus metrics at http://{settings.metrics_host}:<port>/metrics: {listed}")
 
 
 def _print_codec_sign_in(config: StackConfig) -> None:

@@ -1,11 +1,14 @@
-"""One move, posted to the intake under `lifeevents run` with traces on, is one trace: a span
-per hop from the HTTP request through Kafka, the orchestrator and Temporal to the notification,
-each linked to its parent, read back from the files every process wrote."""
+"""One move, posted to the intake under `lifeevents run` with traces and metrics on, is one
+trace: a span per hop from the HTTP request through Kafka, the orchestrator and Temporal to the
+notification, each linked to its parent, read back from the files every process wrote. Each
+service's /metrics counted the same move: one event received, one workflow started and
+completed, as many share decisions and messages as the trace has gate and notification spans."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import CloudEvent, to_structured
+from deploy.local.services import SERVICES
 from tests.deploy.local.running import finished, lifeevents_running
 from tests.deploy.local.test_move_end_to_end import HOUSEHOLD, PERSONAL, move
 
@@ -28,6 +33,43 @@ def spans_written(traces: Path) -> list[dict[str, Any]]:
         for line in file.read_text().splitlines()
         if line.strip()
     ]
+
+
+def free_port_run(env: dict[str, str]) -> int:
+    """The first of as many free ports in a row as there are services (none the run's own)."""
+    taken = {int(v.rsplit(":", 1)[-1]) for v in env.values() if v.rsplit(":", 1)[-1].isdigit()}
+    for base in range(21000, 32000, 50):
+        run = range(base, base + len(SERVICES))
+        if taken.isdisjoint(run) and all(_bindable(port) for port in run):
+            return base
+    raise AssertionError("no run of free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def scraped(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    for personal in PERSONAL:
+        assert personal not in text, personal
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in samples.items() if n == name and wanted <= have)
 
 
 async def post_until_accepted(base: str, key: str, event: CloudEvent[Any]) -> httpx.Response:
@@ -56,6 +98,9 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
 ) -> None:
     traces = tmp_path / "traces"
     env = cli_env(LIFEEVENTS_LOG_FORMAT="json", LIFEEVENTS_TRACES_DIR=str(traces))
+    first_metrics_port = free_port_run(env)
+    env["LIFEEVENTS_METRICS_PORT"] = str(first_metrics_port)
+    port_of = {spec.name: first_metrics_port + i for i, spec in enumerate(SERVICES)}
     issued = run_cli("keys", "issue", "--source", HOUSEHOLD["source"], "--type", MOVE, env=env)
     assert issued.returncode == 0, issued.stderr
     key = issued.stdout.split()[-1]  # the key is the last word printed
@@ -66,6 +111,16 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
         )
         assert answer.status_code == 202, answer.text
         assert (await finished(client, event)).stage == "complete"
+        metrics = {
+            name: scraped(port_of[name])
+            for name in (
+                "orchestrator",
+                "workflow-worker",
+                "consent",
+                "notifications",
+                "council-tax",
+            )
+        }
     # Every process flushes its spans as it exits: all are written once the run has stopped.
 
     spans = spans_written(traces)
@@ -111,6 +166,28 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
     assert parent_name(by_id_named(ours, "RunWorkflow:MoveWorkflow"), by_id) == (
         "StartWorkflow:MoveWorkflow"
     ), tree
+
+    # The same move, counted by each process that played a part in it.
+    orchestrator, workflows = metrics["orchestrator"], metrics["workflow-worker"]
+    assert total(orchestrator, "lifeevents_events_received_total") == 1
+    assert total(orchestrator, "lifeevents_events_received_total", outcome="started") == 1
+    assert total(orchestrator, "lifeevents_events_dead_lettered_total") == 0
+    assert total(orchestrator, "lifeevents_workflows_started_total", workflow="MoveWorkflow") == 1
+    assert (
+        total(
+            workflows,
+            "lifeevents_workflows_completed_total",
+            workflow="MoveWorkflow",
+            outcome="completed",
+        )
+        == 1
+    )
+    gate_spans = sum(s["name"] == "RunActivity:decide_share" for s in ours)
+    assert total(metrics["consent"], "lifeevents_share_decisions_total") == gate_spans
+    sent_spans = sum(s["name"] == "RunActivity:notifications.send" for s in ours)
+    assert total(metrics["notifications"], "lifeevents_messages_sent_total") == sent_spans
+    latency = "lifeevents_activity_duration_seconds_count"
+    assert total(metrics["council-tax"], latency, activity="council_tax.record_move") == 1
 
     # Nothing of the resident's in any span of any process.
     written = "".join(f.read_text() for f in traces.glob("*.jsonl"))
