@@ -116,7 +116,8 @@ def stack_prepare() -> None:
 @stack_app.command("up")
 def stack_up() -> None:
     """Start Kafka and Temporal (what is already running is left alone)."""
-    stack = _embedded(_settings())
+    settings = _settings()
+    stack = _embedded(settings)
     try:
         started = stack.up()
     except StackError as error:
@@ -124,6 +125,8 @@ def stack_up() -> None:
     for name, now in started.items():
         typer.echo(f"{name}: {'started' if now else 'already running'}")
     _print_status(stack)
+    if settings.kafka_embedded_security:
+        _apply_embedded_acls(settings)
 
 
 @stack_app.command("down")

@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import TopicPartition
 from pydantic import SecretStr
 from temporalio.client import Client
 
@@ -30,6 +29,7 @@ from contracts.temporal import workflow_id_for
 from deploy.kafka_acls import present_acls
 from services.common.kafka import EmbeddedKafkaSecrets, KafkaAccess, kafka_access
 from services.common.settings import Settings
+from services.common.topics import partitions_of
 from tests.deploy.local.running import finished, lifeevents_running, rows
 from tests.deploy.local.test_move_end_to_end import HOUSEHOLD, move
 
@@ -104,8 +104,7 @@ async def records_on(access: KafkaAccess, topic: str) -> list[bytes]:
     consumer = AIOKafkaConsumer(**access.client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = await consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        assigned = await partitions_of(access, topic)
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         ends = await consumer.end_offsets(assigned)
@@ -145,7 +144,16 @@ async def test_every_service_works_through_a_secured_kafka_and_no_one_else_gets_
     assert issued.returncode == 0, issued.stderr
     old, new = HOUSEHOLD["data"]["old_address"], HOUSEHOLD["data"]["new_address"]
     through_intake = move(old, new, "2025-10-18")
-    direct = [move(old, new, "2025-10-18") for _ in range(DIRECT)]
+    # Other households (synthetic), so that no move is taken for another's repeat.
+    direct = [
+        move(
+            old,
+            {**new, "lines": [f"{n + 10} Notional Lane"]},
+            "2025-10-18",
+            movers=[{"name": {"given_names": f"Alex{n}", "family_name": "Example"}}],
+        )
+        for n in range(DIRECT)
+    ]
     poison_id = str(uuid.uuid4())
     poison = [
         ("ce_specversion", b"1.0"),
