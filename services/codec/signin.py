@@ -44,7 +44,8 @@ def _page(body: str, status_code: int = status.HTTP_200_OK) -> HTMLResponse:
 <title>Codec server: sign in - Life Events</title>
 <style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;
 line-height:1.5}} label,input,button{{display:block;margin:.5rem 0}}
-input{{width:100%;padding:.4rem}} .error{{color:#b00020;font-weight:bold}}</style>
+input{{width:100%;box-sizing:border-box;padding:.4rem}} code{{overflow-wrap:anywhere}}
+.error{{color:#b00020;font-weight:bold}}</style>
 </head><body><main>
 <h1>Decode payloads in the Temporal UI</h1>
 {body}
