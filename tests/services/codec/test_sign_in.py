@@ -169,3 +169,15 @@ def test_sessions_are_kept_only_as_digests_and_bounded() -> None:
     for _ in range(MAX_SESSIONS + 5):
         sessions.open()
     assert len(sessions._expiry) == MAX_SESSIONS
+
+
+async def test_over_https_the_cookie_is_secure(tmp_path: Path) -> None:
+    config = CodecSettings(
+        var_dir=tmp_path, payload_keys=SecretStr(KEY), codec_tokens=SecretStr(TOKEN)
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(config)),
+        base_url="https://codec.council.example",
+    ) as https:
+        signed_in = await sign_in(https)
+    assert "secure" in signed_in.headers["set-cookie"].lower()
