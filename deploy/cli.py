@@ -26,6 +26,8 @@ from deploy.local.seed import seed_demo_data
 from deploy.local.services import SERVICES
 from deploy.local.stack import Stack, StackConfig, StackError, ensure_kafka_jars
 from deploy.local.supervisor import Supervisor
+from deploy.report import render_json, render_table
+from deploy.report_histories import read_report
 from services.codec.api import CodecTokenError, codec_tokens
 from services.codec.settings import CodecSettings
 from services.common.codec import PayloadKeyConfigError, key_ring
@@ -250,6 +252,16 @@ def _require_external(settings: Settings) -> None:
             f"Bringing your own Temporal: {error}. Make a key with `python -m services.codec "
             "new-key` and a token with `python -m services.codec new-token`."
         )
+
+
+@app.command()
+def report(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON rather than a table.")] = False,
+) -> None:
+    """The figures councils publish, by life-event type and month: time from each life event
+    to each action, and take-up of offers (read from Temporal's workflow histories)."""
+    figures = asyncio.run(read_report(_settings()))
+    typer.echo(render_json(figures) if as_json else render_table(figures))
 
 
 @app.command()

@@ -111,6 +111,12 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
         )
         assert answer.status_code == 202, answer.text
         assert (await finished(client, event)).stage == "complete"
+        # The figures a council publishes, read back from Temporal: this move's actions, each
+        # once, timed from the event's own time; nothing that only served the workflow.
+        reported = run_cli("report", "--json", env=env)
+        assert reported.returncode == 0, reported.stderr
+        document = reported.stdout[reported.stdout.index("{\n") :]
+        actions = {a["action"]: a for a in json.loads(document)["actions"]}
         metrics = {
             name: scraped(port_of[name])
             for name in (
@@ -166,6 +172,18 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
     assert parent_name(by_id_named(ours, "RunWorkflow:MoveWorkflow"), by_id) == (
         "StartWorkflow:MoveWorkflow"
     ), tree
+
+    assert {
+        "council_tax.record_move",
+        "electoral.record_move",
+        "benefits.record_change_of_circumstances",
+        "notifications.send",
+    } == set(actions)
+    month = event.time.strftime("%Y-%m")
+    for figure in actions.values():
+        assert (figure["event_type"], figure["month"], figure["events"]) == (MOVE, month, 1)
+        assert 0 < figure["median_seconds"] == figure["p90_seconds"]
+    assert json.loads(document)["take_up"] == []  # nobody was asked anything
 
     # The same move, counted by each process that played a part in it.
     orchestrator, workflows = metrics["orchestrator"], metrics["workflow-worker"]
