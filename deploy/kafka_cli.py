@@ -1,15 +1,20 @@
-"""`lifeevents kafka acls`: the ACLs the deployment needs, printed, and applied with --apply."""
+"""`lifeevents kafka acls`: the ACLs the deployment needs, printed, and applied with --apply;
+`lifeevents kafka add-source`: a source system's principal, allowed to publish life events."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from aiokafka.errors import KafkaError
 
 from deploy.kafka_acls import Acl, Deployment, apply_acls, kafka_acls_lines, required_acls
-from services.common.kafka import kafka_access
+from deploy.kafka_users import upsert_scram_user
+from services.common.kafka import EmbeddedKafkaSecrets, kafka_access
 from services.common.settings import Settings
 
 __all__ = ["kafka_app"]
@@ -70,6 +75,64 @@ def acls(
         )
         raise typer.Exit(1) from None
     typer.echo(f"Applied {len(needed)} ACLs to {settings.kafka_bootstrap_servers}.")
+
+
+@kafka_app.command("add-source")
+def add_source(
+    principal: Annotated[str, typer.Argument(help="The source system's principal.")],
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Its password. Unset on the embedded secured Kafka: one is made and kept "
+            "under the var folder's secrets/kafka."
+        ),
+    ] = None,
+    credential: Annotated[
+        bool,
+        typer.Option(
+            help="Create its SCRAM-SHA-512 credential; --no-credential where the cluster's "
+            "provider makes its users."
+        ),
+    ] = True,
+) -> None:
+    """Let a source system publish life events: its credential, then the ACLs (add it to
+    LIFEEVENTS_KAFKA_SOURCE_PRINCIPALS too, so that `acls` keeps naming it)."""
+    settings = Settings()
+    admin = kafka_access(settings)
+    if credential:
+        if password_file is None and not (
+            settings.embedded_stack and settings.kafka_embedded_security
+        ):
+            typer.secho("Give its password with --password-file.", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2)
+        if password_file is None:
+            password_file = EmbeddedKafkaSecrets.under(settings.var_dir).password_file(principal)
+            if not password_file.exists():
+                with os.fdopen(
+                    os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w"
+                ) as out:
+                    out.write(secrets.token_hex(24) + "\n")
+        password = password_file.read_text().strip()
+    try:
+        if credential:
+            asyncio.run(upsert_scram_user(admin, principal, password))
+        asyncio.run(
+            apply_acls(
+                admin,
+                Deployment.from_environment([principal]),
+                settings.kafka_topic_partitions,
+                settings.kafka_topic_replication,
+            )
+        )
+    except (KafkaError, OSError) as error:
+        typer.secho(
+            f"Kafka at {settings.kafka_bootstrap_servers} refused: {type(error).__name__}.",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(1) from None
+    kept = f"; its password is in {password_file}" if credential else ""
+    typer.echo(f"{principal} may publish to {settings.life_events_topic}{kept}.")
 
 
 def _print_table(needed: list[Acl]) -> None:

@@ -3,8 +3,8 @@ authorizer denying what no ACL allows, and each service signed in as its own pri
 
 Every Kafka-using service works through it (the intake publishes, the orchestrator starts the
 workflows and dead-letters a poison record, the intake's index reads the dead letter, the
-partners service's producer is up); a registered source system publishes straight onto the
-topic; a client without credentials, without TLS, with a wrong password, or a service on a
+partners service's producer is up); a registered source system, and one registered while it
+all runs (`lifeevents kafka add-source`), publish straight onto the topic; a client without credentials, without TLS, with a wrong password, or a service on a
 topic its ACLs do not give it, is refused; and every event published is read, once.
 """
 
@@ -36,6 +36,7 @@ from tests.deploy.local.test_move_end_to_end import HOUSEHOLD, move
 MOVE = "lifeevents.address.changed.v1"
 SOURCE = "register-office"  # a registered source system's principal
 DIRECT = 4  # moves the source system publishes itself
+LATE = "housing"  # a source system registered while the platform runs
 
 
 async def post_until_accepted(base: str, key: str, event: CloudEvent[Any]) -> httpx.Response:
@@ -83,7 +84,7 @@ async def read_refusal(access: KafkaAccess, topic: str, group: str) -> str | Non
 
 
 async def publish_as(
-    access: KafkaAccess, events: list[CloudEvent[Any]], poison: list[tuple[str, bytes]]
+    access: KafkaAccess, events: list[CloudEvent[Any]], poison: list[tuple[str, bytes]] | None
 ) -> None:
     producer = AIOKafkaProducer(**access.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
@@ -93,8 +94,9 @@ async def publish_as(
             await producer.send_and_wait(
                 "lifeevents.v1", value=record.value, key=record.key, headers=list(record.headers)
             )
-        # Named like an event, but its body is no life event: it is dead-lettered.
-        await producer.send_and_wait("lifeevents.v1", value=b"{not json", headers=poison)
+        if poison is not None:
+            # Named like an event, but its body is no life event: it is dead-lettered.
+            await producer.send_and_wait("lifeevents.v1", value=b"{not json", headers=poison)
     finally:
         await producer.stop()
 
@@ -152,8 +154,9 @@ async def test_every_service_works_through_a_secured_kafka_and_no_one_else_gets_
             "2025-10-18",
             movers=[{"name": {"given_names": f"Alex{n}", "family_name": "Example"}}],
         )
-        for n in range(DIRECT)
+        for n in range(DIRECT + 1)
     ]
+    late = direct.pop()
     poison_id = str(uuid.uuid4())
     poison = [
         ("ce_specversion", b"1.0"),
@@ -191,7 +194,11 @@ async def test_every_service_works_through_a_secured_kafka_and_no_one_else_gets_
         # A registered source system publishes straight onto the topic, a poison record too.
         await publish_as(signed_in(SOURCE), direct, poison)
         assert (await finished(client, through_intake)).stage == "complete"
-        assert all([await started(client, event) for event in direct])
+        # One registered while it all runs gets its credential and ACLs, and publishes too.
+        added = run_cli("kafka", "add-source", LATE, env=env)
+        assert added.returncode == 0, added.stderr
+        await publish_as(signed_in(LATE), [late], None)
+        assert all([await started(client, event) for event in [*direct, late]])
 
         # Who may do what is what `lifeevents kafka acls` printed and applied, and no more.
         acls = await present_acls(admin)
@@ -200,10 +207,11 @@ async def test_every_service_works_through_a_secured_kafka_and_no_one_else_gets_
             a.principal for a in acls if a.name == "lifeevents.v1" and a.operation == "write"
         }
         assert readers == {"lifeevents-orchestrator"}
-        assert writers == {"lifeevents-intake", SOURCE}
+        assert writers == {"lifeevents-intake", SOURCE, LATE}
         printed = run_cli("kafka", "acls", env=env)
         assert printed.returncode == 0, printed.stderr
-        assert len(printed.stdout.splitlines()) == len(acls) + 1  # a heading, then each ACL
+        # A heading, then each ACL: the late source's two are not in the settings it reads.
+        assert len(printed.stdout.splitlines()) == 1 + len(acls) - 2
 
         # Refused: no credentials; TLS but no SASL; SASL without TLS; a wrong password.
         plain = KafkaAccess(bootstrap)
@@ -235,7 +243,7 @@ async def test_every_service_works_through_a_secured_kafka_and_no_one_else_gets_
         # Nothing lost, nothing let in: the topic holds exactly what was published, the
         # poison record went to the dead-letter topic, and the intake's index read it there.
         on_topic = await records_on(admin, "lifeevents.v1")
-        assert len(on_topic) == 1 + DIRECT + 1
+        assert len(on_topic) == 1 + DIRECT + 1 + 1
         assert b"intruder" not in on_topic
         assert await records_on(admin, "lifeevents.v1.dlq") == [b"{not json"]
         indexed = 0
