@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util._once import Once
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.worker import Replayer
 
@@ -39,19 +40,22 @@ from tests.services.orchestrator.support import move_event
 from workflows.diagnostics import StackCheckWorkflow
 from workflows.worker import build_worker, served
 
-_COLLECTED = InMemorySpanExporter()
-
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """This process's spans, collected in memory (the global provider can be set only once)."""
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_COLLECTED))
-        trace.set_tracer_provider(provider)
-    _COLLECTED.clear()
-    yield _COLLECTED
-    _COLLECTED.clear()
+    """This process's spans, collected in memory while the test runs. The global provider is
+    put back unset afterwards (as OpenTelemetry's own tests do), so that no later test in the
+    session finds its requests traced and trace headers in its records."""
+    collected = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(collected))
+    trace.set_tracer_provider(provider)
+    try:
+        yield collected
+    finally:
+        provider.shutdown()
+        trace._TRACER_PROVIDER = None
+        trace._TRACER_PROVIDER_SET_ONCE = Once()
 
 
 def named(spans: InMemorySpanExporter, name: str) -> ReadableSpan:
