@@ -16,6 +16,7 @@ import typer
 from contracts import ContractError, from_structured
 from deploy.bench.command import bench
 from deploy.caseworker_cli import caseworker_app
+from deploy.db import db_app, upgrade_before_run
 from deploy.kafka_acls import Deployment, apply_acls
 from deploy.kafka_cli import kafka_app
 from deploy.local.demo import DEMO_RESIDENT_EMAIL, publish_demo_events
@@ -62,6 +63,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(keys_app, name="keys")
 app.add_typer(caseworker_app, name="caseworker")
+app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.command("bench")(bench)
 
@@ -297,6 +299,8 @@ def run(
     child_env = {"LIFEEVENTS_LOG_FORMAT": "console"} if sys.stdout.isatty() else {}
     if settings.log_format != "auto":
         child_env = {}
+    if settings.db_migrate_on_start:
+        typer.echo(upgrade_before_run(settings))
     if demo:
         _seed_demo()
     _print_ways_in(_seed_demo_caseworker() if demo else None)

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.addresses import UkAddress
 from services.common.council import CouncilStore, action_table, address_json, new_reference
 from services.common.journal import journal_table
+from services.common.migrations import Migrations
 
 __all__ = [
     "BenefitStore",
@@ -169,6 +170,7 @@ class Review:
 
 class BenefitStore(CouncilStore):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "benefits", metadata)
     actions = actions
     journal = journal
 

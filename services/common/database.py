@@ -2,21 +2,29 @@
 
 Each service owns its store; its URL comes from `Settings.database_url(service)`
 (`LIFEEVENTS_<SERVICE>_DATABASE_URL`, else a SQLite file under var_dir), and every store is
-opened the one way, `await SomeStore.open(url)`: the engine made well (below), the tables
-created if missing, and the rows every store of its kind starts with.
+opened the one way, `await SomeStore.open(url)`: the engine made well (below), the schema
+brought to the code's by the store's migrations (`services.common.migrations`), and the rows
+every store of its kind starts with.
+
+Where the deployment migrates separately (`lifeevents db upgrade` before the services start,
+LIFEEVENTS_DB_MIGRATE_ON_START=false), opening a store changes no schema: one that is not at
+the code's revision is refused as `StoreUnusable`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from pydantic_settings import BaseSettings
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -27,6 +35,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from services.common.migrations import Migrations
+from services.common.settings import Settings
 
 __all__ = [
     "Store",
@@ -73,11 +84,14 @@ class StoreUnusable(Exception):
 class Store:
     """Base of every service's store: its tables (`metadata`) on one engine.
 
-    Open one with `await SomeStore.open(url)` (tables created if missing; schema migrations
-    are future work) and close it with `close()`, or `async with await SomeStore.open(url)`.
+    Open one with `await SomeStore.open(url)` (its schema brought to the code's) and close
+    it with `close()`, or `async with await SomeStore.open(url)`.
     """
 
     metadata: ClassVar[MetaData]
+    # The store's schema history. None only for a throwaway store of a development tool (the
+    # local mail catcher's), whose tables are made as they are if missing.
+    migrations: ClassVar[Migrations | None] = None
     # Engine options of every store of this kind (`make_engine` keyword arguments).
     engine_options: ClassVar[Mapping[str, Any]] = {}
 
@@ -85,18 +99,55 @@ class Store:
         self.engine = engine
 
     @classmethod
-    async def open(cls, url: str, **engine_options: Any) -> Self:
-        """The store on `url`, ready to use; `engine_options` add to `engine_options`."""
+    async def open(cls, url: str, *, migrate: bool | None = None, **engine_options: Any) -> Self:
+        """The store on `url`, ready to use; `engine_options` add to `engine_options`.
+
+        `migrate` (by default LIFEEVENTS_DB_MIGRATE_ON_START): run the store's migrations up
+        to the code's revision; if false, refuse a store that is not there already."""
+        if migrate is None:
+            migrate = _MigrateOnStart().db_migrate_on_start
         store = cls(make_engine(url, **{**cls.engine_options, **engine_options}))
         try:
             with store_at(url):
                 async with store.engine.begin() as conn:
-                    await conn.run_sync(cls.metadata.create_all)
+                    await cls._bring_schema(conn, url, migrate)
                     await store.prepare(conn)
         except BaseException:
             await store.close()
             raise
         return store
+
+    @classmethod
+    async def _bring_schema(cls, conn: AsyncConnection, url: str, migrate: bool) -> None:
+        migrations = cls.migrations
+        if migrations is None:
+            await conn.run_sync(cls.metadata.create_all)
+            return
+        # Most opens find the store at head: one look at its version table, nothing more.
+        at = await conn.run_sync(migrations.current)
+        if at == migrations.head:
+            return
+        if at is not None and not migrations.knows(at):
+            raise StoreUnusable(
+                _where(url),
+                f"its schema is at revision {at}, which this code does not know (a newer "
+                "release migrated it): run the release that did",
+            )
+        if not migrate:
+            raise StoreUnusable(
+                _where(url),
+                f"its schema is at revision {at or 'none'}, not the code's {migrations.head}: "
+                "run `lifeevents db upgrade`",
+            )
+        async with _one_migration_at_a_time():
+            await conn.run_sync(migrations.upgrade)
+
+    async def revision(self) -> str | None:
+        """The schema revision the store is at (None for a store with no history)."""
+        if self.migrations is None:
+            return None
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(self.migrations.current)
 
     async def prepare(self, conn: AsyncConnection) -> None:
         """Write the rows a new store starts with (a lock row, a chain head), in the
@@ -110,6 +161,30 @@ class Store:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
+
+
+class _MigrateOnStart(BaseSettings):
+    """`Settings.db_migrate_on_start` alone: every open reads it, and reading the whole of
+    `Settings` would cost more than the open itself."""
+
+    model_config = Settings.model_config
+    db_migrate_on_start: bool = Settings.model_fields["db_migrate_on_start"].default
+
+
+_MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _one_migration_at_a_time() -> asyncio.Lock:
+    """Alembic runs a revision through module-wide proxies (`op`), and `run_sync` lets other
+    tasks of the loop run while a revision waits on the database: two stores opened together
+    would otherwise each run DDL through the other's proxy. One lock per event loop."""
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATING.get(loop)
+    if lock is None:
+        lock = _MIGRATING[loop] = asyncio.Lock()
+    return lock
 
 
 def _driver_threads_stopped(timeout: float = 1.0) -> None:

@@ -163,6 +163,12 @@ class Settings(BaseSettings):
     partners_database_url: str | None = None
     notifications_database_url: str | None = None
     portal_database_url: str | None = None
+    db_migrate_on_start: bool = Field(
+        default=True,
+        description="Each process brings the stores it opens to the code's schema (Alembic "
+        "migrations); false where the deployment runs `lifeevents db upgrade` before the "
+        "services start: a store not at the code's revision is then refused.",
+    )
 
     def database_url(self, service: StoreOwner) -> str:
         """The service's store: `LIFEEVENTS_<SERVICE>_DATABASE_URL` when set, else SQLite at

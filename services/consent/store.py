@@ -48,6 +48,7 @@ from contracts.consent import (
 )
 from contracts.shares import DataCategory
 from services.common.database import Store, UtcDateTime
+from services.common.migrations import Migrations
 
 __all__ = [
     "GENESIS_HASH",
@@ -338,6 +339,7 @@ class ConsentStore(Store):
     """Data access for consents, objections, shares, the ledger and the outbox."""
 
     metadata = metadata
+    migrations = Migrations.beside(__file__, "consent", metadata)
     # Without the pool's rollback on check-in: every connection the store uses ends its
     # transaction itself (commit, or rollback on close), so that second rollback would only
     # cost a round trip per decision.

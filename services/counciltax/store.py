@@ -45,6 +45,7 @@ from services.common.council import (
     property_key,
 )
 from services.common.journal import journal_table
+from services.common.migrations import Migrations
 
 __all__ = [
     "Account",
@@ -173,6 +174,7 @@ _ACCOUNT_COLUMNS = (
 
 class CouncilTaxStore(CouncilStore):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "counciltax", metadata)
     actions = actions
     journal = journal
 

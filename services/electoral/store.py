@@ -31,6 +31,7 @@ from contracts.addresses import UkAddress
 from contracts.people import PersonName
 from services.common.council import CouncilStore, action_table, address_json, new_reference
 from services.common.journal import journal_table
+from services.common.migrations import Migrations
 
 __all__ = ["ElectoralStore", "Entry", "invitations", "metadata", "register", "removals"]
 
@@ -101,6 +102,7 @@ _ENTRY_COLUMNS = (
 
 class ElectoralStore(CouncilStore):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "electoral", metadata)
     actions = actions
     journal = journal
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.database import Store, make_sessionmaker
+from services.common.migrations import Migrations
 
 __all__ = [
     "AcceptedEvent",
@@ -97,6 +98,7 @@ class IntakeStore(Store):
     """Data access for the intake; request handling lives in `api`, never here."""
 
     metadata = Base.metadata
+    migrations = Migrations.beside(__file__, "intake", Base.metadata)
 
     def __init__(self, engine: AsyncEngine) -> None:
         if engine.dialect.name not in {"sqlite", "postgresql"}:

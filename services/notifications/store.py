@@ -34,6 +34,7 @@ from contracts.addresses import UkAddress
 from contracts.notifications import InboxMessage, Notification
 from services.common.council import ActionKey, CouncilStore, action_table
 from services.common.journal import journal_table
+from services.common.migrations import Migrations
 from services.notifications.templates import Message
 
 __all__ = [
@@ -144,6 +145,7 @@ journal = journal_table(metadata, "notification")
 
 class NotificationStore(CouncilStore):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "notifications", metadata)
     actions = actions
     journal = journal
 

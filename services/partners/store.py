@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.council import CouncilStore, action_table
 from services.common.journal import journal_table
+from services.common.migrations import Migrations
 
 __all__ = ["NoticeRecord", "PartnerStore", "metadata", "notices"]
 
@@ -50,6 +51,7 @@ class NoticeRecord:
 
 class PartnerStore(CouncilStore):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "partners", metadata)
     actions = actions
     journal = journal
 

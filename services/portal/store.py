@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 
 from services.common.database import Store, UtcDateTime
+from services.common.migrations import Migrations
+from services.portal.caseworkers import metadata as caseworker_tables
 
 __all__ = [
     "PendingSignIn",
@@ -115,6 +117,7 @@ class SessionRow:
 
 class PortalStore(Store):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "portal", metadata, caseworker_tables)
 
     # -- sign-in codes ----------------------------------------------------------------------
 

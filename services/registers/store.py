@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.council import CouncilStore, action_table, new_reference
 from services.common.journal import journal_table
+from services.common.migrations import Migrations
 
 __all__ = [
     "AssistedCollection",
@@ -187,6 +188,7 @@ _TABLES: dict[type[Entry], Table] = {
 
 class RegistersStore(CouncilStore):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "registers", metadata)
     actions = actions
     journal = journal
 

@@ -56,7 +56,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -67,6 +66,7 @@ from contracts.residents import Channel, Flag, LifeEventReport
 from contracts.shares import ADULT_AGE, age_on
 from services.common.database import Store
 from services.common.journal import journal_table, journaling
+from services.common.migrations import Migrations
 from services.residents.matching import Candidate, name_key
 from services.residents.sameness import Earlier
 
@@ -114,8 +114,7 @@ names = Table(
     Column("given_key", Text, nullable=False),
     Column("family_key", Text, nullable=False),
     UniqueConstraint("resident", "given_key", "family_key", name="uq_resident_names"),
-    # Matching's full-name look-up; a store made before it also keeps the family-only
-    # index it replaces (`ix_resident_names_family`), unused.
+    # Matching's full-name look-up (it replaced a family-name index: migration 0002).
     Index("ix_resident_names_full", "family_key", "given_key"),
 )
 
@@ -265,14 +264,6 @@ class StepKey:
     subject: str
 
 
-def _create_missing_indexes(conn: Connection) -> None:
-    """`create_all` makes a table's indexes only with the table: an index added to a table
-    that exists already is made here."""
-    for table in metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
-
-
 def _fold_line(value: str) -> str:
     return " ".join(value.casefold().split())
 
@@ -319,16 +310,16 @@ class ResidentStore(Store):
     """Data access for residents, names, identifiers, contacts, flags and residences."""
 
     metadata = metadata
+    migrations = Migrations.beside(__file__, "residents", metadata)
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
         self._write_lock = asyncio.Lock()
 
     async def prepare(self, conn: AsyncConnection) -> None:
-        """The lock row, and the indexes a store made before them lacks."""
+        """The lock row."""
         if await conn.scalar(select(index_lock.c.id).where(index_lock.c.id == 1)) is None:
             await conn.execute(insert(index_lock).values(id=1, version=0))
-        await conn.run_sync(_create_missing_indexes)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.council import CouncilStore, action_table, new_reference
 from services.common.journal import journal_table
+from services.common.migrations import Migrations
 
 __all__ = [
     "Application",
@@ -125,6 +126,7 @@ class NewApplication:
 
 class SchoolStore(CouncilStore):
     metadata = metadata
+    migrations = Migrations.beside(__file__, "schools", metadata)
     actions = actions
     journal = journal
 

@@ -190,10 +190,17 @@ async def test_a_common_family_name_loads_only_the_residents_who_can_change_the_
 async def test_a_store_made_before_the_matching_indexes_gets_them_when_opened(
     store: ResidentStore,
 ) -> None:
+    """As `create_all` made it before there were migrations: the family-name index, not
+    matching's two, and no version table. Opened, it is stamped at the initial revision and
+    migration 0002 makes the two and drops the one it replaced."""
     wanted = {"ix_residents_date_of_birth", "ix_resident_names_full"}
     async with store.engine.begin() as conn:
         for index in sorted(wanted):
             await conn.execute(text(f"DROP INDEX {index}"))
+        await conn.execute(
+            text("CREATE INDEX ix_resident_names_family ON resident_names (family_key)")
+        )
+        await conn.execute(text("DROP TABLE alembic_version_residents"))
     reopened = await ResidentStore.open(store.engine.url.render_as_string(hide_password=False))
     try:
         async with reopened.engine.connect() as conn:
@@ -204,6 +211,8 @@ async def test_a_store_made_before_the_matching_indexes_gets_them_when_opened(
                     for ix in inspect(sync).get_indexes(table)
                 }
             )
+        assert await reopened.revision() == "0002"
     finally:
         await reopened.close()
     assert wanted <= made
+    assert "ix_resident_names_family" not in made

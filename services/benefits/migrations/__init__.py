@@ -1,0 +1,1 @@
+"""The benefits store's schema history (`services.common.migrations`)."""

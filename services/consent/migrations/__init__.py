@@ -1,0 +1,1 @@
+"""The consent store's schema history (`services.common.migrations`)."""

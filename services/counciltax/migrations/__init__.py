@@ -1,0 +1,1 @@
+"""The counciltax store's schema history (`services.common.migrations`)."""

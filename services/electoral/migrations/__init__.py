@@ -1,0 +1,1 @@
+"""The electoral store's schema history (`services.common.migrations`)."""

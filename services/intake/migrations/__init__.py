@@ -1,0 +1,1 @@
+"""The intake store's schema history (`services.common.migrations`)."""

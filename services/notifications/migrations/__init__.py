@@ -1,0 +1,1 @@
+"""The notifications store's schema history (`services.common.migrations`)."""

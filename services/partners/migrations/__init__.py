@@ -1,0 +1,1 @@
+"""The partners store's schema history (`services.common.migrations`)."""

@@ -1,0 +1,1 @@
+"""The portal store's schema history (`services.common.migrations`)."""

@@ -1,0 +1,1 @@
+"""The registers store's schema history (`services.common.migrations`)."""

@@ -1,0 +1,1 @@
+"""The residents store's schema history (`services.common.migrations`)."""

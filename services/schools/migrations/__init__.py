@@ -1,0 +1,1 @@
+"""The schools store's schema history (`services.common.migrations`)."""
