@@ -16,6 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
+from sqlalchemy import text
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
@@ -24,9 +25,20 @@ from contracts.temporal import workflow_id_for
 from contracts.timeline import Timeline
 from deploy.local.services import SERVICES
 from services.common.codec import data_converter
-from services.common.settings import Settings
+from services.common.database import make_engine
+from services.common.settings import Settings, StoreOwner
 
-__all__ = ["BIN", "REPO_ROOT", "finished", "lifeevents_running", "publish", "rows", "until"]
+__all__ = [
+    "BIN",
+    "REPO_ROOT",
+    "finished",
+    "lifeevents_running",
+    "publish",
+    "rows",
+    "store_rows",
+    "store_url",
+    "until",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -72,6 +84,26 @@ def rows(db: Path, table: str, where: str = "", *args: Any) -> int:
         query = f"SELECT count(*) FROM {table} {where}"  # noqa: S608 - our own table names
         (count,) = connection.execute(query, args).fetchone()
         return int(count)
+
+
+def store_url(env: dict[str, str], owner: StoreOwner) -> str:
+    """The store of `owner` that `lifeevents run` with `env` uses (as `Settings.database_url`
+    reads it): its URL setting, else the SQLite file under the var folder."""
+    configured = env.get(f"LIFEEVENTS_{owner.upper()}_DATABASE_URL")
+    var = Path(env["LIFEEVENTS_VAR_DIR"])
+    return configured or f"sqlite+aiosqlite:///{var / owner / f'{owner}.db'}"
+
+
+async def store_rows(
+    env: dict[str, str], owner: StoreOwner, sql: str, **params: Any
+) -> list[tuple[Any, ...]]:
+    """The rows `sql` reads from `owner`'s store, on SQLite or PostgreSQL alike."""
+    engine = make_engine(store_url(env, owner))
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(text(sql), params)]
+    finally:
+        await engine.dispose()
 
 
 async def publish(bootstrap: str, event: CloudEvent[Any]) -> None:

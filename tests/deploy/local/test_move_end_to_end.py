@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -24,10 +23,18 @@ import pytest
 
 from contracts import CloudEvent, from_structured
 from contracts.temporal import workflow_id_for
+from services.common.settings import StoreOwner
 from services.consent.auth import ApiAuth, Role
 from services.consent.keys import api_auth_key
 from services.consent.settings import ConsentSettings
-from tests.deploy.local.running import BIN, REPO_ROOT, finished, lifeevents_running, publish, rows
+from tests.deploy.local.running import (
+    BIN,
+    REPO_ROOT,
+    finished,
+    lifeevents_running,
+    publish,
+    store_rows,
+)
 
 HOUSEHOLD = json.loads(
     (REPO_ROOT / "contracts/examples/address-changed-household.json").read_text()
@@ -88,7 +95,18 @@ def payload_text(shown: str) -> str:
 async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_temporal(
     cli_env: Callable[..., dict[str, str]], tmp_path: Path
 ) -> None:
-    env = cli_env(LIFEEVENTS_LOG_FORMAT="json")
+    await a_household_moves(cli_env(LIFEEVENTS_LOG_FORMAT="json"), tmp_path)
+
+
+async def count(env: dict[str, str], owner: StoreOwner, table: str) -> int:
+    [(rows,)] = await store_rows(env, owner, f"SELECT count(*) FROM {table}")  # noqa: S608
+    return int(rows)
+
+
+async def a_household_moves(env: dict[str, str], tmp_path: Path) -> None:
+    """The whole move, under `lifeevents run` with `env`: its stores wherever `env` puts them
+    (SQLite files by default; tests/deploy/local/test_move_on_postgresql.py puts them on
+    PostgreSQL)."""
     var = Path(env["LIFEEVENTS_VAR_DIR"])
     address = env["LIFEEVENTS_TEMPORAL_ADDRESS"]
     bootstrap = env["LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS"]
@@ -110,8 +128,7 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
 
         # The resident is on housing benefit from now on: the next move is a change of
         # circumstances for the benefits service too.
-        with sqlite3.connect(var / "residents" / "residents.db") as connection:
-            [(resident,)] = connection.execute("SELECT key FROM residents").fetchall()
+        [(resident,)] = await store_rows(env, "residents", "SELECT key FROM residents")
         seeded = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "services.benefits.seed", resident, env=env, cwd=REPO_ROOT
         )
@@ -124,10 +141,10 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
         assert seen.entries[3].outcome != "no_claim"
 
         counts = {
-            "accounts": rows(var / "counciltax" / "counciltax.db", "ctax_accounts"),
-            "invitations": rows(var / "electoral" / "electoral.db", "electoral_invitations"),
-            "changes": rows(var / "benefits" / "benefits.db", "benefit_changes"),
-            "inbox": rows(var / "notifications" / "notifications.db", "notification_inbox"),
+            "accounts": await count(env, "counciltax", "ctax_accounts"),
+            "invitations": await count(env, "electoral", "electoral_invitations"),
+            "changes": await count(env, "benefits", "benefit_changes"),
+            "inbox": await count(env, "notifications", "notification_inbox"),
         }
         assert counts["changes"] >= 1
         assert counts["inbox"] == 6  # three steps done, twice, told to the one resident
@@ -136,10 +153,10 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
         await publish(bootstrap, second)
         await asyncio.sleep(10)
         assert counts == {
-            "accounts": rows(var / "counciltax" / "counciltax.db", "ctax_accounts"),
-            "invitations": rows(var / "electoral" / "electoral.db", "electoral_invitations"),
-            "changes": rows(var / "benefits" / "benefits.db", "benefit_changes"),
-            "inbox": rows(var / "notifications" / "notifications.db", "notification_inbox"),
+            "accounts": await count(env, "counciltax", "ctax_accounts"),
+            "invitations": await count(env, "electoral", "electoral_invitations"),
+            "changes": await count(env, "benefits", "benefit_changes"),
+            "inbox": await count(env, "notifications", "notification_inbox"),
         }
         moves = await client.count_workflows("LifeEventType = 'lifeevents.address.changed.v1'")
         assert moves.count == 2
@@ -176,22 +193,21 @@ async def test_a_move_reaches_every_service_once_and_leaves_no_personal_data_in_
 
         # Sam moves in with Pat, and on together: one decision each. Pat's objection stops
         # Pat's data going to benefits, and only Pat's; Sam's share goes ahead.
-        claims_before = rows(var / "benefits" / "benefits.db", "benefit_changes")
+        claims_before = await count(env, "benefits", "benefit_changes")
         fourth = move(first_home, second_home, "2025-12-15", movers=[SAM, ADULT])
         await publish(bootstrap, fourth)
         seen = await finished(client, fourth)
         benefits = seen.entries[3]
         assert (benefits.step, benefits.status.value) == ("benefits", "done")
-        with sqlite3.connect(var / "residents" / "residents.db") as connection:
-            [(sam,)] = connection.execute(
-                "SELECT key FROM residents WHERE key != ?", (resident,)
-            ).fetchall()
+        [(sam,)] = await store_rows(
+            env, "residents", "SELECT key FROM residents WHERE key != :pat", pat=resident
+        )
         assert [(p.resident, p.status.value, p.reason) for p in benefits.people] == [
             (sam, "done", ""),
             (resident, "skipped", "objection"),
         ]
         # Pat's claim was not touched: nothing of Pat's reached benefits.
-        assert rows(var / "benefits" / "benefits.db", "benefit_changes") == claims_before
+        assert await count(env, "benefits", "benefit_changes") == claims_before
         ledgers = {}
         for who in (resident, sam):
             own = ApiAuth(signing_key).mint(who, Role.RESIDENT)
