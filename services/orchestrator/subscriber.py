@@ -21,7 +21,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy, FastStream
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
@@ -135,7 +135,9 @@ def build_app(settings: OrchestratorSettings) -> tuple[FastStream, KafkaBroker]:
         return disposition
 
     @broker.subscriber(
-        settings.life_events_topic,
+        # Made by open_clients, with the configured partitions: FastStream would make it with
+        # one, and on a cluster with ACLs the orchestrator may not create topics at all.
+        Topic(settings.life_events_topic, declare=False),
         group_id=settings.orchestrator_group_id,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
