@@ -135,12 +135,17 @@ class Settings(BaseSettings):
         description="Write each process's OpenTelemetry spans, one JSON object a line, to "
         "<traces_dir>/<service>.jsonl.",
     )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Send spans to this OpenTelemetry collector over OTLP/HTTP "
+        "(`http://collector:4318`); its headers from OTEL_EXPORTER_OTLP_HEADERS.",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=0,
         le=65535,
         description="Serve Prometheus metrics at http://<metrics_host>:<port>/metrics (one "
-        "process a port: in `lifeevents run`, the first service's; the rest count up).",
+        "process a port: under `lifeevents run`, the first service's; the rest count up).",
     )
     metrics_host: str = Field(default="127.0.0.1", description="Where /metrics listens.")
 

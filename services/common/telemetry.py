@@ -1,8 +1,9 @@
 """Traces: one OpenTelemetry tracer provider per process, set up from settings.
 
-Off unless `LIFEEVENTS_TRACES_DIR` is set; then every span this process ends is written, one
-JSON object a line, to `<traces_dir>/<service>.jsonl` (any collector that reads files, or a
-test, picks them up). A trace crosses processes three ways:
+Off unless asked for. `LIFEEVENTS_TRACES_DIR` writes every span this process ends, one JSON
+object a line, to `<traces_dir>/<service>.jsonl` (for a collector that reads files, or a test);
+`LIFEEVENTS_OTLP_ENDPOINT` (`http://collector:4318`) sends them to an OpenTelemetry collector
+over OTLP/HTTP. A trace crosses processes three ways:
 
 - HTTP: FastAPI's own telemetry (`fastapi.telemetry`, on once a tracer provider is set)
   makes the server span of every request, continuing a caller's W3C `traceparent` header.
@@ -25,12 +26,12 @@ from typing import IO
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from services.common.settings import Settings
@@ -43,6 +44,7 @@ __all__ = [
     "published_span",
     "temporal_interceptors",
     "tracer",
+    "tracer_provider",
     "tracing_enabled",
     "with_trace_headers",
 ]
@@ -77,20 +79,35 @@ class JsonLinesSpanExporter(SpanExporter):
 
 
 def tracing_enabled(settings: Settings) -> bool:
-    return settings.traces_dir is not None
+    return settings.traces_dir is not None or settings.otlp_endpoint is not None
+
+
+def tracer_provider(settings: Settings, service: str) -> TracerProvider | None:
+    """The provider the settings ask for: spans to a file, to an OTLP collector, or both."""
+    if not tracing_enabled(settings):
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    exporters: list[SpanExporter] = []
+    if settings.traces_dir is not None:
+        exporters.append(JsonLinesSpanExporter(settings.traces_dir / f"{service}.jsonl"))
+    if settings.otlp_endpoint is not None:
+        # OTLP over HTTP; headers (a collector's API key, say) come from the exporter's own
+        # OTEL_EXPORTER_OTLP_HEADERS, so that no secret needs a setting of ours.
+        endpoint = f"{settings.otlp_endpoint.rstrip('/')}/v1/traces"
+        exporters.append(OTLPSpanExporter(endpoint=endpoint))
+    for exporter in exporters:
+        # Sent from a background thread, so a slow disk or collector never holds up the event
+        # loop; a second between batches keeps a trace readable soon after the work is done.
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
+    return provider
 
 
 def configure_tracing(settings: Settings, service: str) -> TracerProvider | None:
     """Install this process's tracer provider, if the settings ask for traces. The provider
-    flushes and closes its exporter when the process exits."""
-    if settings.traces_dir is None:
-        return None
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    exporter = JsonLinesSpanExporter(settings.traces_dir / f"{service}.jsonl")
-    # Written from a background thread, so a slow disk never holds up the event loop; a second
-    # between writes keeps a trace readable soon after the work is done.
-    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
-    trace.set_tracer_provider(provider)
+    flushes and closes its exporters when the process exits."""
+    provider = tracer_provider(settings, service)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
     return provider
 
 
@@ -98,7 +115,7 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("lifeevents")
 
 
-def temporal_interceptors(settings: Settings) -> list[Interceptor]:
+def temporal_interceptors(settings: Settings) -> list[TracingInterceptor]:
     """The SDK's tracing interceptor when traces are on. On a client it carries the caller's
     span into workflow starts; every worker built from that client adds the workflow and
     activity spans. Off, nothing is added to what Temporal stores."""

@@ -5,8 +5,10 @@ metrics scraped from /metrics before and after. A replay adds neither spans nor 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -32,6 +35,7 @@ from services.common.telemetry import (
     published_span,
     temporal_interceptors,
     tracer,
+    tracer_provider,
     with_trace_headers,
 )
 from services.common.temporal import connect
@@ -75,6 +79,38 @@ def test_spans_are_written_a_json_object_a_line(tmp_path: Path) -> None:
     assert (inner["name"], outer["name"]) == ("inner", "outer")
     assert inner["parent_id"] == outer["context"]["span_id"]
     assert inner["context"]["trace_id"] == outer["context"]["trace_id"]
+
+
+def test_spans_reach_an_otlp_collector() -> None:
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        provider = tracer_provider(Settings(otlp_endpoint=endpoint), "intake")
+        assert provider is not None
+        with provider.get_tracer("test").start_as_current_span("lifeevents.v1 publish"):
+            pass
+        provider.shutdown()  # flushes the batch
+    finally:
+        server.shutdown()
+    [(path, body)] = received
+    assert path == "/v1/traces"
+    [sent] = ExportTraceServiceRequest.FromString(body).resource_spans
+    resource = {a.key: a.value.string_value for a in sent.resource.attributes}
+    assert resource["service.name"] == "intake"
+    assert [s.name for scope in sent.scope_spans for s in scope.spans] == ["lifeevents.v1 publish"]
 
 
 @pytest.mark.stack
