@@ -19,6 +19,7 @@ import asyncio
 import time
 from typing import Any
 
+import structlog
 from prometheus_client import Counter, Histogram, start_http_server
 from temporalio import activity, workflow
 from temporalio.exceptions import FailureError
@@ -44,6 +45,8 @@ __all__ = [
     "WorkerMetrics",
     "serve_metrics",
 ]
+
+log = structlog.get_logger(__name__)
 
 EVENTS_RECEIVED = Counter(
     "lifeevents_events_received",
@@ -85,10 +88,22 @@ MESSAGES_SENT = Counter(
 
 def serve_metrics(settings: Settings) -> int | None:
     """Serve /metrics from a thread of this process, if the settings give a port; the port
-    it listens on (port 0 asks the system for one), or None."""
+    it listens on (port 0 asks the system for one), or None.
+
+    A port that cannot be had is said in the log and the process goes on without metrics:
+    a service that would not start for want of its metrics would be the worse outage."""
     if settings.metrics_port is None:
         return None
-    server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    try:
+        server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    except OSError as error:
+        log.error(
+            "metrics.unavailable",
+            host=settings.metrics_host,
+            port=settings.metrics_port,
+            error=error.strerror or type(error).__name__,
+        )
+        return None
     return int(server.server_port)
 
 

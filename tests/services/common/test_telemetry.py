@@ -5,6 +5,7 @@ metrics scraped from /metrics before and after. A replay adds neither spans nor 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -147,6 +148,13 @@ async def test_a_record_carries_its_trace_from_producer_to_consumer(
     assert consumed.parent.span_id == published.context.span_id
     # The contract reads the record as before: trace headers are not CloudEvents attributes.
     assert from_binary(type(record)(received.key, received.value or b"", received.headers)).id
+
+
+def test_a_metrics_port_taken_leaves_the_process_running_without_metrics() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert serve_metrics(Settings(metrics_port=taken.getsockname()[1])) is None
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
