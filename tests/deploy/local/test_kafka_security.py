@@ -3,9 +3,11 @@ authorizer denying what no ACL allows, and each service signed in as its own pri
 
 Every Kafka-using service works through it (the intake publishes, the orchestrator starts the
 workflows and dead-letters a poison record, the intake's index reads the dead letter, the
-partners service's producer is up); a registered source system, and one registered while it
-all runs (`lifeevents kafka add-source`), publish straight onto the topic; a client without credentials, without TLS, with a wrong password, or a service on a
-topic its ACLs do not give it, is refused; and every event published is read, once.
+partners service's producer is up, the consent service's principal writes consent changes); a
+registered source system, and one registered while it all runs (`lifeevents kafka
+add-source`), publish straight onto the topic; a client without credentials, without TLS,
+with a wrong password, or a service on a topic its ACLs do not give it, is refused; and every
+event published is read, once.
 """
 
 from __future__ import annotations
@@ -227,6 +229,11 @@ async def test_every_service_works_through_a_secured_kafka_and_no_one_else_gets_
             )
         )
         assert await refusal(admin.signed_in_as(SOURCE, SecretStr("wrong"))) is not None
+        # The consent service connects only when a consent changes: its principal, as the
+        # supervisor gave it, may write consent changes, and life events it may not.
+        consent = signed_in("lifeevents-consent")
+        assert await refusal(consent, "consent.v1") is None
+        assert await refusal(consent) == "TopicAuthorizationFailedError"
         # Refused by the ACLs: the partners service writing life events, a source system
         # writing dead letters, the intake reading life events in the orchestrator's group.
         partners = await refusal(signed_in("lifeevents-partners"))
