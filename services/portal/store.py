@@ -7,8 +7,8 @@ a code, a session token and a pending sign-in's cookie are kept only as their HM
 as an HMAC too, so a copy of the database signs nobody in and names nobody. The resident
 appears as their pseudonymous key (`res_…`), a caseworker as C2's subject.
 
-The caseworker console (C2) may keep its own tables here: define them on `metadata` in a
-`caseworker*.py` module imported before the store is opened.
+The caseworker console keeps its tables in the same database (`services.portal.caseworkers`),
+and they are in the portal's migrations with the store's own.
 """
 
 from __future__ import annotations
