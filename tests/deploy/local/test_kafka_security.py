@@ -260,6 +260,10 @@ async def test_every_service_works_through_a_secured_kafka_and_no_one_else_gets_
                 break
             await asyncio.sleep(0.5)
         assert indexed == 1
+        # Operators' tools sign in as the stack's admin: the dead letter is listed.
+        listed = run_cli("dlq", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert f"id={poison_id}" in listed.stdout
 
     log = output.read_text(errors="replace")
     for started_line in ("intake.producer_started", "intake.dlq_index_started"):
