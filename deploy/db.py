@@ -3,6 +3,7 @@
     lifeevents db upgrade                      # every store the settings name, to head
     lifeevents db upgrade --service consent    # one store
     lifeevents db current                      # where each store is; exit 1 if one is behind
+    lifeevents db draft --service residents    # a developer's draft of the next revision
 
 A production deployment runs `lifeevents db upgrade` once per release, before the services
 start (a Kubernetes Job, a release step), with LIFEEVENTS_DB_MIGRATE_ON_START=false so that
@@ -19,13 +20,16 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
+from alembic.autogenerate import produce_migrations, render_python_code
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import make_url
 
 from services.benefits.store import BenefitStore
-from services.common.database import Store, StoreUnusable, make_engine, store_at
+from services.common.database import Store, StoreUnusable, UtcDateTime, make_engine, store_at
 from services.common.logging import configure_logging
 from services.common.migrations import Migrations
 from services.common.settings import STORE_OWNERS, Settings, StoreOwner
@@ -40,7 +44,16 @@ from services.registers.store import RegistersStore
 from services.residents.store import ResidentStore
 from services.schools.store import SchoolStore
 
-__all__ = ["STORES", "StoreRevision", "current", "db_app", "upgrade", "upgrade_before_run"]
+__all__ = [
+    "STORES",
+    "StoreRevision",
+    "current",
+    "db_app",
+    "draft",
+    "migrations_of",
+    "upgrade",
+    "upgrade_before_run",
+]
 
 STORES: Mapping[StoreOwner, type[Store]] = {
     "consent": ConsentStore,
@@ -129,6 +142,46 @@ async def _revision(url: str, migrations: Migrations) -> str | None:
         await engine.dispose()
 
 
+def draft(migrations: Migrations) -> str:
+    """The next revision's `upgrade()` body, drafted by Alembic's autogenerate: what would
+    bring a store at head to the code's tables; empty when they agree. A draft to review:
+    autogenerate sees a renamed column as one dropped and one added, and compares here on
+    SQLite, in batch mode (what SQLite needs for most changes, and PostgreSQL runs as plain
+    ALTER TABLE)."""
+    expected = MetaData()
+    for table in (t for metadata in migrations.metadata for t in metadata.sorted_tables):
+        table.to_metadata(expected)
+    engine = create_engine("sqlite://")
+    try:
+        with engine.begin() as conn:
+            migrations.upgrade(conn)
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_name": lambda name, kind, _parents: (
+                        not (kind == "table" and name == migrations.version_table)
+                    ),
+                    "render_as_batch": True,
+                },
+            )
+            ops = produce_migrations(context, expected).upgrade_ops
+            if ops is None or ops.is_empty():
+                return ""
+            return render_python_code(
+                ops, render_as_batch=True, render_item=_render_item, migration_context=context
+            )
+    finally:
+        engine.dispose()
+
+
+def _render_item(kind: str, item: Any, _context: Any) -> str | Literal[False]:
+    # A revision stays as it was written whatever the code's types become: the column type
+    # `UtcDateTime` stores, not the code's class.
+    if kind == "type" and isinstance(item, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 db_app = typer.Typer(help="The services' stores: their schema migrations.", no_args_is_help=True)
 
 _Service = Annotated[
@@ -188,3 +241,18 @@ def upgrade_before_run(settings: Settings) -> str:
     except StoreUnusable as error:
         return f"stores: not migrated ({error})"
     return f"stores: {len(stores)} at the code's schema"
+
+
+@db_app.command("draft")
+def draft_command(
+    service: Annotated[str, typer.Option("--service", help="The store whose code changed.")],
+) -> None:
+    """Print a draft of a store's next revision, for a change to its tables: review it and
+    save it as services/<service>/migrations/<NNNN>_<what>.py with `revision` and
+    `down_revision` set."""
+    (owner,) = _owners([service])
+    body = draft(migrations_of(owner))
+    if not body:
+        typer.echo(f"The {owner} store's tables and its migrations agree: nothing to draft.")
+        return
+    typer.echo(body)
