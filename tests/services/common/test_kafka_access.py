@@ -10,6 +10,7 @@ import pytest
 from faststream.security import BaseSecurity, SASLOAuthBearer, SASLPlaintext, SASLScram512
 from pydantic import SecretStr
 
+from deploy.local.certs import LocalCa
 from services.common.kafka import (
     EmbeddedKafkaSecrets,
     KafkaAccess,
@@ -140,3 +141,27 @@ def test_the_broker_gets_the_same_security() -> None:
     assert consumer_kwargs["security_protocol"] == "SASL_PLAINTEXT"
     assert consumer_kwargs["sasl_mechanism"] == "SCRAM-SHA-512"
     assert consumer_kwargs["sasl_plain_username"] == "lifeevents-orchestrator"
+
+
+def test_a_client_certificate_for_brokers_that_want_mtls(tmp_path: Path) -> None:
+    ca = LocalCa(tmp_path / "ca")
+    issued = ca.issue("lifeevents-intake", client=True)
+    other = ca.issue("someone-else", client=True)
+    access = kafka_access(
+        settings(
+            kafka_security_protocol="SSL",
+            kafka_ssl_ca_file=ca.cert,
+            kafka_ssl_cert_file=issued.cert,
+            kafka_ssl_key_file=issued.key,
+        )
+    )
+    assert access.client_kwargs()["ssl_context"] is not None
+    # A key that is not the certificate's is found out at start, not at the first handshake.
+    with pytest.raises(ssl.SSLError):
+        kafka_access(
+            settings(
+                kafka_security_protocol="SSL",
+                kafka_ssl_cert_file=issued.cert,
+                kafka_ssl_key_file=other.key,
+            )
+        )
