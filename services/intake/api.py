@@ -44,6 +44,7 @@ from contracts import (
 )
 from contracts.events.common import EventReference
 from contracts.schema import envelope_schema
+from services.common.kafka import kafka_access
 from services.common.temporal import connect
 from services.intake.deadletters import DeadLetterIndex
 from services.intake.keys import ApiKey, ApiKeys
@@ -87,8 +88,9 @@ async def running_intake(
     start-up: while Kafka is down, publishing answers 503, and status queries answer 503
     while Temporal is)."""
     store = await IntakeStore.open(settings.database_url("intake"))
+    kafka = kafka_access(settings)
     publisher = Publisher(
-        settings.kafka_bootstrap_servers,
+        kafka,
         settings.life_events_topic,
         send_timeout=settings.intake_publish_timeout_seconds,
         # Topics are made before the first send; a producer handed in brings its own.
@@ -101,7 +103,7 @@ async def running_intake(
     )
     index = DeadLetterIndex(
         store,
-        settings.kafka_bootstrap_servers,
+        kafka,
         settings.life_events_dlq_topic,
         settings.intake_dlq_group_id,
         partitions=settings.kafka_topic_partitions,
