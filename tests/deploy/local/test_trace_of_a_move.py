@@ -2,7 +2,9 @@
 trace: a span per hop from the HTTP request through Kafka, the orchestrator and Temporal to the
 notification, each linked to its parent, read back from the files every process wrote. Each
 service's /metrics counted the same move: one event received, one workflow started and
-completed, as many share decisions and messages as the trace has gate and notification spans."""
+completed, as many share decisions and messages as the trace has gate and notification spans.
+`lifeevents report` reads the move back from Temporal: each action once, and the school place
+offered and accepted."""
 
 from __future__ import annotations
 
@@ -19,11 +21,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import CloudEvent, to_structured
+from contracts.timeline import Confirmation, Timeline
 from deploy.local.services import SERVICES
-from tests.deploy.local.running import finished, lifeevents_running
+from tests.deploy.local.running import finished, handle_for, lifeevents_running, until
 from tests.deploy.local.test_move_end_to_end import HOUSEHOLD, PERSONAL, move
 
 MOVE = "lifeevents.address.changed.v1"
+SCHOOL = "school-admissions"
+
+
+def waiting_for_resident(seen: Timeline) -> set[str]:
+    return {e.step for e in seen.entries if e.status.value == "waiting_for_resident"}
 
 
 def spans_written(traces: Path) -> list[dict[str, Any]]:
@@ -104,12 +112,23 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
     issued = run_cli("keys", "issue", "--source", HOUSEHOLD["source"], "--type", MOVE, env=env)
     assert issued.returncode == 0, issued.stderr
     key = issued.stdout.split()[-1]  # the key is the last word printed
-    event = move(HOUSEHOLD["data"]["old_address"], HOUSEHOLD["data"]["new_address"], "2025-10-18")
+    # The whole household, a school-age child too: the in-year school place is an offer, which
+    # the parent accepts.
+    event = move(
+        HOUSEHOLD["data"]["old_address"],
+        HOUSEHOLD["data"]["new_address"],
+        "2025-10-18",
+        movers=HOUSEHOLD["data"]["movers"],
+    )
     async with lifeevents_running(env, tmp_path / "run.out") as client:
         answer = await post_until_accepted(
             f"http://127.0.0.1:{env['LIFEEVENTS_INTAKE_PORT']}", key, event
         )
         assert answer.status_code == 202, answer.text
+        await until(client, event, lambda t: SCHOOL in waiting_for_resident(t))
+        await handle_for(client, event).execute_update(
+            "confirm", Confirmation(step=SCHOOL, accept=True)
+        )
         assert (await finished(client, event)).stage == "complete"
         # The figures a council publishes, read back from Temporal: this move's actions, each
         # once, timed from the event's own time; nothing that only served the workflow.
@@ -176,6 +195,7 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
     assert {
         "council_tax.record_move",
         "electoral.record_move",
+        "schools.offer_in_year_admission",
         "benefits.record_change_of_circumstances",
         "notifications.send",
     } == set(actions)
@@ -183,9 +203,22 @@ async def test_a_move_is_one_trace_from_the_http_request_to_the_notification(
     for figure in actions.values():
         assert (figure["event_type"], figure["month"], figure["events"]) == (MOVE, month, 1)
         assert 0 < figure["median_seconds"] == figure["p90_seconds"]
-    assert json.loads(document)["take_up"] == []  # nobody was asked anything
+    # One offer (the school place), asked and accepted.
+    assert json.loads(document)["take_up"] == [
+        {
+            "event_type": MOVE,
+            "month": month,
+            "offered": 1,
+            "accepted": 1,
+            "declined": 0,
+            "no_answer": 0,
+            "waiting": 0,
+            "take_up": 1.0,
+        }
+    ]
 
-    # The same move, counted by each process that played a part in it.
+    # The same move, counted by each process that played a part in it: one decision and one
+    # message per span of the gate and of notifications (the question asked among them).
     orchestrator, workflows = metrics["orchestrator"], metrics["workflow-worker"]
     assert total(orchestrator, "lifeevents_events_received_total") == 1
     assert total(orchestrator, "lifeevents_events_received_total", outcome="started") == 1
