@@ -14,12 +14,14 @@ the code's revision is refused as `StoreUnusable`.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -139,7 +141,7 @@ class Store:
                 f"its schema is at revision {at or 'none'}, not the code's {migrations.head}: "
                 "run `lifeevents db upgrade`",
             )
-        async with _one_migration_at_a_time():
+        async with _one_migration_at_a_time(), _sqlite_processes_take_turns(url):
             await conn.run_sync(migrations.upgrade)
 
     async def revision(self) -> str | None:
@@ -185,6 +187,25 @@ def _one_migration_at_a_time() -> asyncio.Lock:
     if lock is None:
         lock = _MIGRATING[loop] = asyncio.Lock()
     return lock
+
+
+@asynccontextmanager
+async def _sqlite_processes_take_turns(url: str) -> AsyncIterator[None]:
+    """Processes opening one new SQLite store at once (services starting together) take turns
+    to migrate it, on a lock of its folder: SQLite runs Alembic's DDL outside a transaction,
+    so two would each make half the tables. (On PostgreSQL, `Migrations.upgrade` takes an
+    advisory lock instead.) The folder, not the file: closing any descriptor of the database
+    file would drop SQLite's own locks on it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in {None, "", ":memory:"}:
+        yield
+        return
+    folder = os.open(Path(str(parsed.database)).parent, os.O_RDONLY)
+    try:
+        await asyncio.to_thread(fcntl.flock, folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # and with it the lock
 
 
 def _driver_threads_stopped(timeout: float = 1.0) -> None:

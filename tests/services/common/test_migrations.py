@@ -5,6 +5,8 @@ told not to migrate refuses a store that is behind."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -199,3 +201,34 @@ async def test_stores_opened_together_on_a_new_postgresql_database_migrate_it_on
         for store in opened:
             await store.close()
     assert await schema_differences(url, [ConsentStore.metadata, ResidentStore.metadata]) == []
+
+
+def test_openers_of_one_new_sqlite_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """Services started together on a new store: one migrates it, the rest find it done.
+    Each opener here is a thread with its own event loop, which shares nothing with the
+    others but the folder lock, as processes would (without it, the others fail on the
+    tables the first is still making)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'residents.db'}"
+    together = threading.Barrier(4)
+    failed: list[BaseException] = []
+
+    def open_it() -> None:
+        async def opened() -> None:
+            together.wait()
+            await (await ResidentStore.open(url, migrate=True)).close()
+
+        try:
+            asyncio.run(opened())
+        except BaseException as error:
+            failed.append(error)
+
+    openers = [threading.Thread(target=open_it) for _ in range(together.parties)]
+    for opener in openers:
+        opener.start()
+    for opener in openers:
+        opener.join(60)
+    assert failed == []
+    assert asyncio.run(schema_differences(url, [ResidentStore.metadata])) == []
+    with sqlite3.connect(tmp_path / "residents.db") as connection:
+        versions = connection.execute("SELECT version_num FROM alembic_version_residents")
+        assert versions.fetchall() == [("0002",)]
