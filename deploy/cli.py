@@ -39,6 +39,7 @@ from services.common.lifecycle import STORE_UNUSABLE_EXIT, wait_for_shutdown_sig
 from services.common.logging import configure_logging
 from services.common.probes import kafka_answers, temporal_answers, temporal_cli
 from services.common.settings import Settings
+from services.common.temporal import TemporalTlsError, cli_env
 from services.consent.cli import ledger_app
 from services.intake.cli import keys_app
 from services.notifications.settings import MailCatcherSettings
@@ -63,8 +64,8 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(keys_app, name="keys")
 app.add_typer(caseworker_app, name="caseworker")
-app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(db_app, name="db")
 app.command("bench")(bench)
 
 
@@ -163,10 +164,20 @@ def _print_status(stack: Stack) -> None:
 def _report_external(settings: Settings) -> bool:
     kafka_ok = asyncio.run(kafka_answers(kafka_access(settings)))
     temporal_ok = asyncio.run(
-        temporal_answers(settings.temporal_address, settings.temporal_namespace)
+        temporal_answers(
+            settings.temporal_address, settings.temporal_namespace, env=_temporal_env(settings)
+        )
     )
     _print_external(settings, kafka_ok, temporal_ok)
     return kafka_ok and temporal_ok
+
+
+def _temporal_env(settings: Settings) -> dict[str, str]:
+    """The Temporal connection for the CLI probe; a TLS setting that cannot work is said once."""
+    try:
+        return cli_env(settings)
+    except TemporalTlsError as error:
+        _fail(f"Bad Temporal TLS setting: {error}")
 
 
 def _print_external(settings: Settings, kafka_ok: bool, temporal_ok: bool) -> None:
@@ -237,10 +248,15 @@ def _require_external(settings: Settings) -> None:
             f"Kafka at {settings.kafka_bootstrap_servers} does not answer. Check "
             "LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS, and that the broker is reachable from here."
         )
-    if not asyncio.run(temporal_answers(settings.temporal_address, settings.temporal_namespace)):
+    if not asyncio.run(
+        temporal_answers(
+            settings.temporal_address, settings.temporal_namespace, env=_temporal_env(settings)
+        )
+    ):
         _fail(
             f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}) "
-            "does not answer. Check LIFEEVENTS_TEMPORAL_ADDRESS and LIFEEVENTS_TEMPORAL_NAMESPACE."
+            "does not answer. Check LIFEEVENTS_TEMPORAL_ADDRESS and LIFEEVENTS_TEMPORAL_NAMESPACE, "
+            "and the LIFEEVENTS_TEMPORAL_TLS_* settings or LIFEEVENTS_TEMPORAL_API_KEY it needs."
         )
     _print_external(settings, kafka_ok=True, temporal_ok=True)
     # The embedded stack generates these in var/secrets/; with your own Temporal, every

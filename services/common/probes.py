@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import socket
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -56,8 +57,11 @@ async def _kafka_answers(kafka: KafkaAccess, timeout: float) -> bool:
             await admin.close()
 
 
-async def temporal_answers(address: str, namespace: str, timeout: float = 5.0) -> bool:
-    """True when the frontend serves the namespace.
+async def temporal_answers(
+    address: str, namespace: str, timeout: float = 5.0, *, env: Mapping[str, str] | None = None
+) -> bool:
+    """True when the frontend serves the namespace. `env` adds to the CLI's environment: the
+    connection's TLS and API key (`services.common.temporal.cli_env`).
 
     Asked through the `temporal` CLI rather than the SDK: a short-lived process that used the
     SDK's client can abort at interpreter exit (temporalio/sdk-python#300), and the CLI is an
@@ -79,6 +83,7 @@ async def temporal_answers(address: str, namespace: str, timeout: float = 5.0) -
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, **env} if env else None,
     )
     try:
         return await asyncio.wait_for(probe.wait(), timeout + 5) == 0

@@ -110,7 +110,33 @@ class Settings(BaseSettings):
     )
 
     temporal_address: str = "localhost:7233"
-    temporal_namespace: str = "default"
+    temporal_namespace: str = Field(
+        default="default",
+        description="One namespace per council is the usual arrangement on a shared cluster.",
+    )
+    # TLS to the Temporal frontend: mTLS with a client certificate (a self-hosted cluster, or
+    # Temporal Cloud's certificate namespaces), or an API key (Temporal Cloud). Read through
+    # `services.common.temporal`, so every client and the CLI probe connect the same way.
+    temporal_tls: bool = Field(
+        default=False,
+        description="TLS to Temporal; implied by any of the TLS files or an API key.",
+    )
+    temporal_tls_ca_file: Path | None = Field(
+        default=None,
+        description="PEM CA that signed the frontend's certificate; unset: the system's roots.",
+    )
+    temporal_tls_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate for mTLS (with the key file)."
+    )
+    temporal_tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="The name the frontend's certificate is for, if not its host."
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="Temporal Cloud API key, sent as a bearer token over TLS."
+    )
     temporal_ui_port: int = Field(default=8233, description="Embedded Temporal UI.")
     temporal_task_queue: str = Field(
         default=TaskQueue.WORKFLOWS.value, description="The queue the workflow worker polls."

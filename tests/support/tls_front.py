@@ -11,27 +11,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.local.certs import Issued
 
-__all__ = ["tls_front"]
+__all__ = ["TlsFront", "tls_front"]
+
+
+@dataclass
+class TlsFront:
+    """The address to give clients, and the common name of every client certificate the
+    front accepted a connection with (so a test sees who came through it)."""
+
+    address: str
+    clients: Counter[str] = field(default_factory=Counter)
 
 
 @contextlib.asynccontextmanager
 async def tls_front(
     upstream: tuple[str, int], server: Issued, client_ca: Path, port: int
-) -> AsyncIterator[str]:
-    """Serve TLS on localhost:`port` in front of `upstream` while the block runs; yields
-    the address to give clients."""
+) -> AsyncIterator[TlsFront]:
+    """Serve TLS on localhost:`port` in front of `upstream` while the block runs."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(client_ca))
     context.load_cert_chain(server.cert, server.key)
     context.verify_mode = ssl.CERT_REQUIRED
     context.set_alpn_protocols(["h2"])  # gRPC: HTTP/2 only
     pipes: set[asyncio.Task[None]] = set()
+    front = TlsFront(f"localhost:{port}")
 
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peercert") or {}
+        names = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
+        front.clients.update(names)
         try:
             up_reader, up_writer = await asyncio.open_connection(*upstream)
         except OSError:
@@ -44,7 +58,7 @@ async def tls_front(
 
     listener = await asyncio.start_server(accept, "localhost", port, ssl=context)
     try:
-        yield f"localhost:{port}"
+        yield front
     finally:
         listener.close()
         for task in list(pipes):

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from pydantic import SecretStr
 from sqlalchemy import text
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -24,9 +23,9 @@ from contracts import CloudEvent, to_binary
 from contracts.temporal import workflow_id_for
 from contracts.timeline import Timeline
 from deploy.local.services import SERVICES
-from services.common.codec import data_converter
 from services.common.database import make_engine
 from services.common.settings import Settings, StoreOwner
+from services.common.temporal import connect
 
 __all__ = [
     "BIN",
@@ -35,6 +34,7 @@ __all__ = [
     "lifeevents_running",
     "publish",
     "rows",
+    "settings_of",
     "store_rows",
     "store_url",
     "until",
@@ -63,12 +63,7 @@ async def lifeevents_running(env: dict[str, str], output: Path) -> AsyncIterator
             if _all_started(output):
                 break
             await asyncio.sleep(0.5)
-        yield await Client.connect(
-            env["LIFEEVENTS_TEMPORAL_ADDRESS"],
-            data_converter=data_converter(
-                Settings(payload_keys=SecretStr(env["LIFEEVENTS_PAYLOAD_KEYS"]))
-            ),
-        )
+        yield await connect(settings_of(env))
     finally:
         run.send_signal(signal.SIGINT)
         await asyncio.wait_for(run.wait(), 90)
@@ -86,12 +81,16 @@ def rows(db: Path, table: str, where: str = "", *args: Any) -> int:
         return int(count)
 
 
+def settings_of(env: dict[str, str]) -> Settings:
+    """The settings a `lifeevents` process started with `env` reads (no `.env` file)."""
+    prefix = "LIFEEVENTS_"
+    values = {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
+    return Settings.model_validate(values)
+
+
 def store_url(env: dict[str, str], owner: StoreOwner) -> str:
-    """The store of `owner` that `lifeevents run` with `env` uses (as `Settings.database_url`
-    reads it): its URL setting, else the SQLite file under the var folder."""
-    configured = env.get(f"LIFEEVENTS_{owner.upper()}_DATABASE_URL")
-    var = Path(env["LIFEEVENTS_VAR_DIR"])
-    return configured or f"sqlite+aiosqlite:///{var / owner / f'{owner}.db'}"
+    """The store of `owner` that `lifeevents run` with `env` uses."""
+    return settings_of(env).database_url(owner)
 
 
 async def store_rows(

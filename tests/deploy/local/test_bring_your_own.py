@@ -11,7 +11,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,33 +23,13 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from deploy.local.services import SERVICES
-from deploy.local.stack import Stack, StackConfig
+from deploy.local.stack import StackConfig
 from services.common.probes import kafka_answers, temporal_answers
 
 LIFEEVENTS = Path(sysconfig.get_path("scripts")) / "lifeevents"
 NAMESPACE = "lifeevents"  # the README's, so not the dev server's `default`
 WORKFLOW_QUEUE = "lifeevents-workflows"
 ORCHESTRATOR_GROUP = "lifeevents-orchestrator"
-
-
-@pytest.fixture
-def their_stack(
-    tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path, free_port: Callable[[], int]
-) -> Iterator[StackConfig]:
-    """A Kafka and a Temporal started apart from `lifeevents`, as a council's own would be."""
-    config = StackConfig(
-        var_dir=tmp_path_factory.mktemp("their-stack").resolve(),
-        kafka_lib_dir=kafka_lib,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        temporal_port=free_port(),
-        temporal_ui_port=None,
-        temporal_namespace=NAMESPACE,
-    )
-    stack = Stack(config)
-    stack.up()
-    yield config
-    stack.down()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

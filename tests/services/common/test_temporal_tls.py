@@ -73,8 +73,8 @@ async def mtls(
     front = ca.issue("temporal-frontend")
     async with tls_front(
         (stack.temporal_host, stack.temporal_port), front, ca.cert, free_port()
-    ) as address:
-        yield address, ca
+    ) as front:
+        yield front.address, ca
 
 
 async def test_a_client_with_its_certificate_works_through_mtls(
