@@ -28,7 +28,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -78,6 +79,15 @@ class JsonLinesSpanExporter(SpanExporter):
             self._file.close()
 
 
+class _QueryStringsDropped(SpanProcessor):
+    """FastAPI's server spans keep a request's query string, which is whatever the caller
+    typed (a name, say); no route of ours reads one, so none is kept."""
+
+    def on_start(self, span: SdkSpan, parent_context: Context | None = None) -> None:
+        if span.attributes and "url.query" in span.attributes:
+            span.set_attribute("url.query", "[dropped]")
+
+
 def tracing_enabled(settings: Settings) -> bool:
     return settings.traces_dir is not None or settings.otlp_endpoint is not None
 
@@ -87,6 +97,7 @@ def tracer_provider(settings: Settings, service: str) -> TracerProvider | None:
     if not tracing_enabled(settings):
         return None
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(_QueryStringsDropped())
     exporters: list[SpanExporter] = []
     if settings.traces_dir is not None:
         exporters.append(JsonLinesSpanExporter(settings.traces_dir / f"{service}.jsonl"))

@@ -82,6 +82,19 @@ def test_spans_are_written_a_json_object_a_line(tmp_path: Path) -> None:
     assert inner["context"]["trace_id"] == outer["context"]["trace_id"]
 
 
+def test_a_query_string_is_never_kept(tmp_path: Path) -> None:
+    provider = tracer_provider(Settings(traces_dir=tmp_path), "intake")
+    assert provider is not None
+    attributes = {"url.path": "/v1/events", "url.query": "name=Pat+Placeholder"}
+    with provider.get_tracer("test").start_as_current_span(
+        "POST /v1/events", attributes=attributes
+    ):
+        pass
+    provider.shutdown()
+    [span] = [json.loads(line) for line in (tmp_path / "intake.jsonl").read_text().splitlines()]
+    assert span["attributes"] == {"url.path": "/v1/events", "url.query": "[dropped]"}
+
+
 def test_spans_reach_an_otlp_collector() -> None:
     received: list[tuple[str, bytes]] = []
 
