@@ -78,11 +78,19 @@ class StoreRevision:
     head: str
 
     @property
-    def at_head(self) -> bool:
-        return self.revision == self.head
+    def behind(self) -> bool:
+        """Behind this release's head: its services would refuse it (or migrate it)."""
+        if self.revision is None:
+            return True
+        return self.revision != self.head and migrations_of(self.owner).knows(self.revision)
 
     def line(self) -> str:
-        state = "head" if self.at_head else f"head is {self.head}: run lifeevents db upgrade"
+        if self.revision == self.head:
+            state = "head"
+        elif self.behind:
+            state = f"head is {self.head}: run lifeevents db upgrade"
+        else:  # a newer release's: this one, rolled back to, uses it as it is
+            state = f"newer than this release's {self.head}: left as it is"
         return f"{self.owner:<14} {self.revision or 'none':<5} ({state})  {self.where}"
 
 
@@ -223,11 +231,11 @@ def upgrade_command(service: _Service = None) -> None:
 
 @db_app.command("current")
 def current_command(service: _Service = None) -> None:
-    """Say which schema revision each store is at; exit 1 if one is not at the code's."""
+    """Say which schema revision each store is at; exit 1 if one is behind the code's."""
     stores = asyncio.run(current(_settings(), _owners(service)))
     for store in stores:
         typer.echo(store.line())
-    if not all(store.at_head for store in stores):
+    if any(store.behind for store in stores):
         raise typer.Exit(1)
 
 

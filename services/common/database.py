@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 
+log = logging.getLogger(__name__)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
 
@@ -130,11 +133,13 @@ class Store:
         if at == migrations.head:
             return
         if at is not None and not migrations.knows(at):
-            raise StoreUnusable(
-                _where(url),
-                f"its schema is at revision {at}, which this code does not know (a newer "
-                "release migrated it): run the release that did",
+            # A newer release migrated it and this one was rolled back to: a revision keeps
+            # the release before it working (services.common.migrations), so it is used.
+            log.warning(
+                "store.schema_ahead",
+                extra={"store": migrations.owner, "revision": at, "head": migrations.head},
             )
+            return
         if not migrate:
             raise StoreUnusable(
                 _where(url),

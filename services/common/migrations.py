@@ -9,8 +9,14 @@ one SQLite file), and each store's history must still be its own.
 
 No `alembic.ini` or `env.py`: the revisions are run here on the connection the store was
 opened with, so they run the same from a service starting, the command line and the tests.
-A new revision that alters a table uses `op.batch_alter_table`, which SQLite needs for most
-changes and PostgreSQL runs as plain `ALTER TABLE`.
+A new revision: `lifeevents db draft --service <owner>` drafts it from the difference between
+the revisions and the code's tables; save it as `<NNNN>_<what>.py` with `revision` and
+`down_revision`, and tests/services/common/test_migrations.py checks that the revisions make
+exactly the code's schema, on SQLite and PostgreSQL. A revision that alters a table uses
+`op.batch_alter_table`, which SQLite needs for most changes and PostgreSQL runs as plain
+`ALTER TABLE`. A revision keeps the release before it working on the schema it leaves (add
+now, drop what the old code still reads only in a later release): during a rollout both
+releases run, and a release rolled back to uses a store a newer one migrated as it is.
 """
 
 from __future__ import annotations
@@ -90,6 +96,8 @@ class Migrations:
 
     def upgrade(self, connection: Connection) -> str:
         """Bring the store on `connection` to the head revision; the revision it is then at.
+        A store at a revision this history does not know (a newer release migrated it, and
+        this one was rolled back to) is left as it is.
 
         A store made before there were migrations (its tables there, no version table) is
         stamped at the initial revision, which is the schema it was made with, and the later
@@ -101,6 +109,8 @@ class Migrations:
         _quiet_alembic()
         context = self._context(connection, fn=self._to_head)
         was = context.get_current_revision()
+        if was is not None and not self.knows(was):
+            return was
         if was is None and self._has_tables(connection):
             context.stamp(self.script, self.initial)
             log.info("store.stamped", extra={"store": self.owner, "revision": self.initial})
