@@ -22,7 +22,11 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from contracts import from_binary, to_binary
@@ -43,6 +47,7 @@ from services.common.temporal import connect
 from services.common.topics import ensure_topics
 from tests.services.orchestrator.support import move_event
 from workflows.diagnostics import StackCheckWorkflow
+from workflows.lifeevents import WORKFLOWS
 from workflows.worker import build_worker, served
 
 
@@ -249,3 +254,39 @@ async def test_a_workflow_and_its_activity_join_the_callers_trace_and_are_counte
     assert replayed.replay_failure is None
     assert scrape(port)[completed] == after[completed]
     assert not spans.get_finished_spans()
+
+
+HISTORIES = {
+    path.stem: path.read_text()
+    for path in sorted((Path(__file__).parents[2] / "workflows" / "histories").glob("*.json"))
+}
+
+
+def workflows_completed() -> float:
+    return sum(
+        sample.value
+        for family in REGISTRY.collect()
+        if family.name == "lifeevents_workflows_completed"
+        for sample in family.samples
+        if sample.name == "lifeevents_workflows_completed_total"
+    )
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+async def test_histories_from_before_tracing_replay_under_the_interceptors(
+    name: str, spans: InMemorySpanExporter
+) -> None:
+    """Workflows started before traces were turned on (no tracing header in their history)
+    still replay on a worker that traces and counts, and a replay neither traces nor counts."""
+    before = workflows_completed()
+    replayer = Replayer(
+        workflows=list(WORKFLOWS),
+        data_converter=pydantic_data_converter,
+        workflow_runner=served("replay").workflow_runner,
+        interceptors=[TracingInterceptor(tracer()), WorkerMetrics()],
+    )
+    history = WorkflowHistory.from_json(name, json.loads(HISTORIES[name]))
+    replayed = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert replayed.replay_failure is None
+    assert not spans.get_finished_spans()
+    assert workflows_completed() == before
