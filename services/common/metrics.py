@@ -155,7 +155,8 @@ class _CountedWorkflows(WorkflowInboundInterceptor):
         except FailureError:
             outcome = "failed"
             raise
-        # Any other error fails the workflow task, not the run: Temporal retries the task.
+        # Anything else fails the workflow task, not the run (Temporal retries the task), or
+        # evicts the run from this worker's cache: the run has not ended, so nothing is counted.
         finally:
             if outcome is not None and not workflow.unsafe.is_replaying():
                 WORKFLOWS_COMPLETED.labels(
