@@ -4,6 +4,7 @@ Every metric is declared here, once, so the names and labels are one list to rea
 closed sets of words the code itself spells (reason codes, workflow and activity names,
 purposes, channels, outcomes): never a resident's key, an id, or anything a resident wrote.
 
+- intake: `lifeevents_intake_accepted_total{event_type}`, `lifeevents_intake_rejected_total{reason}`
 - orchestrator: `lifeevents_events_received_total{outcome}`,
   `lifeevents_events_dead_lettered_total{reason}`,
   `lifeevents_workflows_started_total{workflow,result}`
@@ -38,6 +39,8 @@ __all__ = [
     "ACTIVITY_SECONDS",
     "EVENTS_DEAD_LETTERED",
     "EVENTS_RECEIVED",
+    "INTAKE_ACCEPTED",
+    "INTAKE_REJECTED",
     "MESSAGES_SENT",
     "SHARE_DECISIONS",
     "WORKFLOWS_COMPLETED",
@@ -48,6 +51,17 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
+INTAKE_ACCEPTED = Counter(
+    "lifeevents_intake_accepted",
+    "Events the intake API put on Kafka, by event type.",
+    ["event_type"],
+)
+INTAKE_REJECTED = Counter(
+    "lifeevents_intake_rejected",
+    "Events the intake API refused for what they are (invalid, not the key's to send), by "
+    "the error code it answered.",
+    ["reason"],
+)
 EVENTS_RECEIVED = Counter(
     "lifeevents_events_received",
     "Life-event records the orchestrator answered, by what became of them.",

@@ -45,6 +45,7 @@ from contracts import (
 from contracts.events.common import EventReference
 from contracts.schema import envelope_schema
 from services.common.kafka import kafka_access
+from services.common.metrics import INTAKE_ACCEPTED, INTAKE_REJECTED
 from services.common.temporal import connect
 from services.intake.deadletters import DeadLetterIndex
 from services.intake.keys import ApiKey, ApiKeys
@@ -466,6 +467,8 @@ def _status_path(request: Request, source: str, event_id: str) -> tuple[str, str
 async def _remember(intake: Intake, events: Sequence[CloudEvent[Any]]) -> None:
     # Best effort: the events are already on Kafka, so the caller hears 202 either way; without
     # the record, a status query says 404 until the workflow exists.
+    for event in events:
+        INTAKE_ACCEPTED.labels(event_type=event.type).inc()
     try:
         await intake.store.record_accepted([(e.source, e.id, e.type) for e in events])
     except Exception as error:
@@ -473,6 +476,7 @@ async def _remember(intake: Intake, events: Sequence[CloudEvent[Any]]) -> None:
 
 
 def _log_rejected(error: ApiError, key: ApiKey, index: int | None = None) -> None:
+    INTAKE_REJECTED.labels(reason=error.error).inc()
     log.info(
         "intake.event_rejected",
         key_id=key.key_id,
