@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -24,6 +25,7 @@ import pytest
 from contracts import CloudEvent, from_structured
 from contracts.temporal import workflow_id_for
 from services.common.settings import StoreOwner
+from services.common.temporal import cli_env
 from services.consent.auth import ApiAuth, Role
 from services.consent.keys import api_auth_key
 from services.consent.settings import ConsentSettings
@@ -33,6 +35,7 @@ from tests.deploy.local.running import (
     finished,
     lifeevents_running,
     publish,
+    settings_of,
     store_rows,
 )
 
@@ -67,10 +70,18 @@ def move(
     )
 
 
-def temporal_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "temporal"), *args], capture_output=True, text=True, timeout=60, check=False
+async def temporal_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The `temporal` CLI, connected as the services of `env` are (address, namespace, TLS);
+    awaited, so that whatever the test serves on its event loop keeps serving."""
+    cli = await asyncio.create_subprocess_exec(
+        str(BIN / "temporal"),
+        *args,
+        env={**os.environ, **cli_env(settings_of(env))},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    out, err = await asyncio.wait_for(cli.communicate(), 60)
+    return subprocess.CompletedProcess(args, cli.returncode or 0, out.decode(), err.decode())
 
 
 def payload_text(shown: str) -> str:
@@ -103,12 +114,13 @@ async def count(env: dict[str, str], owner: StoreOwner, table: str) -> int:
     return int(rows)
 
 
-async def a_household_moves(env: dict[str, str], tmp_path: Path) -> None:
+async def a_household_moves(
+    env: dict[str, str], tmp_path: Path, temporal_db: Path | None = None
+) -> None:
     """The whole move, under `lifeevents run` with `env`: its stores wherever `env` puts them
     (SQLite files by default; tests/deploy/local/test_move_on_postgresql.py puts them on
     PostgreSQL)."""
     var = Path(env["LIFEEVENTS_VAR_DIR"])
-    address = env["LIFEEVENTS_TEMPORAL_ADDRESS"]
     bootstrap = env["LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS"]
     output = tmp_path / "run.out"
     async with lifeevents_running(env, output) as client:
@@ -227,16 +239,16 @@ async def a_household_moves(env: dict[str, str], tmp_path: Path) -> None:
         moves_seen = 4
 
         # No name, date of birth or address in plain text in Temporal's database or WAL.
-        stored = b"".join(p.read_bytes() for p in (var / "temporal").glob("temporal.db*"))
+        stored = b"".join(p.read_bytes() for p in (temporal_db or var / "temporal").glob("*.db*"))
+        assert stored
         for personal in PERSONAL:
             assert personal.encode() not in stored, personal
 
         # A real client nobody here wrote: list by search attribute, read through the codec.
-        listed = temporal_cli(
+        listed = await temporal_cli(
+            env,
             "workflow",
             "list",
-            "--address",
-            address,
             "--query",
             "LifeEventType = 'lifeevents.address.changed.v1'",
             "-o",
@@ -246,21 +258,20 @@ async def a_household_moves(env: dict[str, str], tmp_path: Path) -> None:
         ids = {w["execution"]["workflowId"] for w in json.loads(listed.stdout)}
         assert ids == {workflow_id_for(e.source, e.id) for e in (first, second, third, fourth)}
         assert len(ids) == moves_seen
-        codec_token = (var / "secrets" / "codec-tokens").read_text().split()[0]
+        tokens = env.get("LIFEEVENTS_CODEC_TOKENS") or (var / "secrets/codec-tokens").read_text()
+        codec_token = tokens.replace(",", " ").split()[0]
         codec = f"http://127.0.0.1:{env['LIFEEVENTS_CODEC_PORT']}"
         show = (
             "workflow",
             "show",
             "-w",
             workflow_id_for(second.source, second.id),
-            "--address",
-            address,
             "-o",
             "json",
         )
-        decoded = temporal_cli(
-            *show, "--codec-endpoint", codec, "--codec-auth", f"Bearer {codec_token}"
+        decoded = await temporal_cli(
+            env, *show, "--codec-endpoint", codec, "--codec-auth", f"Bearer {codec_token}"
         )
         assert decoded.returncode == 0, decoded.stderr
         assert "Placeholder" in payload_text(decoded.stdout)
-        assert "Placeholder" not in payload_text(temporal_cli(*show).stdout)
+        assert "Placeholder" not in payload_text((await temporal_cli(env, *show)).stdout)
