@@ -1,6 +1,6 @@
-"""The README's "Bring your own Kafka or Temporal", followed as a new user would: a `.env` that
-names a Kafka and a Temporal this machine did not start, then what `make setup` and `make run`
-run there: `lifeevents stack prepare` and `lifeevents run`."""
+"""The README's "Bring your own Kafka, Temporal or PostgreSQL", followed as a new user would:
+a `.env` that names a Kafka and a Temporal this machine did not start, then what `make setup`
+and `make run` run there: `lifeevents stack prepare` and `lifeevents run`."""
 
 from __future__ import annotations
 
