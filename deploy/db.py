@@ -241,9 +241,9 @@ def current_command(service: _Service = None) -> None:
 
 def upgrade_before_run(settings: Settings) -> str:
     """For `lifeevents run` (with LIFEEVENTS_DB_MIGRATE_ON_START): every store migrated here,
-    once, before the services start, rather than by two services opening one new store at
-    the same moment. What it did, in a line; a store that cannot be used is left for its
-    service to say, as it starts."""
+    once, before the services start, rather than by services starting together and waiting
+    on each other's migration. What it did, in a line; a store that cannot be used is left
+    for its service to say, as it starts."""
     try:
         stores = asyncio.run(upgrade(settings))
     except StoreUnusable as error:
