@@ -118,8 +118,8 @@ async def a_household_moves(
     env: dict[str, str], tmp_path: Path, temporal_db: Path | None = None
 ) -> None:
     """The whole move, under `lifeevents run` with `env`: its stores wherever `env` puts them
-    (SQLite files by default; tests/deploy/local/test_move_on_postgresql.py puts them on
-    PostgreSQL)."""
+    (SQLite files by default; test_move_in_production_shape.py puts them on PostgreSQL) and
+    Temporal wherever it is, its database in `temporal_db` (the embedded one's by default)."""
     var = Path(env["LIFEEVENTS_VAR_DIR"])
     bootstrap = env["LIFEEVENTS_KAFKA_BOOTSTRAP_SERVERS"]
     output = tmp_path / "run.out"
