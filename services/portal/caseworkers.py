@@ -205,9 +205,14 @@ class Caseworkers:
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(24))
 
     async def create_tables(self) -> None:
-        """The console's tables, if missing (as `Store.open` makes a store's)."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """The portal's database made ready, the console's tables with the rest: through the
+        portal store's migrations, never on their own (a database holding only these tables
+        would look to the migrations like a portal store made before there were any)."""
+        # Imported here: the portal store imports this module's tables for its migrations.
+        from services.portal.store import PortalStore
+
+        url = self.engine.url.render_as_string(hide_password=False)
+        await (await PortalStore.open(url)).close()
 
     # -- accounts ---------------------------------------------------------------------------
 
